@@ -1,0 +1,611 @@
+/*
+ * misdirect — decide, per HTTP request, whether this connection may serve it
+ * and by which virtual host, or whether the answer is 421, 400, 425, 501 or a
+ * redirect.  Public API of the core library (no dependencies).
+ *
+ * Conventions used throughout this header
+ * ---------------------------------------
+ * - Strings are pointer + length (mdr_str).  NUL termination is never
+ *   required; the pointer may be NULL when the length is 0.
+ * - Functions return 0 on success or a negative MDR_ERR_* code.  An HTTP
+ *   outcome (400, 421, ...) is NOT an error: it is a valid answer carried in
+ *   an mdr_decision.
+ * - Objects with a lifecycle (mdr_builder, mdr_table) are opaque.  Input and
+ *   output structs are public; new fields are only ever appended.
+ * - Thread safety: an mdr_builder is single-threaded.  A frozen mdr_table is
+ *   immutable: any number of threads may call every const-taking function on
+ *   it at once.  mdr_table_ref / mdr_table_unref use atomic reference counts
+ *   and may be called from any thread.
+ * - The handshake step (mdr_handshake) and the decision (mdr_decide) never
+ *   allocate, lock or touch global state: they are safe inside TLS callbacks.
+ *
+ * Since 0.1.0 unless noted.
+ */
+#ifndef MISDIRECT_MISDIRECT_H
+#define MISDIRECT_MISDIRECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <misdirect/version.h>
+
+#if defined(MISDIRECT_STATICLIB)
+#  define MDR_EXTERN
+#elif defined(_WIN32)
+#  if defined(MISDIRECT_BUILDING_LIBRARY)
+#    define MDR_EXTERN __declspec(dllexport)
+#  else
+#    define MDR_EXTERN __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && defined(MISDIRECT_BUILDING_LIBRARY)
+#  define MDR_EXTERN __attribute__((visibility("default")))
+#else
+#  define MDR_EXTERN
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Basic types                                                               */
+/* ------------------------------------------------------------------------ */
+
+/** A byte string: pointer + length; ptr may be NULL when len == 0. */
+typedef struct mdr_str {
+  const char *ptr;
+  size_t len;
+} mdr_str;
+
+/** Build an mdr_str from a NUL-terminated literal or array (convenience). */
+#define MDR_STR_LIT(s) { (s), sizeof(s) - 1 }
+
+/** Index of a listener or vhost inside a frozen table. */
+typedef uint32_t mdr_index;
+/** "No vhost" / "no listener". */
+#define MDR_NONE ((mdr_index)0xffffffffu)
+
+/**
+ * Per-object allocator (nghttp2 style).  Passing NULL anywhere an mdr_mem is
+ * accepted means the C library's malloc/realloc/free.  The functions receive
+ * `user` unchanged.  `realloc` must behave like C realloc (NULL ptr = malloc).
+ * The allocator must outlive every object created with it.
+ */
+typedef struct mdr_mem {
+  void *user;
+  void *(*malloc)(size_t size, void *user);
+  void *(*realloc)(void *ptr, size_t size, void *user);
+  void (*free)(void *ptr, void *user);
+} mdr_mem;
+
+/* ------------------------------------------------------------------------ */
+/* Error codes                                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Error codes (negative, reserved range -100 .. -199).  X(name, value, text).
+ * The text is what mdr_strerror returns.
+ */
+#define MDR_ERROR_MAP(X)                                                     \
+  X(INVALID_ARGUMENT, -101, "invalid argument")                             \
+  X(NOMEM, -102, "out of memory")                                           \
+  X(CONFIG, -103, "invalid configuration (see the mdr_error message)")      \
+  X(NOT_FOUND, -104, "no such name in the table")                           \
+  X(BUFFER_TOO_SMALL, -105, "output buffer too small")                      \
+  X(DECODE, -106, "malformed input encoding")                               \
+  X(LIMIT, -107, "a size limit was exceeded")                               \
+  X(WRONG_LISTENER, -108, "operation does not apply to this listener kind")  \
+  X(UNSUPPORTED, -109, "not supported by this build")                       \
+  X(IO, -110, "file could not be read")
+
+typedef enum mdr_errcode {
+  MDR_OK = 0,
+#define MDR_X_(name, value, text) MDR_ERR_##name = value,
+  MDR_ERROR_MAP(MDR_X_)
+#undef MDR_X_
+  MDR_ERR_MIN_ = -199
+} mdr_errcode;
+
+/**
+ * Static text for an error code; a fixed string for unknown codes.
+ * Never returns NULL; the string must not be freed.
+ */
+MDR_EXTERN const char *mdr_strerror(int code);
+
+/** Symbolic name for an error code ("MDR_ERR_NOMEM"); "MDR_ERR_UNKNOWN" otherwise. */
+MDR_EXTERN const char *mdr_errname(int code);
+
+/**
+ * Details of a configuration error.  `message` is NUL-terminated and always
+ * formatted as "SOURCE:LINE: WHAT" (the source name and line are omitted for
+ * errors from the programmatic builder without a line), e.g.
+ * "vhosts:7: vhost 'b': unknown cert 'x'".  `token` is the offending token
+ * (may be empty).
+ */
+typedef struct mdr_error {
+  int code;            /* MDR_ERR_* */
+  unsigned line;       /* 1-based; 0 if unknown */
+  char token[128];     /* offending token, NUL-terminated, truncated if long */
+  char message[512];   /* full one-line message, NUL-terminated */
+} mdr_error;
+
+/** Version string of the library in use ("0.1.0"). */
+MDR_EXTERN const char *mdr_version(void);
+/** Version as MDR_VERSION_NUM (0xMMmmpp). */
+MDR_EXTERN unsigned mdr_version_num(void);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration enums                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef enum mdr_unknown_host { MDR_UNKNOWN_HOST_REJECT = 0, MDR_UNKNOWN_HOST_DEFAULT } mdr_unknown_host;
+typedef enum mdr_unknown_sni { MDR_UNKNOWN_SNI_REJECT = 0, MDR_UNKNOWN_SNI_DEFAULT } mdr_unknown_sni;
+typedef enum mdr_no_sni { MDR_NO_SNI_DEFAULT = 0, MDR_NO_SNI_REJECT } mdr_no_sni;
+typedef enum mdr_sni_host {
+  MDR_SNI_HOST_COMPATIBLE = 0, /* serve if same vhost, or cert covers host and same TLS policy */
+  MDR_SNI_HOST_STRICT,         /* request vhost must be the handshake vhost */
+  MDR_SNI_HOST_IGNORE          /* no check: only behind a trusted TLS-terminating proxy */
+} mdr_sni_host;
+typedef enum mdr_client_auth { MDR_CLIENT_AUTH_NONE = 0, MDR_CLIENT_AUTH_OPTIONAL, MDR_CLIENT_AUTH_REQUIRED } mdr_client_auth;
+typedef enum mdr_min_tls { MDR_TLS_1_2 = 0, MDR_TLS_1_3 } mdr_min_tls;
+typedef enum mdr_http_mode { MDR_HTTP_SERVE = 0, MDR_HTTP_REDIRECT } mdr_http_mode;
+
+/** Bits for mdr_vhost_conf.protocols; 0 means "all". */
+#define MDR_PROTO_H1 0x1u
+#define MDR_PROTO_H2 0x2u
+#define MDR_PROTO_H3 0x4u
+#define MDR_PROTO_ALL (MDR_PROTO_H1 | MDR_PROTO_H2 | MDR_PROTO_H3)
+
+/* ------------------------------------------------------------------------ */
+/* Builder (single-threaded)                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct mdr_builder mdr_builder;
+typedef struct mdr_table mdr_table;
+
+/*
+ * Statement descriptions.  Zero-initialise, then set fields: a zeroed field
+ * means the contract's default.  Names are copied by the builder; the caller
+ * keeps ownership of everything it passes.  `line` (optional) is the source
+ * line reported in errors.
+ */
+typedef struct mdr_listener_conf {
+  mdr_str name;
+  int tls;                       /* 1 = https listener, 0 = http */
+  uint16_t port;                 /* 1..65535 */
+  mdr_str default_vhost;         /* len 0 = none */
+  const uint16_t *public_ports;  /* may be NULL when n_public_ports == 0 */
+  size_t n_public_ports;
+  mdr_unknown_host unknown_host;
+  mdr_unknown_sni unknown_sni;
+  mdr_no_sni no_sni;
+  mdr_sni_host sni_host;
+  unsigned line;
+} mdr_listener_conf;
+
+typedef struct mdr_cert_conf {
+  mdr_str name;
+  const mdr_str *names;          /* host names it covers: DNS, *.x, IPv4, [IPv6] */
+  size_t n_names;
+  mdr_str file;                  /* PEM paths as written; resolved by adapters */
+  mdr_str key;
+  unsigned line;
+} mdr_cert_conf;
+
+typedef struct mdr_policy_conf {
+  mdr_str name;
+  mdr_client_auth client_auth;
+  mdr_str ca_file;               /* len 0 = no CA set */
+  mdr_min_tls min_tls;
+  /* Optional identity of the CA set's contents (e.g. a digest of the loaded
+   * certificates, supplied by an adapter).  When given it is compared instead
+   * of the ca_file path.  */
+  const uint8_t *ca_identity;
+  size_t ca_identity_len;
+  unsigned line;
+} mdr_policy_conf;
+
+typedef struct mdr_vhost_conf {
+  mdr_str name;
+  const mdr_str *listeners;      /* listener names (at least one) */
+  size_t n_listeners;
+  const mdr_str *names;          /* first one is canonical; *.x wildcards allowed */
+  size_t n_names;
+  const mdr_str *redirect_names; /* concrete names only */
+  size_t n_redirect_names;
+  mdr_str cert;                  /* len 0 = none (error on a TLS listener) */
+  mdr_str policy;                /* len 0 = built-in "default" */
+  mdr_http_mode http;
+  unsigned redirect_status;      /* 0 = 308; else 301, 302, 307 or 308 */
+  unsigned protocols;            /* MDR_PROTO_* bits; 0 = all */
+  int early_data;                /* accept 0-RTT requests */
+  unsigned line;
+} mdr_vhost_conf;
+
+/**
+ * Create a builder.  `mem` may be NULL (libc).  The table built from it uses
+ * the same allocator.
+ * @return 0, MDR_ERR_INVALID_ARGUMENT (out NULL) or MDR_ERR_NOMEM.
+ */
+MDR_EXTERN int mdr_builder_new(mdr_builder **out, const mdr_mem *mem);
+
+/** Free a builder (NULL is fine).  Tables already built stay valid. */
+MDR_EXTERN void mdr_builder_free(mdr_builder *b);
+
+/**
+ * Add statements.  Each checks what it can see alone (syntax of names and
+ * values, duplicates of the statement name) and returns MDR_ERR_CONFIG with
+ * `err` filled (err may be NULL); cross references are checked by
+ * mdr_builder_build.  MDR_ERR_NOMEM on allocation failure.  After an error the
+ * builder is unchanged and may still be used.
+ */
+MDR_EXTERN int mdr_builder_add_listener(mdr_builder *b, const mdr_listener_conf *c, mdr_error *err);
+MDR_EXTERN int mdr_builder_add_cert(mdr_builder *b, const mdr_cert_conf *c, mdr_error *err);
+MDR_EXTERN int mdr_builder_add_policy(mdr_builder *b, const mdr_policy_conf *c, mdr_error *err);
+MDR_EXTERN int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, mdr_error *err);
+
+/**
+ * Freeze the statements into an immutable table (reference count 1).
+ * The builder may be freed afterwards or used to build again.
+ * @return 0; MDR_ERR_CONFIG (err filled: unknown references, two vhosts
+ *         claiming one name on a listener, missing default=, ...);
+ *         MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_EXTERN int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* The vhosts file                                                            */
+/* ------------------------------------------------------------------------ */
+
+/** Options for mdr_table_parse.  Zero-initialise. */
+typedef struct mdr_parse_options {
+  const mdr_mem *mem;            /* NULL = libc */
+  /*
+   * Optional: called for every `cert` statement that has file= so an adapter
+   * can load the certificate and report the names it covers (its SANs).
+   * `path` is file= joined with base_dir (NUL-terminated).  The callback
+   * fills up to `cap` names into `names` (each copied by the parser before
+   * the callback's next call) and sets *n_names; it returns 0 or a negative
+   * MDR_ERR_* and may write a reason into `why` (NUL-terminated, why_cap
+   * bytes).  Without a callback, a cert with file= must list its names.
+   */
+  int (*cert_names)(void *user, const char *path, mdr_str *names, size_t cap, size_t *n_names,
+                    char *why, size_t why_cap);
+  void *cert_names_user;
+  mdr_str base_dir;              /* folder of the vhosts file; len 0 = "." */
+} mdr_parse_options;
+
+/**
+ * Parse a vhosts file held in memory (`text`, `len`; need not be
+ * NUL-terminated) into a frozen table.  `source` names the text in error
+ * messages (e.g. the file name).  `opts` may be NULL.
+ * @return 0; MDR_ERR_CONFIG with err->message = "SOURCE:LINE: WHAT"
+ *         naming the token; MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
+                               const mdr_parse_options *opts, mdr_table **out, mdr_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Frozen table                                                               */
+/* ------------------------------------------------------------------------ */
+
+/** Take another reference (atomic).  Returns t. */
+MDR_EXTERN mdr_table *mdr_table_ref(mdr_table *t);
+/** Drop a reference (atomic); the last one frees the table.  NULL is fine. */
+MDR_EXTERN void mdr_table_unref(mdr_table *t);
+
+MDR_EXTERN size_t mdr_table_listener_count(const mdr_table *t);
+MDR_EXTERN size_t mdr_table_vhost_count(const mdr_table *t);
+/** Find a listener / vhost by statement name.  MDR_ERR_NOT_FOUND if absent. */
+MDR_EXTERN int mdr_table_find_listener(const mdr_table *t, mdr_str name, mdr_index *out);
+MDR_EXTERN int mdr_table_find_vhost(const mdr_table *t, mdr_str name, mdr_index *out);
+
+/** Read-only view of a listener (pointers into the table). */
+typedef struct mdr_listener_info {
+  mdr_str name;
+  int tls;
+  uint16_t port;
+  uint16_t public_port;          /* first public-ports= entry, else port */
+  mdr_index default_vhost;       /* MDR_NONE if none */
+  mdr_unknown_host unknown_host;
+  mdr_unknown_sni unknown_sni;
+  mdr_no_sni no_sni;
+  mdr_sni_host sni_host;
+} mdr_listener_info;
+
+/** Read-only view of a vhost (pointers into the table). */
+typedef struct mdr_vhost_info {
+  mdr_str name;
+  mdr_str canonical;             /* first name */
+  mdr_str cert;                  /* cert statement name; len 0 if none */
+  mdr_str cert_file, cert_key;   /* as written in the file (len 0 if none) */
+  mdr_str policy;                /* policy statement name ("default" if none) */
+  mdr_client_auth client_auth;
+  mdr_str ca_file;
+  mdr_min_tls min_tls;
+  uint32_t policy_class;         /* equal iff the TLS policies are equal */
+  mdr_http_mode http;
+  unsigned redirect_status;
+  unsigned protocols;
+  int early_data;
+} mdr_vhost_info;
+
+MDR_EXTERN int mdr_table_listener_info(const mdr_table *t, mdr_index l, mdr_listener_info *out);
+MDR_EXTERN int mdr_table_vhost_info(const mdr_table *t, mdr_index v, mdr_vhost_info *out);
+
+/** 1 if vhost v listens on listener l, else 0. */
+MDR_EXTERN int mdr_vhost_on_listener(const mdr_table *t, mdr_index v, mdr_index l);
+
+/* ------------------------------------------------------------------------ */
+/* Reasons                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every decision and handshake outcome carries one reason.
+ * X(ENUM, "token", "one-line explanation with the likely cause and fix").
+ * Tokens are stable; explanations may be reworded.
+ */
+#define MDR_REASON_MAP(X)                                                                        \
+  /* serve */                                                                                    \
+  X(SERVE_HANDSHAKE_VHOST, "serve", "the request names the vhost the TLS handshake selected (or any vhost on a cleartext listener); nothing to fix") \
+  X(SERVE_COALESCED, "serve-coalesced", "the request names a sibling vhost whose name the connection's certificate covers and whose TLS policy equals the handshake's (HTTP/2 connection reuse); nothing to fix") \
+  X(SERVE_DEFAULT, "serve-default", "no configured vhost names this host, and the listener's unknown-host=default sent it to the default vhost") \
+  X(SERVE_UNCHECKED, "serve-unchecked", "served without comparing SNI and Host because the listener has sni-host=ignore; only safe behind a trusted TLS-terminating proxy") \
+  /* redirects */                                                                                \
+  X(REDIRECT_ALIAS, "redirect-alias", "the host is a redirect alias; the client is sent to the vhost's canonical name") \
+  X(REDIRECT_HTTPS, "redirect-https", "the vhost has http=redirect, so cleartext requests are sent to its https origin") \
+  /* 400: request target */                                                                      \
+  X(TARGET_BAD_BYTE, "target-bad-byte", "the request-target holds a byte outside 0x21-0x7e or a '#'; the client or an intermediary sent a malformed request line") \
+  X(TARGET_EMPTY, "target-empty", "the request-target (or :path) is empty; fix the client") \
+  X(TARGET_FORM, "target-form", "the request-target is neither origin-form, absolute-form nor '*'; fix the client") \
+  X(TARGET_ASTERISK, "target-asterisk", "the asterisk-form target '*' is only allowed with OPTIONS") \
+  X(TARGET_PATH_FORM, "target-path-form", "an HTTP/2 or HTTP/3 :path must start with '/' or be '*'; fix the client") \
+  X(TARGET_MISSING_PATH, "target-missing-path", "an HTTP/2 or HTTP/3 request other than CONNECT has no :path; fix the client") \
+  X(SCHEME_MISSING, "scheme-missing", "the HTTP/2 or HTTP/3 request has no (or an empty) :scheme; fix the client or proxy") \
+  X(SCHEME_SYNTAX, "scheme-syntax", "the scheme is not a valid URI scheme name; fix the client") \
+  /* 400: Host / :authority presence */                                                           \
+  X(HOST_MISSING, "host-missing", "an HTTP/1.1 request must carry exactly one Host header (HTTP/1.0 without Host needs unknown-host=default); fix the client") \
+  X(HOST_MULTIPLE, "host-multiple", "the request carries more than one Host header, which is never valid; an intermediary may have added one") \
+  X(AUTHORITY_MULTIPLE, "authority-multiple", "the request carries more than one :authority; fix the client") \
+  X(AUTHORITY_EMPTY, "authority-empty", "the :authority pseudo-header is empty; fix the client") \
+  X(AUTHORITY_MISSING, "authority-missing", "the HTTP/2 or HTTP/3 request has neither :authority nor Host; fix the client") \
+  X(HOST_MISMATCH, "host-mismatch", "the Host header names a different host or port than the request-target or :authority; a proxy may have rewritten one of them") \
+  /* 400: authority syntax */                                                                      \
+  X(HOST_EMPTY, "host-empty", "the host is empty; fix the client") \
+  X(HOST_BAD_CHAR, "host-bad-char", "the host holds a byte not allowed in a host name (space, comma, '/', control, ...); the value is malformed") \
+  X(HOST_NON_ASCII, "host-non-ascii", "the host holds non-ASCII bytes; internationalised names must be sent as A-labels (xn--...)") \
+  X(HOST_PERCENT, "host-percent", "the host is percent-encoded; send the plain name") \
+  X(HOST_USERINFO, "host-userinfo", "the authority carries userinfo ('user@'), which HTTP forbids") \
+  X(HOST_LABEL_EMPTY, "host-label-empty", "the host name has an empty label (leading dot, '..' or more than one trailing dot)") \
+  X(HOST_LABEL_LONG, "host-label-long", "a label of the host name is longer than 63 bytes") \
+  X(HOST_LABEL_HYPHEN, "host-label-hyphen", "a label of the host name starts or ends with '-'") \
+  X(HOST_NAME_LONG, "host-name-long", "the host name is longer than 253 bytes") \
+  X(HOST_NUMERIC, "host-numeric", "the host looks like an IPv4 address (numeric or 0x last label) but is not a dotted quad without leading zeros") \
+  X(HOST_IPV6, "host-ipv6", "the bracketed IPv6 literal is malformed (or unbracketed)") \
+  X(HOST_IPV6_ZONE, "host-ipv6-zone", "the IPv6 literal carries a zone id, which is never valid in HTTP") \
+  X(HOST_IPVFUTURE, "host-ipvfuture", "IPvFuture literals ([v1.x]) are not supported") \
+  X(PORT_SYNTAX, "port-syntax", "the port holds something other than digits") \
+  X(PORT_RANGE, "port-range", "the port is outside 1-65535") \
+  /* 421 */                                                                                       \
+  X(SCHEME_UNSUPPORTED, "scheme-unsupported", "the request names a scheme other than http or https; this server is an origin for http and https only") \
+  X(ALPN_NOT_HTTP, "alpn-not-http", "the TLS connection negotiated an ALPN protocol that is not HTTP (e.g. acme-tls/1 or h2c); HTTP requests are refused on it") \
+  X(ECH_REJECTED, "ech-rejected", "Encrypted ClientHello was rejected, so the connection only authenticates the public name; the client must retry with the retry configs") \
+  X(RESUMED_CROSS_POLICY, "resumed-cross-policy", "the TLS session was resumed from a vhost whose TLS policy differs from the handshake vhost's; open a fresh connection") \
+  X(SCHEME_HTTPS_ON_CLEARTEXT, "https-on-cleartext", "an https request arrived on a cleartext listener; a proxy or load balancer probably terminated TLS and forwarded to the http port") \
+  X(SCHEME_HTTP_ON_TLS, "http-on-tls", "an http request arrived on a TLS listener; opportunistic http over TLS (RFC 8164) is not supported, send it to the cleartext port") \
+  X(WRONG_PORT, "wrong-port", "the authority names a port this listener does not serve; fix the link, or declare the port mapping with public-ports=") \
+  X(UNKNOWN_HOST, "unknown-host", "no vhost on this listener serves this host; a CDN, load balancer or DNS record sends it to the wrong server, or the vhost is missing from the configuration") \
+  X(PROTOCOL_DISABLED, "protocol-disabled", "the vhost disables this HTTP version (protocols=); the client reused a connection of another protocol, and a fresh connection will work") \
+  X(CERT_NOT_COVERING, "cert-not-covering", "the connection's certificate (chosen by SNI) does not cover the requested host; a proxy that does not forward SNI, or a client reusing a connection for another origin, causes this - enable SNI forwarding") \
+  X(POLICY_MISMATCH, "policy-mismatch", "SNI selected a vhost whose TLS policy differs from the requested vhost's (e.g. its client-certificate requirement); a proxy that does not forward SNI, or HTTP/2 connection reuse, causes this - enable SNI forwarding") \
+  X(SNI_HOST_STRICT, "sni-host-strict", "the listener has sni-host=strict and the request names a different vhost than SNI did; the client must open a connection with SNI for this host") \
+  X(NOT_IN_ORIGIN_SET, "not-in-origin-set", "the request's origin is neither in the ORIGIN frame the server sent nor the connection's initial origin; the client must not reuse this connection for it") \
+  X(DEFAULT_NOT_HANDSHAKE, "default-not-handshake", "the request names no host and the listener default is not the vhost the TLS handshake selected; send a Host header") \
+  X(REDIRECT_ONLY_CLEARTEXT, "redirect-only-cleartext", "the vhost has http=redirect and serves nothing in cleartext, but this request (OPTIONS * or CONNECT) cannot be redirected; use https") \
+  /* 425 */                                                                                       \
+  X(EARLY_DATA, "early-data", "the request arrived as TLS 0-RTT early data and the vhost does not accept early-data; the client retries after the handshake") \
+  /* 501 */                                                                                       \
+  X(CONNECT, "connect", "CONNECT (a proxy tunnel) was sent to an origin server; configure the client's proxy correctly") \
+  /* handshake step */                                                                            \
+  X(SNI_MATCH, "sni-match", "the SNI names a configured vhost") \
+  X(SNI_NONE_DEFAULT, "sni-none-default", "the client sent no SNI; the listener default vhost's certificate is used") \
+  X(SNI_UNKNOWN_DEFAULT, "sni-unknown-default", "the SNI names no configured vhost (or is invalid); unknown-sni=default uses the listener default") \
+  X(SNI_UNKNOWN, "sni-unknown", "the SNI names no vhost on this listener; fix the client's or proxy's server name, or add the name to a vhost") \
+  X(SNI_INVALID, "sni-invalid", "the SNI is not a valid host name (IP literal, empty, NUL, too long or bad syntax); clients must send a DNS name") \
+  X(SNI_MISSING, "sni-missing", "the client sent no SNI and the listener has no-sni=reject; a proxy that does not forward SNI causes this - enable SNI forwarding")
+
+typedef enum mdr_reason {
+#define MDR_X_(e, tok, text) MDR_REASON_##e,
+  MDR_REASON_MAP(MDR_X_)
+#undef MDR_X_
+  MDR_REASON_COUNT_
+} mdr_reason;
+
+/** Stable token ("policy-mismatch"); "unknown" for out-of-range values. */
+MDR_EXTERN const char *mdr_reason_token(mdr_reason r);
+/** One-line explanation with the likely cause and fix. Never NULL. */
+MDR_EXTERN const char *mdr_reason_text(mdr_reason r);
+/** Reverse lookup of a token; MDR_ERR_NOT_FOUND if unknown. */
+MDR_EXTERN int mdr_reason_from_token(mdr_str token, mdr_reason *out);
+
+/* ------------------------------------------------------------------------ */
+/* Host normaliser (shared by SNI, Host, :authority and targets)             */
+/* ------------------------------------------------------------------------ */
+
+typedef enum mdr_host_kind { MDR_HOST_NAME = 0, MDR_HOST_IPV4, MDR_HOST_IPV6 } mdr_host_kind;
+
+/** Longest normalised host: 253 (name) or "[" + 45 + "]". */
+#define MDR_HOST_MAX 253
+
+/** A normalised authority: lower-case host, no trailing dot, canonical IPv6. */
+typedef struct mdr_authority {
+  char host[MDR_HOST_MAX + 1];   /* NUL-terminated; IPv6 includes brackets */
+  size_t host_len;
+  mdr_host_kind kind;
+  uint16_t port;                 /* 0 = absent or empty (scheme default) */
+} mdr_authority;
+
+/**
+ * Normalise an authority (host[:port]) as DESIGN rule 2 says.  `trim_ows`
+ * strips leading/trailing SP/HTAB first (for Host field values).
+ * @return 0 and *out filled; or 0 with *reason_out set to a 400 reason when
+ *         the value is invalid (then *valid_out = 0).  Never allocates.
+ */
+MDR_EXTERN int mdr_authority_parse(const char *p, size_t len, int trim_ows, mdr_authority *out,
+                                   int *valid_out, mdr_reason *reason_out);
+
+/**
+ * Parse the body of a TLS server_name extension (RFC 6066 §3) strictly:
+ * list length, exactly one entry of type host_name, 1..65535-byte name
+ * fitting exactly.  The name is returned as a pointer into `ext`; whether it
+ * is acceptable (length, NUL, syntax) is the handshake step's job.
+ * @return 0, or MDR_ERR_DECODE for a malformed extension (send decode_error).
+ */
+MDR_EXTERN int mdr_sni_extension_parse(const uint8_t *ext, size_t len, mdr_str *name_out);
+
+/* ------------------------------------------------------------------------ */
+/* Handshake step                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef enum mdr_hs_outcome { MDR_HS_ACCEPT = 0, MDR_HS_ALERT } mdr_hs_outcome;
+
+/** TLS alert numbers used by the handshake step. */
+#define MDR_ALERT_UNRECOGNIZED_NAME 112
+#define MDR_ALERT_MISSING_EXTENSION 109
+#define MDR_ALERT_NO_APPLICATION_PROTOCOL 120
+#define MDR_ALERT_DECODE_ERROR 50
+
+typedef struct mdr_handshake_result {
+  mdr_hs_outcome outcome;
+  unsigned alert;                /* MDR_ALERT_* when outcome == MDR_HS_ALERT */
+  mdr_index vhost;               /* handshake vhost H when accepted */
+  mdr_reason reason;
+  int sni_valid;                 /* SNI present and a valid name */
+  char sni[MDR_HOST_MAX + 1];    /* normalised SNI when sni_valid */
+  size_t sni_len;
+} mdr_handshake_result;
+
+/**
+ * The handshake step: SNI bytes -> handshake vhost or a fatal alert.
+ * `has_sni` = 0 means the ClientHello had no server_name extension; an empty
+ * name with has_sni = 1 is an (invalid) empty name.  No allocation.
+ * @return 0, or MDR_ERR_INVALID_ARGUMENT / MDR_ERR_WRONG_LISTENER (cleartext).
+ */
+MDR_EXTERN int mdr_handshake(const mdr_table *t, mdr_index listener, int has_sni, const char *sni,
+                             size_t sni_len, mdr_handshake_result *out);
+
+/** Name of a TLS alert ("unrecognized_name"); "unknown_alert" otherwise. */
+MDR_EXTERN const char *mdr_alert_name(unsigned alert);
+
+/* ------------------------------------------------------------------------ */
+/* Decision                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum mdr_http_version { MDR_HTTP_1_1 = 0, MDR_HTTP_1_0, MDR_HTTP_2, MDR_HTTP_3 } mdr_http_version;
+typedef enum mdr_ech { MDR_ECH_NONE = 0, MDR_ECH_ACCEPTED, MDR_ECH_REJECTED } mdr_ech;
+
+/** Connection facts.  Zero-initialise, then set. */
+typedef struct mdr_conn {
+  mdr_index listener;
+  /* TLS only: */
+  mdr_index handshake_vhost;     /* H from mdr_handshake (MDR_NONE = listener default) */
+  int has_sni;                   /* SNI of the final ClientHello (inner when ECH accepted) */
+  mdr_str sni;
+  int has_alpn;                  /* 0 = no ALPN negotiated */
+  mdr_str alpn;
+  mdr_ech ech;
+  int resumed;                   /* session resumed ... */
+  mdr_index resumed_vhost;       /* ... and created under this vhost (MDR_NONE = unknown: treated as H) */
+  int early_data;                /* request arrived as 0-RTT */
+  int has_origin_set;            /* an ORIGIN frame was sent with these entries */
+  const mdr_str *origin_set;     /* canonical "https://host[:port]" entries */
+  size_t n_origin_set;
+} mdr_conn;
+
+/** Request facts.  Zero-initialise, then set.  Header values as received. */
+typedef struct mdr_request {
+  mdr_http_version version;
+  mdr_str method;                /* len 0 = GET */
+  int has_target;                /* 0 = no request-target / :path */
+  mdr_str target;
+  int has_scheme;                /* :scheme present (HTTP/2 and HTTP/3 only) */
+  mdr_str scheme;
+  const mdr_str *authority;      /* :authority values (HTTP/2, HTTP/3) */
+  size_t n_authority;
+  const mdr_str *host;           /* every Host header value */
+  size_t n_host;
+} mdr_request;
+
+typedef enum mdr_kind {
+  MDR_SERVE = 0,
+  MDR_MISDIRECTED,               /* 421 */
+  MDR_REDIRECT,                  /* 301, 302, 307, 308 */
+  MDR_BAD_REQUEST,               /* 400 */
+  MDR_TOO_EARLY,                 /* 425 */
+  MDR_NOT_IMPLEMENTED            /* 501 */
+} mdr_kind;
+
+typedef struct mdr_decision {
+  mdr_kind kind;
+  unsigned status;               /* 200 for serve */
+  mdr_index vhost;               /* serving / redirecting vhost, else MDR_NONE */
+  mdr_reason reason;
+  unsigned rule;                 /* DESIGN rule number (1-10) that decided */
+  size_t location_len;           /* bytes of Location written (redirects) */
+  mdr_authority authority;       /* the normalised request authority (when parsed) */
+  int has_authority;
+} mdr_decision;
+
+/** Trace callback for mdr_decide_trace: one call per rule step. */
+typedef void (*mdr_trace_fn)(void *user, unsigned rule, const char *what, size_t what_len);
+
+/**
+ * Decide.  `loc`/`loc_cap` receive the Location of a redirect (not
+ * NUL-terminated; NUL added when room).  No allocation, no locks.
+ * @return 0 (the decision is in *out);
+ *         MDR_ERR_BUFFER_TOO_SMALL: a redirect whose Location needs
+ *         out->location_len bytes (the decision is otherwise filled);
+ *         MDR_ERR_INVALID_ARGUMENT: bad listener/vhost index or NULL pointers.
+ */
+MDR_EXTERN int mdr_decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
+                          mdr_decision *out, char *loc, size_t loc_cap);
+
+/** As mdr_decide, and calls `fn` for every rule step (for `misdirect explain`). */
+MDR_EXTERN int mdr_decide_trace(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
+                                mdr_decision *out, char *loc, size_t loc_cap, mdr_trace_fn fn,
+                                void *user);
+
+/**
+ * Write a one-line, specific explanation of a decision (names the SNI, the
+ * host and the vhosts involved) into buf (NUL-terminated, truncated to cap).
+ * Returns the length it would have had (like snprintf).  No allocation.
+ */
+MDR_EXTERN size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c,
+                                       const mdr_decision *d, char *buf, size_t cap);
+
+/** The vhost's statement name (pointer into the table); empty if v is invalid. */
+MDR_EXTERN mdr_str mdr_vhost_name(const mdr_table *t, mdr_index v);
+
+/* ------------------------------------------------------------------------ */
+/* Origin set of a connection (what an ORIGIN frame carries)                 */
+/* ------------------------------------------------------------------------ */
+
+/** Called once per origin ("https://name[:port]"); return non-zero to stop. */
+typedef int (*mdr_origin_fn)(void *user, const char *origin, size_t len);
+
+/**
+ * Enumerate the origin set of a TLS connection on `listener` whose handshake
+ * selected `handshake_vhost`, for requests of HTTP version `version` (2 or 3):
+ * every concrete name the core would serve or redirect on this connection.
+ * No allocation.
+ * @return number of origins enumerated (>= 0), or MDR_ERR_INVALID_ARGUMENT /
+ *         MDR_ERR_WRONG_LISTENER (cleartext listener).
+ */
+MDR_EXTERN int mdr_origin_set_each(const mdr_table *t, mdr_index listener, mdr_index handshake_vhost,
+                                   mdr_http_version version, mdr_origin_fn fn, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MISDIRECT_MISDIRECT_H */

@@ -1,0 +1,30 @@
+/* Shared helpers for the cmocka unit tests. */
+#ifndef MISDIRECT_TESTUTIL_H
+#define MISDIRECT_TESTUTIL_H
+
+#include <stddef.h>
+#include <misdirect/misdirect.h>
+
+/* An allocator that counts calls and can be told to fail the Nth one. */
+typedef struct tu_counting_mem {
+  mdr_mem mem;             /* pass &x.mem to the library */
+  size_t allocs;           /* successful malloc + realloc calls */
+  size_t frees;
+  size_t live;             /* blocks currently allocated */
+  size_t live_bytes;
+  size_t fail_at;          /* 1-based call number to fail; 0 = never */
+  size_t calls;            /* malloc + realloc calls seen */
+} tu_counting_mem;
+
+void tu_counting_mem_init(tu_counting_mem *m);
+
+/* mdr_str from a C string. */
+mdr_str tu_str(const char *s);
+
+/* Parse vhosts text (NUL-terminated) into a table; fails the test on error. */
+mdr_table *tu_table(const char *vhosts_text);
+
+/* Parse and return the error code, filling err (table freed if built). */
+int tu_table_error(const char *vhosts_text, mdr_error *err);
+
+#endif
