@@ -670,9 +670,12 @@ static int cfg_cert_names(cfg_parser *ps, const cfg_tok *at, const char *path, m
     if (rc == 0 && got > cap) rc = MDR_ERR_LIMIT;
     if (rc < 0) {
       if (rc == MDR_ERR_NOMEM) return cfg_nomem(ps);
-      if (rc > 0 || rc < -199 || rc > -100) rc = MDR_ERR_CONFIG;
       if (rc == MDR_ERR_LIMIT && !why[0])
         snprintf(why, sizeof why, "it covers more than %u names", CFG_MAX_CERT_NAMES);
+      if (rc < -199 || rc > -100) { /* not an MDR_ERR_* code */
+        if (!why[0]) snprintf(why, sizeof why, "the cert_names callback returned %d", rc);
+        rc = MDR_ERR_CONFIG;
+      }
       return cfg_fail(ps, rc, at->line, at->p, at->n, "%s '%s': cannot read the names of '%s': %s",
                       ps->kw, ps->qname, cfg_q(q, path, strlen(path)),
                       why[0] ? why : mdr_strerror(rc));
@@ -733,16 +736,16 @@ static int cfg_cert(cfg_parser *ps) {
     if ((rc = cfg_join(ps, file, &foff, &fn))) return rc;
     if ((rc = cfg_join(ps, key, &koff, &kn))) return rc;
     if (ps->opts->cert_names) {
+      /* The certificate's names are the truth; listed ones must agree. */
       mdr_str *found = NULL;
       size_t nf = 0;
       if ((rc = cfg_cert_names(ps, ft, ps->chars + foff, &found, &nf))) return rc;
       if (nl) {
         rc = cfg_compare_names(ps, ft, ps->strs + start, nl, found, nf, ps->chars + foff);
         if (rc) return rc;
-      } else {
-        names = found;
-        n_names = nf;
       }
+      names = nf ? found : NULL;
+      n_names = nf;
     } else if (!nl) {
       return cfg_bad(ps, ft,
                      "the certificate's names cannot be read without the OpenSSL adapter; "
