@@ -958,6 +958,149 @@ static void test_cert_names_many(void **state) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Errors found by the builder come back with SOURCE:LINE                    */
+/* ------------------------------------------------------------------------ */
+
+static void test_builder_reference_errors(void **state) {
+  (void)state;
+  static const char head[] =
+    "listener web https 443 default=a\n"  /* 1 */
+    "listener plain http 80\n"            /* 2 */
+    "cert k a.example b.example\n"        /* 3 */
+    "policy p client-auth=required\n"     /* 4 */
+    "\n"                                  /* 5 */
+    "vhost a listen=web names=a.example cert=k\n"; /* 6 */
+  char text[1024];
+  snprintf(text, sizeof text, "%svhost b listen=web names=b.example cert=x\n", head);
+  expect_err(text, "vhosts:7: vhost 'b': unknown cert 'x'", "x", 7);
+  snprintf(text, sizeof text, "%svhost b listen=web names=b.example cert=k policy=q\n", head);
+  expect_err(text, "vhosts:7: vhost 'b': unknown policy 'q'", "q", 7);
+  snprintf(text, sizeof text, "%svhost b listen=plain,nope names=b.example\n", head);
+  expect_err(text, "vhosts:7: vhost 'b': unknown listener 'nope'", "nope", 7);
+  snprintf(text, sizeof text, "%svhost b listen=plain,web names=b.example\n", head);
+  expect_err(text, "vhosts:7: vhost 'b': listens on TLS listener 'web' but has no cert=", "web", 7);
+  /* A statement continued over lines is reported on its first line. */
+  snprintf(text, sizeof text, "%svhost b \\\n listen=web \\\n names=b.example \\\n cert=x\n", head);
+  expect_err(text, "vhosts:7: vhost 'b': unknown cert 'x'", "x", 7);
+  /* Two vhosts claiming one name on one listener. */
+  snprintf(text, sizeof text, "%svhost b listen=web names=b.example,A.example. cert=k\n", head);
+  expect_err(text,
+             "vhosts:7: vhost 'b': name 'a.example' on listener 'web' is already claimed by "
+             "vhost 'a'",
+             "a.example", 7);
+  /* ... but on different listeners it is fine. */
+  snprintf(text, sizeof text, "%svhost b listen=plain names=a.example\n", head);
+  mdr_table *t = parse_ok(text);
+  mdr_table_unref(t);
+  /* A redirect alias counts too. */
+  snprintf(text, sizeof text, "%svhost b listen=web names=b.example redirect-names=a.example cert=k\n",
+           head);
+  expect_err(text,
+             "vhosts:7: vhost 'b': name 'a.example' on listener 'web' is already claimed by "
+             "vhost 'a'",
+             "a.example", 7);
+}
+
+static void test_builder_listener_errors(void **state) {
+  (void)state;
+  expect_err("cert k a.example\n"
+             "listener web https 443 default=b\n"
+             "vhost a listen=web names=a.example cert=k\n",
+             "vhosts:2: listener 'web': unknown default vhost 'b'", "b", 2);
+  expect_err("cert k a.example\n"
+             "listener web https 443 default=a\n"
+             "listener plain http 80\n"
+             "vhost a listen=plain names=a.example cert=k\n",
+             "vhosts:2: listener 'web': default vhost 'a' does not listen on it", "a", 2);
+  expect_err("listener plain http 80\n"
+             "listener web https 443\n",
+             "vhosts:2: listener 'web': a TLS listener needs default= unless it has "
+             "no-sni=reject and unknown-sni=reject",
+             "web", 2);
+  expect_err("listener web https 443 no-sni=reject unknown-sni=default\n",
+             "vhosts:1: listener 'web': a TLS listener needs default= unless it has "
+             "no-sni=reject and unknown-sni=reject",
+             "web", 1);
+  expect_err("listener web https 443 unknown-sni=reject\n",
+             "vhosts:1: listener 'web': a TLS listener needs default= unless it has "
+             "no-sni=reject and unknown-sni=reject",
+             "web", 1);
+  mdr_table *t = parse_ok("listener web https 443 no-sni=reject unknown-sni=reject\n"
+                          "listener web2 https 444 no-sni=reject\n");
+  assert_int_equal(listener(t, "web2").default_vhost, MDR_NONE);
+  assert_int_equal(listener(t, "web").default_vhost, MDR_NONE);
+  mdr_table_unref(t);
+  expect_err("\nlistener plain http 80 unknown-host=default\n",
+             "vhosts:2: listener 'plain': unknown-host=default needs default=", "plain", 2);
+  expect_err("listener plain http 80 unknown-host=default default=w\n"
+             "vhost w listen=plain names=*.example http=redirect\n",
+             "vhosts:1: listener 'plain': default vhost 'w' has http=redirect but a wildcard "
+             "first name, so unknown hosts could not be redirected",
+             "w", 1);
+}
+
+static void test_builder_duplicate_errors(void **state) {
+  (void)state;
+  expect_err("listener web http 80\n\nlistener web http 81\n",
+             "vhosts:3: listener 'web': defined twice (first on line 1)", "web", 3);
+  expect_err("cert k a.example\ncert k b.example\n",
+             "vhosts:2: cert 'k': defined twice (first on line 1)", "k", 2);
+  expect_err("policy p\npolicy p min-tls=1.3\n",
+             "vhosts:2: policy 'p': defined twice (first on line 1)", "p", 2);
+  expect_err("listener w http 80\nvhost a listen=w names=a.example\nvhost a listen=w names=b.example\n",
+             "vhosts:3: vhost 'a': defined twice (first on line 2)", "a", 3);
+  expect_err("policy default client-auth=required\n",
+             "vhosts:1: policy 'default': the name is taken by the built-in policy", "default", 1);
+  expect_err("listener w http 80\nvhost a listen=w names=a.example,b.example,A.EXAMPLE\n",
+             "vhosts:2: vhost 'a': name 'A.EXAMPLE' listed twice", "A.EXAMPLE", 2);
+  expect_err("listener w http 80\nvhost a listen=w,w names=a.example\n",
+             "vhosts:2: vhost 'a': listener 'w' named twice in listen=", "w", 2);
+}
+
+static void test_builder_name_errors(void **state) {
+  (void)state;
+  expect_err("listener w'x http 80\n", "vhosts:1: listener: invalid name 'w'x'", "w'x", 1);
+  expect_err("cert k#1 a.example\n", "vhosts:1: cert: invalid name 'k#1'", "k#1", 1);
+  expect_err("policy p,q\n", "vhosts:1: policy: invalid name 'p,q'", "p,q", 1);
+  expect_err("vhost v,w listen=w names=a.example\n", "vhosts:1: vhost: invalid name 'v,w'", "v,w",
+             1);
+  expect_err("cert k a..example\n",
+             "vhosts:1: cert 'k': invalid name 'a..example' (host-label-empty)", "a..example", 1);
+  expect_err("listener w http 80\nvhost a listen=w names=a.example:80\n",
+             "vhosts:2: vhost 'a': invalid name 'a.example:80' (names carry no port)",
+             "a.example:80", 2);
+  expect_err("listener w http 80\nvhost a listen=w names=a.example redirect-names=*.a.example\n",
+             "vhosts:2: vhost 'a': invalid redirect name '*.a.example' (wildcards are not allowed "
+             "here)",
+             "*.a.example", 2);
+  expect_err("listener w http 80\nvhost a listen=w names=*.a.example redirect-names=b.example\n",
+             "vhosts:2: vhost 'a': redirect-names= needs a concrete first name (the redirect "
+             "target), not '*.a.example'",
+             "*.a.example", 2);
+  /* Names read from a certificate are checked the same way. */
+  cb_state s;
+  memset(&s, 0, sizeof s);
+  s.names[0] = "ok.example";
+  s.names[1] = "bad_-.example-";
+  s.n = 2;
+  mdr_parse_options o = cb_opts(&s);
+  expect_err_opts("\ncert k file=k.pem key=k.key\n", &o, MDR_ERR_CONFIG,
+                  "vhosts:2: cert 'k': invalid name 'bad_-.example-' (host-label-hyphen)",
+                  "bad_-.example-", 2);
+}
+
+/* IP names: IPv4 dotted quads and bracketed IPv6 literals. */
+static void test_ip_names(void **state) {
+  (void)state;
+  mdr_table *t = parse_ok("listener s https 443 default=ip\n"
+                          "cert k 192.0.2.1 [2001:db8::1] a.example\n"
+                          "vhost ip listen=s names=192.0.2.1,[2001:DB8:0::1] cert=k\n"
+                          "vhost a listen=s names=a.example cert=k\n");
+  assert_str(vhost(t, "ip").canonical, "192.0.2.1");
+  mdr_table_unref(t);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Allocation failures                                                       */
 /* ------------------------------------------------------------------------ */
 
@@ -1046,6 +1189,11 @@ int main(void) {
     cmocka_unit_test(test_cert_names_mismatch),
     cmocka_unit_test(test_cert_names_callback_errors),
     cmocka_unit_test(test_cert_names_many),
+    cmocka_unit_test(test_builder_reference_errors),
+    cmocka_unit_test(test_builder_listener_errors),
+    cmocka_unit_test(test_builder_duplicate_errors),
+    cmocka_unit_test(test_builder_name_errors),
+    cmocka_unit_test(test_ip_names),
     cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
