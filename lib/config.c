@@ -109,6 +109,21 @@ static void *cfg_grow(cfg_parser *ps, void *arr, size_t *cap, size_t need, size_
 /* Messages                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* Bounded text appender for messages. */
+typedef struct cfg_out {
+  char *s;
+  size_t cap, n;
+} cfg_out;
+
+static void cfg_put(cfg_out *o, const char *p) {
+  size_t l = strlen(p);
+  if (o->n + 1 >= o->cap) return;
+  if (l > o->cap - 1 - o->n) l = o->cap - 1 - o->n;
+  memcpy(o->s + o->n, p, l);
+  o->n += l;
+  o->s[o->n] = '\0';
+}
+
 /* Write p[0..n) into out (CFG_QUOTE bytes) as printable text: bytes outside
  * 0x20-0x7e become \xHH and a long token is cut with "...". */
 static const char *cfg_q(char out[CFG_QUOTE], const char *p, size_t n) {
@@ -151,18 +166,17 @@ static void cfg_set_token(mdr_error *e, const char *p, size_t n) {
 
 /* err->message = "SOURCE:LINE: what" ("SOURCE: what" when line is 0). */
 static void cfg_set_message(cfg_parser *ps, unsigned line, const char *what) {
-  char src[CFG_QUOTE];
+  char src[CFG_QUOTE], num[24];
   mdr_error *e = ps->err;
-  if (ps->source.len)
-    cfg_q(src, ps->source.ptr, ps->source.len);
-  else
-    memcpy(src, "vhosts", sizeof "vhosts");
-  int k;
-  if (line)
-    k = snprintf(e->message, sizeof e->message, "%s:%u: %s", src, line, what);
-  else
-    k = snprintf(e->message, sizeof e->message, "%s: %s", src, what);
-  (void)k; /* a message longer than the buffer is cut */
+  cfg_out o = {e->message, sizeof e->message, 0};
+  e->message[0] = '\0';
+  cfg_put(&o, ps->source.len ? cfg_q(src, ps->source.ptr, ps->source.len) : "vhosts");
+  if (line) {
+    int k = snprintf(num, sizeof num, ":%u", line);
+    if (k > 0) cfg_put(&o, num);
+  }
+  cfg_put(&o, ": ");
+  cfg_put(&o, what); /* a message longer than the buffer is cut */
 }
 
 /* Fail with `code` on `line`, naming token (tok, tok_n); the message is
@@ -583,21 +597,6 @@ static size_t cfg_norm_set(cfg_parser *ps, const mdr_str *names, size_t n, size_
   for (size_t i = 0; i < n; i++)
     if (d == 0 || cfg_str_cmp(&set[d - 1], &set[i]) != 0) set[d++] = set[i];
   return d;
-}
-
-/* Bounded text appender for messages. */
-typedef struct cfg_out {
-  char *s;
-  size_t cap, n;
-} cfg_out;
-
-static void cfg_put(cfg_out *o, const char *p) {
-  size_t l = strlen(p);
-  if (o->n + 1 >= o->cap) return;
-  if (l > o->cap - 1 - o->n) l = o->cap - 1 - o->n;
-  memcpy(o->s + o->n, p, l);
-  o->n += l;
-  o->s[o->n] = '\0';
 }
 
 /* The listed names (listed[0..nl)) must equal the certificate's

@@ -979,6 +979,11 @@ static void test_builder_reference_errors(void **state) {
   expect_err(text, "vhosts:7: vhost 'b': unknown listener 'nope'", "nope", 7);
   snprintf(text, sizeof text, "%svhost b listen=plain,web names=b.example\n", head);
   expect_err(text, "vhosts:7: vhost 'b': listens on TLS listener 'web' but has no cert=", "web", 7);
+  /* No cert statement at all (UBSan once caught &certs[0] on NULL here). */
+  expect_err("listener web http 80\nvhost b listen=web names=b.example cert=x\n",
+             "vhosts:2: vhost 'b': unknown cert 'x'", "x", 2);
+  expect_err("listener web http 80\nvhost b listen=web names=b.example policy=q\n",
+             "vhosts:2: vhost 'b': unknown policy 'q'", "q", 2);
   /* A statement continued over lines is reported on its first line. */
   snprintf(text, sizeof text, "%svhost b \\\n listen=web \\\n names=b.example \\\n cert=x\n", head);
   expect_err(text, "vhosts:7: vhost 'b': unknown cert 'x'", "x", 7);
