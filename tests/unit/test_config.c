@@ -1082,6 +1082,16 @@ static void test_builder_name_errors(void **state) {
              "vhosts:2: vhost 'a': redirect-names= needs a concrete first name (the redirect "
              "target), not '*.a.example'",
              "*.a.example", 2);
+  expect_err("cert k a*.example\n",
+             "vhosts:1: cert 'k': invalid name 'a*.example' (a wildcard must be the whole first "
+             "label ('*.example.com'))",
+             "a*.example", 1);
+  expect_err("cert k *.192.0.2.1\n",
+             "vhosts:1: cert 'k': invalid name '*.192.0.2.1' (a wildcard cannot cover an IP "
+             "address)",
+             "*.192.0.2.1", 1);
+  expect_err("listener w http 80\nvhost a listen=w names=a#b.example\n",
+             "vhosts:2: vhost 'a': invalid name 'a#b.example' (host-bad-char)", "a#b.example", 2);
   /* Names read from a certificate are checked the same way. */
   cb_state s;
   memset(&s, 0, sizeof s);
@@ -1092,6 +1102,20 @@ static void test_builder_name_errors(void **state) {
   expect_err_opts("\ncert k file=k.pem key=k.key\n", &o, MDR_ERR_CONFIG,
                   "vhosts:2: cert 'k': invalid name 'bad_-.example-' (host-label-hyphen)",
                   "bad_-.example-", 2);
+}
+
+/* Statements may refer to ones defined later; policy=default is built in. */
+static void test_forward_references(void **state) {
+  (void)state;
+  mdr_table *t = parse_ok("vhost a listen=web names=a.example cert=k policy=default\n"
+                          "vhost b listen=web names=b.example cert=k policy=p\n"
+                          "listener web https 443 default=a\n"
+                          "policy p min-tls=1.3\n"
+                          "cert k a.example b.example\n");
+  assert_str(vhost(t, "a").policy, "default");
+  assert_str(vhost(t, "b").policy, "p");
+  assert_int_equal(listener(t, "web").default_vhost, vhost_index(t, "a"));
+  mdr_table_unref(t);
 }
 
 /* IP names: IPv4 dotted quads and bracketed IPv6 literals. */
@@ -1198,6 +1222,7 @@ int main(void) {
     cmocka_unit_test(test_builder_listener_errors),
     cmocka_unit_test(test_builder_duplicate_errors),
     cmocka_unit_test(test_builder_name_errors),
+    cmocka_unit_test(test_forward_references),
     cmocka_unit_test(test_ip_names),
     cmocka_unit_test(test_alloc_failures),
   };
