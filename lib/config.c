@@ -645,48 +645,51 @@ static int cfg_compare_names(cfg_parser *ps, const cfg_tok *at, const mdr_str *l
 }
 
 /* Ask opts->cert_names for the names of the certificate at `path`; sets
- * *names and *n to an array valid until the next call. */
+ * *names and *n to an array valid until the next call.  When the callback
+ * reports more names than it had room for, it is asked once more with room
+ * for all of them. */
 static int cfg_cert_names(cfg_parser *ps, const cfg_tok *at, const char *path, mdr_str **names,
                           size_t *n) {
   const mdr_parse_options *o = ps->opts;
   size_t cap = CFG_CERT_NAMES_CAP;
-  char q[CFG_QUOTE];
+  char q[CFG_QUOTE], why[256];
+  int rc = 0;
   for (int attempt = 0; attempt < 2; attempt++) {
     mdr_str *nf = cfg_grow(ps, ps->found, &ps->cfound, cap, sizeof *nf);
     if (!nf) return cfg_nomem(ps);
     ps->found = nf;
     memset(nf, 0, cap * sizeof *nf);
-    char why[256];
     why[0] = '\0';
     size_t got = 0;
-    int rc = o->cert_names(o->cert_names_user, path, nf, cap, &got, why, sizeof why);
+    rc = o->cert_names(o->cert_names_user, path, nf, cap, &got, why, sizeof why);
     why[sizeof why - 1] = '\0';
-    if ((rc == 0 || rc == MDR_ERR_BUFFER_TOO_SMALL) && got > cap && attempt == 0 &&
-        got <= CFG_MAX_CERT_NAMES) {
-      cap = got; /* ask again with room for all of them */
-      continue;
-    }
-    if (rc == 0 && got > cap) rc = MDR_ERR_LIMIT;
-    if (rc < 0) {
-      if (rc == MDR_ERR_NOMEM) return cfg_nomem(ps);
-      if (rc == MDR_ERR_LIMIT && !why[0])
-        snprintf(why, sizeof why, "it covers more than %u names", CFG_MAX_CERT_NAMES);
-      if (rc < -199 || rc > -100) { /* not an MDR_ERR_* code */
-        if (!why[0]) snprintf(why, sizeof why, "the cert_names callback returned %d", rc);
+    if ((rc == 0 || rc == MDR_ERR_BUFFER_TOO_SMALL) && got > cap) {
+      if (got > CFG_MAX_CERT_NAMES) {
+        rc = MDR_ERR_LIMIT;
+        snprintf(why, sizeof why, "it covers %zu names; the limit is %u", got, CFG_MAX_CERT_NAMES);
+      } else if (attempt == 0) {
+        cap = got;
+        continue;
+      } else {
         rc = MDR_ERR_CONFIG;
+        snprintf(why, sizeof why, "the cert_names callback reported %zu names with room for %zu",
+                 got, cap);
       }
-      return cfg_fail(ps, rc, at->line, at->p, at->n, "%s '%s': cannot read the names of '%s': %s",
-                      ps->kw, ps->qname, cfg_q(q, path, strlen(path)),
-                      why[0] ? why : mdr_strerror(rc));
     }
-    if (rc > 0) rc = 0;
-    *names = nf;
-    *n = got;
-    return 0;
+    if (rc >= 0) {
+      *names = nf;
+      *n = got;
+      return 0;
+    }
+    break;
   }
-  return cfg_fail(ps, MDR_ERR_CONFIG, at->line, at->p, at->n,
-                  "%s '%s': cannot read the names of '%s': the name count changed between calls",
-                  ps->kw, ps->qname, cfg_q(q, path, strlen(path)));
+  if (rc == MDR_ERR_NOMEM) return cfg_nomem(ps);
+  if (rc < -199 || rc > -100) { /* not an MDR_ERR_* code */
+    if (!why[0]) snprintf(why, sizeof why, "the cert_names callback returned %d", rc);
+    rc = MDR_ERR_CONFIG;
+  }
+  return cfg_fail(ps, rc, at->line, at->p, at->n, "%s '%s': cannot read the names of '%s': %s",
+                  ps->kw, ps->qname, cfg_q(q, path, strlen(path)), why[0] ? why : mdr_strerror(rc));
 }
 
 static const char *const cfg_cert_keys[] = {"file=", "key=", NULL};

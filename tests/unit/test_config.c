@@ -807,6 +807,7 @@ typedef struct cb_state {
   int calls;
   size_t caps[4];
   size_t many; /* report this many generated names instead */
+  int grow;    /* and one more on every call */
   char store[200][32];
 } cb_state;
 
@@ -821,6 +822,7 @@ static int cb_names(void *user, const char *path, mdr_str *names, size_t cap, si
     return s->rc;
   }
   if (s->many) {
+    if (s->grow && s->calls > 1) s->many++;
     *n_names = s->many;
     if (cap < s->many) return MDR_ERR_BUFFER_TOO_SMALL;
     for (size_t i = 0; i < s->many; i++) {
@@ -955,6 +957,23 @@ static void test_cert_names_many(void **state) {
   assert_true(s.caps[0] < 150);
   assert_int_equal(s.caps[1], 150);
   mdr_table_unref(t);
+  /* More than the limit: no second call. */
+  memset(&s, 0, sizeof s);
+  s.many = 70000;
+  expect_err_opts("cert k file=k.pem key=k.key\n", &o, MDR_ERR_LIMIT,
+                  "vhosts:1: cert 'k': cannot read the names of '/etc/mdr/k.pem': it covers 70000 "
+                  "names; the limit is 65536",
+                  "file=k.pem", 1);
+  assert_int_equal(s.calls, 1);
+  /* A callback that keeps asking for more room. */
+  memset(&s, 0, sizeof s);
+  s.many = 150;
+  s.grow = 1;
+  expect_err_opts("cert k file=k.pem key=k.key\n", &o, MDR_ERR_CONFIG,
+                  "vhosts:1: cert 'k': cannot read the names of '/etc/mdr/k.pem': the cert_names "
+                  "callback reported 151 names with room for 150",
+                  "file=k.pem", 1);
+  assert_int_equal(s.calls, 2);
 }
 
 /* ------------------------------------------------------------------------ */
