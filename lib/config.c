@@ -953,6 +953,7 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
   static const mdr_parse_options no_opts;
   mdr_error local;
   cfg_parser ps;
+  memset(&local, 0, sizeof local);
   memset(&ps, 0, sizeof ps);
   ps.err = err ? err : &local;
   memset(ps.err, 0, sizeof *ps.err);
