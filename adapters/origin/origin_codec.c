@@ -173,14 +173,19 @@ int mdr_origin_split_next(mdr_origin_split *it, size_t *first, size_t *count,
     return 1;
   }
   if (it->next >= it->n) return 0;
-  it->started = 1;
+  if (!it->started) {
+    /* Check the whole set before the first frame, so a caller never emits
+     * part of a set it cannot send. */
+    for (size_t k = 0; k < it->n; k++) {
+      if (!entry_ok(&it->origins[k])) return MDR_ERR_INVALID_ARGUMENT;
+      if (2 + it->origins[k].len > it->max_payload) return MDR_ERR_LIMIT;
+    }
+    it->started = 1;
+  }
   size_t start = it->next, used = 0, i = start;
   /* The loop is bounded by the number of entries. */
   for (; i < it->n; i++) {
-    const mdr_str *o = &it->origins[i];
-    if (!entry_ok(o)) return MDR_ERR_INVALID_ARGUMENT;
-    size_t sz = 2 + o->len;
-    if (sz > it->max_payload) return MDR_ERR_LIMIT;
+    size_t sz = 2 + it->origins[i].len;
     if (used + sz > it->max_payload) break;
     used += sz;
   }

@@ -175,9 +175,11 @@ MDR_ORIGIN_EXTERN void mdr_origin_split_init(mdr_origin_split *it, const mdr_str
 /**
  * Next frame: entries origins[*first .. *first + *count) with a payload of
  * *payload_len bytes.
+ * The first call checks the whole set, so an error comes before any frame
+ * and a caller never sends part of a set.
  * @return 1 (a frame), 0 (no more frames), MDR_ERR_INVALID_ARGUMENT (a
- *         non-canonical entry, reported when reached), MDR_ERR_LIMIT (an entry
- *         that does not fit in a payload of max_payload bytes).
+ *         non-canonical entry), MDR_ERR_LIMIT (an entry that does not fit in a
+ *         payload of max_payload bytes).
  */
 MDR_ORIGIN_EXTERN int mdr_origin_split_next(mdr_origin_split *it, size_t *first, size_t *count,
                                             size_t *payload_len);
