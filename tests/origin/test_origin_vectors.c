@@ -39,6 +39,13 @@ static void chomp(char *s) {
   while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ')) s[--n] = '\0';
 }
 
+/* Copy a field of the data file, failing the test when it does not fit. */
+static void copy_field(char *dst, size_t cap, const char *src, unsigned lineno) {
+  size_t n = strlen(src);
+  if (n >= cap) fail_msg("vectors.txt:%u: value too long", lineno);
+  memcpy(dst, src, n + 1);
+}
+
 static int load(void **state) {
   (void)state;
   FILE *f = fopen(ORIGIN_VECTORS, "r");
@@ -70,11 +77,11 @@ static int load(void **state) {
       v->len += n;
     } else if (strncmp(line, "status ", 7) == 0) {
       assert_non_null(v);
-      snprintf(v->status, sizeof v->status, "%s", line + 7);
+      copy_field(v->status, sizeof v->status, line + 7, lineno);
     } else if (strncmp(line, "entry ", 6) == 0) {
       assert_non_null(v);
       assert_true(v->n_entries < MAX_ENTRIES);
-      snprintf(v->entries[v->n_entries++], MDR_ORIGIN_BUFSIZE, "%s", line + 6);
+      copy_field(v->entries[v->n_entries++], MDR_ORIGIN_BUFSIZE, line + 6, lineno);
     } else if (strncmp(line, "skipped ", 8) == 0) {
       assert_non_null(v);
       v->skipped = strtol(line + 8, NULL, 10);
