@@ -11,23 +11,17 @@
 #define MDRO_HOST_BUF (MDR_HOST_MAX + 1)
 
 /*
- * Normalise a host (DESIGN rule 2, without whitespace trimming): lower case,
- * one trailing dot stripped, IPv4 dotted quads checked, IPv6 written
- * bracketed in RFC 5952 form.  `bare_ipv6` accepts an unbracketed IPv6
- * address too.  `out` needs MDRO_HOST_BUF bytes; it is NUL-terminated.
- * Returns 0, or -1 when the host is invalid.
+ * Normalise a host with the core's mdr_authority_parse (DESIGN rule 2, no
+ * whitespace trimming, no port): lower case, one trailing dot stripped, IPv4
+ * dotted quads checked, IPv6 written bracketed in the core's RFC 5952 form.
+ * `bare_ipv6` accepts an unbracketed IPv6 address too.  `out` needs
+ * MDRO_HOST_BUF bytes; it is NUL-terminated.  Returns 0, or -1 when invalid.
  */
 int mdro_host_normalize(const char *p, size_t len, int bare_ipv6, char *out, size_t *out_len,
                         mdr_host_kind *kind);
 
 /* 1 if p[0..len) is already a normalised host (bracketed when IPv6). */
 int mdro_host_is_canonical(const char *p, size_t len, mdr_host_kind *kind);
-
-/* Parse an IPv6 address (no brackets, no zone) into 8 groups; 0 or -1. */
-int mdro_ipv6_parse(const char *p, size_t len, uint16_t w[8]);
-
-/* Write the RFC 5952 text of w (no brackets) into out (>= 40 bytes); returns the length. */
-size_t mdro_ipv6_format(const uint16_t w[8], char *out);
 
 /* QUIC variable-length integers (RFC 9000 §16). */
 #define MDRO_VARINT_MAX ((uint64_t)0x3fffffffffffffffULL)

@@ -1,8 +1,10 @@
 /*
  * misdirect-origin — the ORIGIN frame codec (RFC 8336 for HTTP/2, RFC 9412
- * for HTTP/3) and a client-side origin set.  No dependencies: this library
- * does not link the core (it only shares its basic types and error codes
- * from misdirect.h) and never consults a vhost table.
+ * for HTTP/3) and a client-side origin set.  It links only the core, whose
+ * table-free host normaliser (mdr_authority_parse) decides what a canonical
+ * host is, so the origins the core enumerates (mdr_origin_set_each) are
+ * canonical here by construction.  Nothing in this library uses a vhost
+ * table.
  *
  * Conventions (as in misdirect.h)
  * -------------------------------
@@ -21,11 +23,12 @@
  *
  *     "https://" HOST [ ":" PORT ]
  *
- * - HOST is lower case: a DNS name in A-label form (labels of letters,
- *   digits, '-' and '_', 1-63 bytes, no '-' at either end, no trailing dot,
- *   at most 253 bytes, last label not numeric or 0x-hex unless the whole host
- *   is an IPv4 address), an IPv4 dotted quad without leading zeros, or a
- *   bracketed IPv6 address in RFC 5952 form (see mdr_origin_serialize);
+ * - HOST is exactly what the core's mdr_authority_parse produces: a lower
+ *   case DNS name in A-label form (labels of letters, digits, '-' and '_',
+ *   1-63 bytes, no '-' at either end, no trailing dot, at most 253 bytes,
+ *   last label not numeric or 0x-hex unless the whole host is an IPv4
+ *   address), an IPv4 dotted quad without leading zeros, or a bracketed IPv6
+ *   address in RFC 5952 form (see mdr_origin_serialize);
  * - PORT is present only when it is not 443, in decimal without leading
  *   zeros, 1-65535;
  * - no path, no trailing '/', no userinfo, no wildcard.
@@ -88,13 +91,14 @@ extern "C" {
  *
  * `host` may be a DNS name (any case, one trailing dot allowed), an IPv4
  * dotted quad, or an IPv6 address with or without brackets (any valid RFC
- * 4291 text form; a zone id is refused).  IPv6 is written in RFC 5952 form:
- * lower-case hex, no leading zeros, the longest run of two or more zero
- * groups (the first on a tie) as "::", and mixed notation for IPv4-mapped
- * (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d, neither :: nor ::1 nor
- * any address whose zero run is longer than 96 bits) addresses — the same
- * text as glibc's inet_ntop.  `port` 0 or 443 means the default port, which
- * is omitted.
+ * 4291 text form; a zone id is refused).  The host is normalised by the
+ * core's mdr_authority_parse (DESIGN rule 2).  IPv6 comes out in RFC 5952
+ * form: lower-case hex, no leading zeros, the longest run of two or more
+ * zero groups (the first on a tie) as "::", and mixed notation for the
+ * IPv4-embedding prefixes IPv4-mapped ::ffff:0:0/96 ("::ffff:192.0.2.50"),
+ * IPv4-translated ::ffff:0:0:0/96 and NAT64 64:ff9b::/96 (not for the
+ * deprecated IPv4-compatible ::/96).  `port` 0 or 443 means the default
+ * port, which is omitted.
  *
  * Wildcards ("*.example.com"), empty hosts, non-ASCII (send A-labels),
  * percent-encoding, userinfo, paths and every other invalid host are refused.
