@@ -549,6 +549,8 @@ typedef struct mdr_decision {
   mdr_kind kind;
   unsigned status;               /* 200 for serve */
   mdr_index vhost;               /* serving / redirecting vhost, else MDR_NONE */
+  mdr_index request_vhost;       /* vhost the request named (R), even when refused; else MDR_NONE */
+  mdr_index handshake_vhost;     /* H used for the decision (TLS), else MDR_NONE */
   mdr_reason reason;
   unsigned rule;                 /* DESIGN rule number (1-10) that decided */
   size_t location_len;           /* bytes of Location written (redirects) */

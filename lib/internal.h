@@ -1,0 +1,171 @@
+/* Internal structures shared by the core's modules.  Not installed. */
+#ifndef MISDIRECT_INTERNAL_H
+#define MISDIRECT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <misdirect/misdirect.h>
+
+/* ---- memory ---------------------------------------------------------- */
+
+const mdr_mem *mdri_mem_or_default(const mdr_mem *mem);
+void *mdri_malloc(const mdr_mem *m, size_t n);
+void *mdri_realloc(const mdr_mem *m, void *p, size_t n);
+void mdri_free(const mdr_mem *m, void *p);
+/* Grow *p (array of elem-size items, capacity *cap) to hold `need` items. */
+int mdri_grow(const mdr_mem *m, void **p, size_t *cap, size_t need, size_t elem);
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static inline int mdri_str_eq(mdr_str a, mdr_str b) {
+  return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+static inline int mdri_str_eq_lit(mdr_str a, const char *lit) {
+  size_t n = strlen(lit);
+  return a.len == n && (n == 0 || memcmp(a.ptr, lit, n) == 0);
+}
+static inline unsigned char mdri_lower(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+/* Case-insensitive (ASCII) equality with a lower-case literal. */
+int mdri_str_ieq_lit(mdr_str a, const char *lower_lit);
+
+/* ---- authority ------------------------------------------------------- */
+
+/* Parse a host[:port] (see mdr_authority_parse).  Returns the reason
+ * (a 400 reason) or MDR_REASON_COUNT_ when valid. */
+mdr_reason mdri_authority(const char *p, size_t len, mdr_authority *out);
+
+/* Parse a bare IPv6 address text (no brackets) into 16 bytes; 0 on success. */
+int mdri_ipv6_parse(const char *p, size_t len, uint8_t out[16]);
+/* RFC 5952 text of 16 bytes into buf (>= 46 bytes); returns its length. */
+size_t mdri_ipv6_format(const uint8_t a[16], char *buf);
+
+/* Is the URI scheme grammar satisfied: ALPHA *( ALPHA / DIGIT / + / - / . ) */
+int mdri_scheme_ok(mdr_str s);
+
+/* ---- the frozen table ------------------------------------------------- */
+
+enum { MDRI_NAME_EXACT = 0, MDRI_NAME_WILD = 1, MDRI_NAME_ALIAS = 2 };
+
+typedef struct mdri_name {
+  mdr_str host;          /* normalised; for wildcards the suffix without "*." */
+  uint8_t kind;          /* MDRI_NAME_* */
+  uint8_t host_kind;     /* mdr_host_kind */
+} mdri_name;
+
+typedef struct mdri_listener {
+  mdr_str name;
+  uint8_t tls;
+  uint16_t port;
+  uint16_t public_port;
+  const uint16_t *public_ports; /* declared public ports */
+  uint32_t n_public_ports;
+  mdr_index default_vhost;
+  mdr_unknown_host unknown_host;
+  mdr_unknown_sni unknown_sni;
+  mdr_no_sni no_sni;
+  mdr_sni_host sni_host;
+} mdri_listener;
+
+typedef struct mdri_cert {
+  mdr_str name;
+  mdr_str file, key;
+  uint32_t names_begin, n_names;  /* into table->cert_names */
+} mdri_cert;
+
+typedef struct mdri_policy {
+  mdr_str name;
+  mdr_client_auth client_auth;
+  mdr_str ca_file;
+  mdr_str ca_identity;
+  mdr_min_tls min_tls;
+  uint32_t klass;
+} mdri_policy;
+
+typedef struct mdri_vhost {
+  mdr_str name;
+  uint32_t cert;                  /* MDR_NONE if none */
+  uint32_t policy;                /* index into policies (0 = built-in default) */
+  uint32_t names_begin, n_names;  /* into table->names: names then aliases */
+  uint32_t n_primary;             /* names= count (aliases follow) */
+  const uint32_t *listeners;
+  uint32_t n_listeners;
+  uint32_t first_tls_listener;    /* MDR_NONE if none */
+  mdr_http_mode http;
+  uint16_t redirect_status;
+  uint8_t protocols;
+  uint8_t early_data;
+} mdri_vhost;
+
+/* Hash slot: key = (space, owner, kind class, host bytes). */
+typedef struct mdri_slot {
+  uint64_t hash;                  /* 0 = empty */
+  const char *host;
+  uint32_t host_len;
+  uint32_t owner;                 /* listener or cert index */
+  uint32_t value;                 /* vhost index (listener space) */
+  uint8_t space;                  /* MDRI_SPACE_* */
+  uint8_t kind;                   /* MDRI_NAME_* */
+} mdri_slot;
+
+enum { MDRI_SPACE_LISTENER = 1, MDRI_SPACE_CERT = 2 };
+/* Set in a listener slot's value when the name is a redirect alias. */
+#define MDRI_ALIAS_BIT 0x80000000u
+
+struct mdr_table {
+  atomic_uint refs;
+  mdr_mem mem;
+  mdri_listener *listeners;
+  uint32_t n_listeners;
+  mdri_vhost *vhosts;
+  uint32_t n_vhosts;
+  mdri_cert *certs;
+  uint32_t n_certs;
+  mdri_policy *policies;          /* [0] = built-in default */
+  uint32_t n_policies;
+  mdri_name *names;               /* vhost names */
+  uint32_t n_names;
+  mdri_name *cert_names;
+  uint32_t n_cert_names;
+  mdri_slot *slots;
+  uint64_t slot_mask;
+  /* every block below is owned by the table */
+  char *strings;
+  uint32_t *listener_refs;
+  uint16_t *ports;
+};
+
+/* Hashing and lookup (lookup.c). */
+uint64_t mdri_hash(uint8_t space, uint32_t owner, uint8_t kind, const char *p, size_t n);
+/* Insert during build; returns 0, or the existing slot's value + 1 on a key clash. */
+int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, const char *p,
+                     size_t n, uint32_t value, uint32_t *existing);
+/* Find the vhost for a normalised host on a listener: exact, then wildcard.
+ * Returns the vhost index or MDR_NONE; *kind_out gets MDRI_NAME_*. */
+mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                      mdr_host_kind hk, int *kind_out);
+/* Does certificate c cover the normalised host? */
+int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
+                     mdr_host_kind hk);
+
+/* Policy class of a vhost. */
+static inline uint32_t mdri_vhost_class(const mdr_table *t, mdr_index v) {
+  return t->policies[t->vhosts[v].policy].klass;
+}
+
+/* Would rule 7's sni-host check serve R for requested host `host` on a
+ * connection whose handshake vhost is H?  Returns the reason (a serve reason
+ * when it passes). */
+mdr_reason mdri_sni_host_check(const mdr_table *t, const mdri_listener *l, mdr_index h,
+                               mdr_index r, const char *host, size_t n, mdr_host_kind hk);
+
+/* Default port of a scheme ("http" 80, "https" 443); 0 if neither. */
+unsigned mdri_default_port(int tls);
+
+/* Decide whether a port is one the listener accepts (its own or public). */
+int mdri_listener_port_ok(const mdri_listener *l, unsigned port);
+
+#endif
