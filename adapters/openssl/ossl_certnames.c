@@ -1,6 +1,7 @@
 /* Names a certificate covers (subjectAltName), for `cert NAME file=...`. */
 #include "ossl_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,8 +16,15 @@ void mdr_ossl_names_free(mdr_ossl_names *n) {
   n->cap = 0;
 }
 
-static void why_set(char *why, size_t cap, const char *fmt, const char *a, const char *b) {
-  if (why && cap) snprintf(why, cap, fmt, a, b);
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void why_set(char *why, size_t cap, const char *fmt, ...) {
+  if (!why || !cap) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, cap, fmt, ap);
+  va_end(ap);
 }
 
 /* Normalise one SAN through the core's authority normaliser so the names
@@ -64,7 +72,7 @@ int mdr_ossl_cert_names(void *user, const char *path, mdr_str *names, size_t cap
                         size_t *n_names, char *why, size_t why_cap) {
   mdr_ossl_names *store = user;
   if (!store || !path || !n_names || (!names && cap)) {
-    why_set(why, why_cap, "%s%s", "mdr_ossl_cert_names needs an mdr_ossl_names as user data", "");
+    why_set(why, why_cap, "mdr_ossl_cert_names needs an mdr_ossl_names as user data");
     return MDR_ERR_INVALID_ARGUMENT;
   }
   *n_names = 0;
@@ -73,7 +81,7 @@ int mdr_ossl_cert_names(void *user, const char *path, mdr_str *names, size_t cap
   BIO_free(bio);
   ERR_clear_error();
   if (!x) {
-    why_set(why, why_cap, "cannot read a PEM certificate from '%s'%s", path, "");
+    why_set(why, why_cap, "cannot read a PEM certificate from '%s'", path);
     return MDR_ERR_IO;
   }
   int rc = 0;
@@ -112,8 +120,7 @@ int mdr_ossl_cert_names(void *user, const char *path, mdr_str *names, size_t cap
     size_t nl = normalise(tmp, tl, norm);
     if (!nl) continue; /* not a host name HTTP can ask for: it covers nothing */
     if (count == cap) {
-      why_set(why, why_cap, "certificate '%s' has more subjectAltName entries than allowed%s",
-              path, "");
+      why_set(why, why_cap, "certificate '%s' has more subjectAltName entries than allowed", path);
       rc = MDR_ERR_CONFIG;
       goto done;
     }
@@ -127,8 +134,8 @@ int mdr_ossl_cert_names(void *user, const char *path, mdr_str *names, size_t cap
   if (count == 0) {
     why_set(why, why_cap,
             "certificate '%s' has no subjectAltName DNS or IP entry (the common name is not "
-            "used)%s",
-            path, "");
+            "used)",
+            path);
     rc = MDR_ERR_CONFIG;
     goto done;
   }

@@ -113,6 +113,7 @@ int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set) {
   }
   c->hellos++;
   if (c->refused) return refuse(c, al, c->alert);
+  if (c->deferred) return SSL_CLIENT_HELLO_SUCCESS; /* refused in the servername step */
 
   /* A ClientHello after a completed handshake is a renegotiation: the
    * connection's identity must not change, so refuse it. */
@@ -135,6 +136,20 @@ int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set) {
     if (!ok || hs.vhost != c->vhost || has_sni != c->has_sni || name.len != c->sni_full_len ||
         (keep && memcmp(name.ptr, c->sni_raw, keep) != 0))
       return refuse(c, al, SSL_AD_ILLEGAL_PARAMETER);
+    return SSL_CLIENT_HELLO_SUCCESS;
+  }
+  if (!ok && alert == SSL_AD_MISSING_EXTENSION) {
+    /* OpenSSL maps missing_extension to handshake_failure while the version
+     * is not yet negotiated (it is a TLS 1.3 alert).  Refuse in the
+     * servername step instead, which runs after version negotiation; until
+     * then no session may resume: the session id context names no policy. */
+    static const unsigned char refused_ctx[] = "misdirect-openssl: refused";
+    if (!SSL_set_session_id_context(ssl, refused_ctx, sizeof refused_ctx - 1))
+      return refuse(c, al, SSL_AD_INTERNAL_ERROR);
+    c->hs = hs;
+    c->has_sni = 0;
+    c->deferred = 1;
+    c->alert = alert;
     return SSL_CLIENT_HELLO_SUCCESS;
   }
   if (!ok) return refuse(c, al, alert);
@@ -162,7 +177,7 @@ int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set) {
 int mdr_ossl_servername(SSL *ssl, int *al) {
   ossl_conn *c = ssl ? conn_get(ssl) : NULL;
   if (!c || !c->accepted) {
-    if (al) *al = c && c->refused ? c->alert : SSL_AD_INTERNAL_ERROR;
+    if (al) *al = c && (c->refused || c->deferred) ? c->alert : SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   SSL_SESSION *sess = SSL_get_session(ssl);

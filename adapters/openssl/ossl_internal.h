@@ -41,6 +41,7 @@ typedef struct ossl_conn {
   unsigned hellos;                   /* ClientHello steps seen */
   int accepted;                      /* 1: accepted, vhost chosen */
   int refused;                       /* 1: refused with `alert` */
+  int deferred;                      /* 1: refuse with `alert` in the servername step */
   int alert;
   mdr_handshake_result hs;           /* the core's answer (first ClientHello) */
   int has_sni;

@@ -284,7 +284,7 @@ MDR_OSSL_EXTERN int mdr_ossl_servername(SSL *ssl, int *al);
 
 /**
  * The ALPN step for SSL_CTX_set_alpn_select_cb, following the set's ALPN
- * mode for the handshake vhost.  Returns SSL_TLSEXT_ERR_OK with *out/*outlen
+ * mode for the handshake vhost.  Returns SSL_TLSEXT_ERR_OK with *out and *outlen
  * pointing into `in`, SSL_TLSEXT_ERR_ALERT_FATAL (no_application_protocol)
  * or SSL_TLSEXT_ERR_NOACK.
  */
@@ -296,7 +296,7 @@ MDR_OSSL_EXTERN int mdr_ossl_alpn_select(SSL *ssl, const unsigned char **out,
  * Strict ALPN, pure: choose from the client's offer (`in`, wire format) the
  * first of h2, http/1.1, http/1.0 that `protocols` (MDR_PROTO_* bits, 0 =
  * all) allows and the client offered.
- * @return 1 chosen (*out/*outlen point into in); 0 no overlap (refuse with
+ * @return 1 chosen (*out and *outlen point into in); 0 no overlap (refuse with
  *         no_application_protocol); -1 malformed offer.
  */
 MDR_OSSL_EXTERN int mdr_ossl_alpn_choose(unsigned protocols, const unsigned char *in,
