@@ -455,6 +455,17 @@ h_result h_handshake(SSL *server, SSL *client) {
   return r;
 }
 
+void h_close(SSL *server, SSL *client) {
+  if (server && client && SSL_is_init_finished(server) && SSL_is_init_finished(client)) {
+    SSL_shutdown(client);
+    SSL_shutdown(server);
+    SSL_shutdown(client);
+  }
+  ERR_clear_error();
+  SSL_free(server);
+  SSL_free(client);
+}
+
 int h_exchange(SSL *from, SSL *to, const char *data) {
   int n = (int)strlen(data);
   if (SSL_write(from, data, n) != n) return 0;

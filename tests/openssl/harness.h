@@ -96,6 +96,10 @@ void h_alerts_reset(void);
  * initial context and every vhost context of set. */
 void h_host_attach(SSL_CTX *initial, mdr_ossl_set *set);
 
+/* Close both ends cleanly (close_notify both ways) and free them.  OpenSSL
+ * marks the session of an SSL freed without a shutdown as not resumable. */
+void h_close(SSL *server, SSL *client);
+
 /* Send `data` from one side and read it on the other (post-handshake I/O,
  * lets TLS 1.3 tickets flow). 1 ok. */
 int h_exchange(SSL *from, SSL *to, const char *data);

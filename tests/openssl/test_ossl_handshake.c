@@ -156,7 +156,7 @@ static void test_no_sni(void **state) {
   assert_int_equal(x.r.client_alert_recv,
                    v == TLS1_3_VERSION ? SSL_AD_MISSING_EXTENSION : SSL_AD_HANDSHAKE_FAILURE);
   assert_int_equal(mdr_ossl_conn_vhost(x.s), MDR_NONE);
-  assert_int_equal(mdr_ossl_conn_handshake(x.s), NULL);
+  assert_null(mdr_ossl_conn_handshake(x.s));
   conn_free(&x);
   /* ... while a known name still works there. */
   expect_vhost(&srv, cctx, "a.example", "a");
