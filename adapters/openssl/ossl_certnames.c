@@ -31,13 +31,13 @@ static void why_set(char *why, size_t cap, const char *fmt, ...) {
  * agree byte for byte with what the core compares.  Wildcards keep "*.".
  * Returns the normalised length written to out (cap >= MDR_HOST_MAX+3), or 0
  * when the entry is not a usable host name. */
-static size_t normalise(const char *p, size_t len, char *out) {
+static size_t normalise(const char *p, size_t len, int dns, char *out) {
   int wild = len > 2 && p[0] == '*' && p[1] == '.';
   if (wild) {
     p += 2;
     len -= 2;
   }
-  for (size_t i = 0; i < len; i++)
+  for (size_t i = 0; dns && i < len; i++)
     if (p[i] == ':' || p[i] == '@' || p[i] == '[') return 0; /* no ports or userinfo in a SAN */
   mdr_authority a;
   int valid = 0;
@@ -117,7 +117,7 @@ int mdr_ossl_cert_names(void *user, const char *path, mdr_str *names, size_t cap
       continue;
     }
     char norm[MDR_HOST_MAX + 4];
-    size_t nl = normalise(tmp, tl, norm);
+    size_t nl = normalise(tmp, tl, g->type == GEN_DNS, norm);
     if (!nl) continue; /* not a host name HTTP can ask for: it covers nothing */
     if (count == cap) {
       why_set(why, why_cap, "certificate '%s' has more subjectAltName entries than allowed", path);
