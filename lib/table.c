@@ -659,7 +659,9 @@ int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
       v->protocols = (uint8_t)(c->protocols ? c->protocols : MDR_PROTO_ALL);
       v->early_data = c->early_data ? 1 : 0;
       if (c->cert.len) {
-        v->cert = strmap_get(&cmap, c->cert, &b->certs[0].c.name, sizeof b->certs[0]);
+        /* no cert statements: b->certs is NULL and &b->certs[0] undefined */
+        v->cert = b->n_certs ? strmap_get(&cmap, c->cert, &b->certs[0].c.name, sizeof b->certs[0])
+                             : MDR_NONE;
         if (v->cert == MDR_NONE) {
           set_err(err, MDR_ERR_CONFIG, c->line, c->cert, "vhost '%.*s': unknown cert '%.*s'",
                   STRF(c->name), STRF(c->cert));
