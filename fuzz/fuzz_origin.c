@@ -127,7 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1 || size > 65536) return 0;
   int mode = data[0] % 3;
   mdr_str in = fz_dup(data + 1, size - 1);
-  const uint8_t *p = (const uint8_t *)in.ptr;
+  static const uint8_t empty[1];
+  const uint8_t *p = in.ptr ? (const uint8_t *)in.ptr : empty; /* no arithmetic on NULL */
   if (mode < 2) {
     list got;
     memset(&got, 0, sizeof got);
@@ -141,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     while (i <= in.len && n < MAX_ENTRIES) {
       size_t e = i;
       while (e < in.len && p[e] != '\n') e++;
-      const char *s = in.ptr ? in.ptr + i : "";
+      const char *s = (const char *)p + i;
       size_t sl = e - i;
       int canon = mdr_origin_is_canonical(s, sl);
 #ifdef MISDIRECT_FUZZ_HAVE_CASES
