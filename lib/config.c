@@ -809,7 +809,7 @@ static int cfg_policy(cfg_parser *ps) {
     }
   }
   if (has_ca) {
-    size_t off, n;
+    size_t off = 0, n = 0; /* set by cfg_join when it returns 0 */
     if ((rc = cfg_join(ps, ca, &off, &n))) return rc;
     c.ca_file.ptr = ps->chars + off;
     c.ca_file.len = n;
