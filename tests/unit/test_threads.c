@@ -4,8 +4,9 @@
  * was taken against.  Run under ThreadSanitizer with
  * -DMISDIRECT_SANITIZE=thread (scripts/tsan).
  *
- * Sizes: MISDIRECT_STRESS_DECISIONS decisions per reader (default 200000;
- * the long form is 10000000) and MISDIRECT_STRESS_SWAPS swaps (default 1000). */
+ * Sizes: MISDIRECT_STRESS_DECISIONS decisions per reader (default 200000,
+ * 20000 under valgrind; the long form is 10000000) and MISDIRECT_STRESS_SWAPS
+ * swaps (default 1000, 200 under valgrind). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <setjmp.h>
@@ -298,8 +299,11 @@ static void test_stress_swap_while_deciding(void **state) {
   amem_init(&m);
   stress s;
   memset(&s, 0, sizeof s);
-  s.decisions = env_size("MISDIRECT_STRESS_DECISIONS", 200000);
-  s.swaps = (unsigned)env_size("MISDIRECT_STRESS_SWAPS", 1000);
+  /* valgrind runs the threads one at a time, 50x slower: scale down there */
+  const char *pre = getenv("LD_PRELOAD");
+  int vg = pre && strstr(pre, "vgpreload");
+  s.decisions = env_size("MISDIRECT_STRESS_DECISIONS", vg ? 20000 : 200000);
+  s.swaps = (unsigned)env_size("MISDIRECT_STRESS_SWAPS", vg ? 200 : 1000);
   atomic_init(&s.progress[0], 0);
   atomic_init(&s.progress[1], 0);
   atomic_init(&s.swaps_done, 0);
