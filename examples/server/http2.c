@@ -199,10 +199,21 @@ int h2_start(srv *s, srv_conn *c, int tls) {
       return -1;
     }
     mdr_ngh2_origins_to_conn(&c->origins, &c->facts);
-    srv_log(s, "origin listener=%.*s sni=%.*s frames=%zu origins=%zu",
+    char list[1024];
+    size_t k = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < c->origins.n; i++) { /* the log shows what was advertised */
+      const mdr_str *o = &c->origins.origins[i];
+      if (k + o->len + 5 >= sizeof list) {
+        snprintf(list + k, sizeof list - k, "...");
+        break;
+      }
+      k += (size_t)snprintf(list + k, sizeof list - k, "%s%.*s", i ? "," : "", (int)o->len, o->ptr);
+    }
+    srv_log(s, "origin listener=%.*s sni=%.*s frames=%zu origins=%zu set=%s",
             (int)c->lst->info.name.len, c->lst->info.name.ptr,
             c->facts.has_sni ? (int)c->facts.sni.len : 1, c->facts.has_sni ? c->facts.sni.ptr : "-",
-            c->origin_frames, c->origins.n);
+            c->origin_frames, c->origins.n, k ? list : "-");
   }
   return 0;
 }

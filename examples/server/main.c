@@ -134,6 +134,13 @@ static void conn_close(srv *s, srv_conn *c) {
   c->fd = -1;
 }
 
+/* Remember the fatal alert a refused handshake sent, for the log line. */
+static void on_tls_info(const SSL *ssl, int where, int ret) {
+  if (!(where & SSL_CB_WRITE_ALERT)) return;
+  srv_conn *c = SSL_get_app_data(ssl);
+  if (c && (ret >> 8) == SSL3_AL_FATAL) c->alert_sent = ret & 0xff;
+}
+
 static void conn_accept(srv *s, srv_listener *l) {
   for (int k = 0; k < 16; k++) { /* bounded accepts per wake-up */
     srv_conn *c = NULL;
@@ -155,6 +162,8 @@ static void conn_accept(srv *s, srv_listener *l) {
       c->ssl = SSL_new(l->initial);
       if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) { conn_close(s, c); continue; }
       SSL_set_accept_state(c->ssl);
+      SSL_set_app_data(c->ssl, c); /* index 0 is the host's; the adapter never uses it */
+      SSL_set_info_callback(c->ssl, on_tls_info);
       c->state = C_HANDSHAKE;
     } else {
       c->state = C_SNIFF;
@@ -236,6 +245,11 @@ static void log_handshake_failure(srv *s, srv_conn *c) {
   if (hs && hs->outcome == MDR_HS_ALERT)
     srv_log(s, "handshake listener=%.*s -> alert %s reason=%s", (int)c->lst->info.name.len,
             c->lst->info.name.ptr, mdr_alert_name(hs->alert), mdr_reason_token(hs->reason));
+  else if (c->alert_sent)
+    /* The adapter keeps no result for a refused ClientHello: name the
+     * alert OpenSSL sent. */
+    srv_log(s, "handshake listener=%.*s -> alert %s (%s)", (int)c->lst->info.name.len,
+            c->lst->info.name.ptr, mdr_alert_name((unsigned)c->alert_sent), e ? buf : "-");
   else
     srv_log(s, "handshake listener=%.*s -> failed (%s)", (int)c->lst->info.name.len,
             c->lst->info.name.ptr, e ? buf : "connection closed");

@@ -42,6 +42,7 @@ typedef struct srv_conn {
   long long last_active;
   int want_write;                  /* the transport needs POLLOUT */
   int close_after_write;
+  int alert_sent;                  /* TLS alert we sent (0 = none) */
   /* input (HTTP/1.1 head, or the first bytes on cleartext) */
   char in[SRV_HEAD_MAX];
   size_t in_len;

@@ -98,3 +98,66 @@ e2e_stop() {
   wait "$E2E_PID" 2>/dev/null
   E2E_PID=
 }
+
+# ------------------------------------------------------------ test helpers --
+# e2e_require CMD...    exit 77 (ctest SKIP_RETURN_CODE) naming what is missing
+e2e_require() {
+  local c
+  for c in "$@"; do
+    if ! command -v "$c" >/dev/null 2>&1; then
+      echo "SKIP: '$c' is not installed (Debian: curl, nghttp2-client, openssl, tshark)"
+      exit 77
+    fi
+  done
+}
+
+E2E_FAILS=0
+E2E_CHECKS=0
+# e2e_expect WHAT EXPECTED ACTUAL
+e2e_expect() {
+  E2E_CHECKS=$((E2E_CHECKS + 1))
+  if [[ $2 == "$3" ]]; then
+    printf 'ok     %s: %s\n' "$1" "$3"
+  else
+    printf 'FAIL   %s\n       expected: %s\n       got:      %s\n' "$1" "$2" "$3"
+    E2E_FAILS=$((E2E_FAILS + 1))
+  fi
+}
+
+e2e_finish() {
+  echo "$((E2E_CHECKS - E2E_FAILS)) passed, $E2E_FAILS failed"
+  if ((E2E_FAILS)); then
+    echo "--- server log ---"
+    cat "$E2E_DIR/server.log"
+    exit 1
+  fi
+  exit 0
+}
+
+# e2e_setup SERVER: temp dir, PKI, free ports, vhosts, server started.
+# Sets E2E_DIR, E2E_TLS, E2E_PLAIN; stops the server and removes the dir on exit.
+e2e_setup() {
+  [[ -x $1 ]] || { echo "no server binary '$1'" >&2; exit 1; }
+  E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/misdirect-e2e.XXXXXX")
+  trap 'e2e_stop; rm -rf "$E2E_DIR"' EXIT
+  e2e_pki "$E2E_DIR" || exit 1
+  E2E_TLS=$(e2e_free_port) && E2E_PLAIN=$(e2e_free_port) || { echo "no free port" >&2; exit 1; }
+  [[ $E2E_TLS != "$E2E_PLAIN" ]] || E2E_PLAIN=$((E2E_TLS + 1))
+  e2e_vhosts "$E2E_DIR" "$E2E_TLS" "$E2E_PLAIN"
+  e2e_start "$1" "$E2E_DIR/demo.vhosts" "$E2E_DIR/server.log" || exit 1
+}
+
+# e2e_curl ARGS...: prints "STATUS REASON" (REASON from misdirect-reason, '-'
+# if none); the body is in $E2E_DIR/body, the headers in $E2E_DIR/headers.
+e2e_curl() {
+  local code reason
+  code=$(curl -sS -m 5 --cacert "$E2E_DIR/ca.pem" -o "$E2E_DIR/body" -D "$E2E_DIR/headers" \
+    -w '%{http_code}' "$@" 2>"$E2E_DIR/curl.err") || code="curl-exit-$?"
+  reason=$(tr -d '\r' <"$E2E_DIR/headers" 2>/dev/null | sed -n 's/^misdirect-reason: *//Ip' | tail -1)
+  echo "$code ${reason:--}"
+}
+
+# e2e_header NAME: value of a response header of the last e2e_curl.
+e2e_header() {
+  tr -d '\r' <"$E2E_DIR/headers" | sed -n "s/^$1: *//Ip" | tail -1
+}
