@@ -970,6 +970,9 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
   ps.text = text;
   ps.len = len;
   ps.next_line = 1;
+  if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+    return cfg_fail(&ps, MDR_ERR_CONFIG, 1, text, 3,
+                    "the file starts with a UTF-8 byte order mark; save it without one");
   int rc = mdr_builder_new(&ps.b, opts->mem);
   if (rc) {
     ps.b = NULL;

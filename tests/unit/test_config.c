@@ -519,6 +519,18 @@ static void test_nul_byte(void **state) {
   assert_string_equal(err.message, "vhosts:1: NUL byte in the line");
 }
 
+static void test_bom(void **state) {
+  (void)state;
+  expect_err("\xef\xbb\xbflistener web http 80\n",
+             "vhosts:1: the file starts with a UTF-8 byte order mark; save it without one",
+             "\xef\xbb\xbf", 1);
+  /* Elsewhere those bytes are ordinary (and shown escaped). */
+  expect_err("listener web http 80\n\xef\xbb\xbflistener x http 81\n",
+             "vhosts:2: unknown statement '\\xef\\xbb\\xbflistener' (expected listener, cert, "
+             "policy or vhost)",
+             "\xef\xbb\xbflistener", 2);
+}
+
 static void test_long_line(void **state) {
   (void)state;
   /* 65536 bytes per line are fine (here: a comment), one more is not. */
@@ -1225,6 +1237,7 @@ int main(void) {
     cmocka_unit_test(test_no_trailing_newline),
     cmocka_unit_test(test_length_respected),
     cmocka_unit_test(test_nul_byte),
+    cmocka_unit_test(test_bom),
     cmocka_unit_test(test_long_line),
     cmocka_unit_test(test_empty_input),
     cmocka_unit_test(test_arguments),
