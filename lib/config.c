@@ -952,6 +952,7 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
                                const mdr_parse_options *opts, mdr_table **out, mdr_error *err) {
   static const mdr_parse_options no_opts;
   mdr_error local;
+  memset(&local, 0, sizeof local);
   cfg_parser ps;
   memset(&local, 0, sizeof local);
   memset(&ps, 0, sizeof ps);
