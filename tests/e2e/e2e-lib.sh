@@ -71,8 +71,11 @@ e2e_free_port() {
 }
 
 E2E_PID=
+E2E_SERVER_STATUS=
+E2E_SERVER_LOG=
 e2e_start() {
   local server=$1 vhosts=$2 log=$3 i
+  E2E_SERVER_LOG=$log
   : >"$log"
   "$server" -c "$vhosts" --log "$log" </dev/null >"$log.stderr" 2>&1 &
   E2E_PID=$!
@@ -96,6 +99,7 @@ e2e_stop() {
   done
   kill -KILL "$E2E_PID" 2>/dev/null
   wait "$E2E_PID" 2>/dev/null
+  E2E_SERVER_STATUS=$?
   E2E_PID=
 }
 
@@ -125,6 +129,11 @@ e2e_expect() {
 }
 
 e2e_finish() {
+  # The server must stop cleanly on SIGTERM (exit 0, no sanitizer report).
+  e2e_stop
+  e2e_expect "server exit status after SIGTERM" "0" "$E2E_SERVER_STATUS"
+  e2e_expect "server stderr free of sanitizer reports" "0" \
+    "$(grep -c 'Sanitizer\|runtime error' "$E2E_SERVER_LOG.stderr" 2>/dev/null || true)"
   echo "$((E2E_CHECKS - E2E_FAILS)) passed, $E2E_FAILS failed"
   if ((E2E_FAILS)); then
     echo "--- server log ---"
