@@ -281,9 +281,9 @@ static int conn_io(srv *s, srv_conn *c) {
     if (c->wlen > 0 || c->close_after_write) return c->wlen > 0 ? 0 : -1;
   }
   for (int k = 0; k < 64; k++) { /* bounded reads per wake-up */
-    uint8_t buf[16384];
     long n;
     if (c->state == C_H2) {
+      uint8_t buf[16384];
       n = tr_read(c, buf, sizeof buf);
       if (n < 0) return -1;
       if (n == 0) break;
