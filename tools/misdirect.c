@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include <misdirect/misdirect.h>
+#ifdef MISDIRECT_TOOL_OPENSSL
+#include <misdirect/openssl.h>
+#endif
 
 #include "cases.h"
 
@@ -105,11 +108,20 @@ static mdr_table *load_table(const char *path, char **text_out, size_t *len_out)
     opts.base_dir.ptr = ".";
     opts.base_dir.len = 1;
   }
+#ifdef MISDIRECT_TOOL_OPENSSL
+  mdr_ossl_names names;
+  memset(&names, 0, sizeof names);
+  opts.cert_names = mdr_ossl_cert_names;
+  opts.cert_names_user = &names;
+#endif
   mdr_str source = { path, strlen(path) };
   mdr_table *t = NULL;
   mdr_error err;
   memset(&err, 0, sizeof err);
   int rc = mdr_table_parse(text, len, source, &opts, &t, &err);
+#ifdef MISDIRECT_TOOL_OPENSSL
+  mdr_ossl_names_free(&names);
+#endif
   if (rc != 0) {
     if (err.message[0])
       fprintf(stderr, "%s\n", err.message);
