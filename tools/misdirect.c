@@ -617,7 +617,6 @@ typedef struct lint_ctx {
   char *text;
   size_t len;
   unsigned warnings;
-  int pass;                    /* 0: collect certs; 1: check vhosts */
 } lint_ctx;
 
 static int cert_stmt_covers(const stmt *cs, mdr_str h, int *listed) {
@@ -681,7 +680,7 @@ static void lint_vhost_cb(const stmt *s, void *user) {
 }
 
 static int cmd_lint(const mdr_table *t, const char *path, char *text, size_t len) {
-  lint_ctx lc = { t, path, text, len, 0, 0 };
+  lint_ctx lc = { t, path, text, len, 0 };
   size_t nv = mdr_table_vhost_count(t), nl = mdr_table_listener_count(t);
   for (size_t v = 0; v < nv; v++) {
     mdr_vhost_info vi;
