@@ -152,7 +152,9 @@ MDR_NGH2_EXTERN int mdr_ngh2_client_enable_origin(nghttp2_option *opt);
  * are left alone.  The flag check is done here because nghttp2 (up to at
  * least 1.52) ignores frames with the upper flag bits set, where RFC 8336
  * §2.2 says the lower four bits; non-canonical entries are skipped by
- * mdr_origin_client_add.
+ * mdr_origin_client_add.  An ORIGIN frame without a parsed payload (the
+ * strict receive path below registers ORIGIN as a user extension) is left
+ * to mdr_ngh2_origin_rx_unpack and returns 0 here.
  * @return 1 (an ORIGIN frame was processed); 0 (not an ORIGIN frame, or one
  *         to ignore); MDR_ERR_LIMIT (the set is full: RFC 8336 §4 lets the
  *         client close the connection); MDR_ERR_INVALID_ARGUMENT.
@@ -170,6 +172,61 @@ MDR_NGH2_EXTERN int mdr_ngh2_client_on_frame(mdr_origin_client *c, const nghttp2
  */
 MDR_NGH2_EXTERN int mdr_ngh2_client_on_response(mdr_origin_client *c, unsigned status,
                                                 const char *authority, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Client side, strict receive (RFC 8336 flag rule)                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * nghttp2's built-in ORIGIN receive (1.52) hides a frame's flags: a frame
+ * with a reserved flag 0x1-0x8 (which RFC 8336 §2.2 says to ignore) is
+ * delivered with flags 0, and one with an upper flag 0x10-0x80 (to be
+ * processed) is dropped.  For the RFC's rule exactly, register ORIGIN as a
+ * user extension instead and pass its raw bytes through misdirect's strict
+ * decoder (mdr_origin_client_on_h2_frame) with an mdr_ngh2_origin_rx:
+ *
+ *   mdr_ngh2_client_enable_origin_strict(opt);
+ *   on_extension_chunk_recv_callback: return mdr_ngh2_origin_rx_chunk(rx, hd, data, len);
+ *   unpack_extension_callback:        mdr_ngh2_origin_rx_unpack(rx, hd); *payload = NULL;
+ *                                     return 0 (or NGHTTP2_ERR_CANCEL to hide the frame);
+ *
+ * Do not also enable the built-in receive (nghttp2 gives the user handler
+ * precedence anyway).
+ */
+
+/** Per-connection receive state (zero-initialise, then mdr_ngh2_origin_rx_init). */
+typedef struct mdr_ngh2_origin_rx {
+  mdr_origin_client *set;
+  size_t len;                    /* payload bytes buffered for the current frame */
+  int overflow;                  /* the current frame did not fit: ignore it */
+  uint8_t buf[MDR_ORIGIN_H2_HEADER_LEN + MDR_NGH2_ORIGIN_MAX_PAYLOAD];
+} mdr_ngh2_origin_rx;
+
+/** Register ORIGIN as a user extension type on a client option. */
+MDR_NGH2_EXTERN int mdr_ngh2_client_enable_origin_strict(nghttp2_option *opt);
+
+/** Start receiving into `set`.  @return 0; MDR_ERR_INVALID_ARGUMENT. */
+MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_init(mdr_ngh2_origin_rx *rx, mdr_origin_client *set);
+
+/**
+ * From on_extension_chunk_recv_callback: buffer a piece of an ORIGIN
+ * frame's payload.  A payload above MDR_NGH2_ORIGIN_MAX_PAYLOAD (a client
+ * that announced a larger SETTINGS_MAX_FRAME_SIZE) makes the frame ignored.
+ * Frames of other types are left alone.
+ * @return 0 (return it to nghttp2); MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_chunk(mdr_ngh2_origin_rx *rx, const nghttp2_frame_hd *hd,
+                                             const uint8_t *data, size_t len);
+
+/**
+ * From unpack_extension_callback, when the whole frame arrived: decode it
+ * strictly (stream != 0, a flag in 0x0f or a truncated entry -> ignored;
+ * non-canonical entries skipped) and feed the set.  Resets the buffer for
+ * the next frame.
+ * @return 1 (an ORIGIN frame was processed), 0 (ignored, or not ORIGIN),
+ *         MDR_ERR_LIMIT (the set is full), MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_unpack(mdr_ngh2_origin_rx *rx, const nghttp2_frame_hd *hd);
 
 #ifdef __cplusplus
 }

@@ -53,6 +53,32 @@ static void test_exports(void **state) {
   assert_int_equal(mdr_ngh2_client_on_frame(&oc, &f), 0);
   assert_int_equal(mdr_ngh2_client_on_response(&oc, 200, "a.example:8443", 14), 0);
 
+  /* Strict receive: a raw ORIGIN frame with flags 0x10 (to be processed). */
+  assert_int_equal(nghttp2_option_new(&opt), 0);
+  assert_int_equal(mdr_ngh2_client_enable_origin_strict(opt), 0);
+  nghttp2_option_del(opt);
+  static mdr_ngh2_origin_rx rx;
+  mdr_origin_slot slots[2];
+  assert_int_equal(mdr_origin_client_init(&oc, slots, 2, "a.example", 9, 8443), 0);
+  assert_int_equal(mdr_ngh2_origin_rx_init(&rx, &oc), 0);
+  static const char b[] = "https://b.example:8443";
+  uint8_t payload[2 + sizeof b];
+  payload[0] = 0;
+  payload[1] = (uint8_t)(sizeof b - 1);
+  memcpy(payload + 2, b, sizeof b - 1);
+  nghttp2_frame_hd hd;
+  memset(&hd, 0, sizeof hd);
+  hd.type = NGHTTP2_ORIGIN;
+  hd.flags = 0x10;
+  hd.length = 2 + sizeof b - 1;
+  assert_int_equal(mdr_ngh2_origin_rx_chunk(&rx, &hd, payload, 5), 0);
+  assert_int_equal(mdr_ngh2_origin_rx_chunk(&rx, &hd, payload + 5, hd.length - 5), 0);
+  assert_int_equal(mdr_ngh2_origin_rx_unpack(&rx, &hd), 1);
+  assert_true(mdr_origin_client_contains(&oc, b, sizeof b - 1));
+  hd.flags = 0x01;
+  assert_int_equal(mdr_ngh2_origin_rx_chunk(&rx, &hd, payload, hd.length), 0);
+  assert_int_equal(mdr_ngh2_origin_rx_unpack(&rx, &hd), 0);
+
   nghttp2_session_del(server);
   nghttp2_session_callbacks_del(cb);
   mdr_table_unref(t);

@@ -59,6 +59,8 @@ typedef struct client_side {
   size_t origin_processed;       /* ... that the glue processed */
   size_t max_len;                /* largest ORIGIN payload seen */
   int glue_error;
+  mdr_ngh2_origin_rx rx;         /* strict mode */
+  size_t strict_processed;
 } client_side;
 
 typedef struct pair {
@@ -92,8 +94,30 @@ static int server_on_send(nghttp2_session *s, const nghttp2_frame *frame, void *
   return 0;
 }
 
+static int client_on_chunk(nghttp2_session *s, const nghttp2_frame_hd *hd, const uint8_t *data,
+                           size_t len, void *user) {
+  (void)s;
+  client_side *cs = user;
+  return mdr_ngh2_origin_rx_chunk(&cs->rx, hd, data, len);
+}
+
+static int client_unpack(nghttp2_session *s, void **payload, const nghttp2_frame_hd *hd,
+                         void *user) {
+  (void)s;
+  client_side *cs = user;
+  int rc = mdr_ngh2_origin_rx_unpack(&cs->rx, hd);
+  if (rc < 0) cs->glue_error = rc;
+  if (rc == 1) cs->strict_processed++;
+  *payload = NULL;
+  return 0;
+}
+
+static void pair_init_mode(pair *p, const char *sni, int strict);
+
 /* New sessions; the client's origin set starts from `sni` and port 8443. */
-static void pair_init(pair *p, const char *sni) {
+static void pair_init(pair *p, const char *sni) { pair_init_mode(p, sni, 0); }
+
+static void pair_init_mode(pair *p, const char *sni, int strict) {
   memset(p, 0, sizeof *p);
   nghttp2_session_callbacks *cb;
   assert_int_equal(nghttp2_session_callbacks_new(&cb), 0);
@@ -105,13 +129,20 @@ static void pair_init(pair *p, const char *sni) {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, client_on_frame);
   nghttp2_option *opt;
   assert_int_equal(nghttp2_option_new(&opt), 0);
-  assert_int_equal(mdr_ngh2_client_enable_origin(opt), 0);
+  if (strict) {
+    nghttp2_session_callbacks_set_on_extension_chunk_recv_callback(cb, client_on_chunk);
+    nghttp2_session_callbacks_set_unpack_extension_callback(cb, client_unpack);
+    assert_int_equal(mdr_ngh2_client_enable_origin_strict(opt), 0);
+  } else {
+    assert_int_equal(mdr_ngh2_client_enable_origin(opt), 0);
+  }
   assert_int_equal(nghttp2_session_client_new2(&p->client, cb, &p->cs, opt), 0);
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
 
   assert_int_equal(mdr_origin_client_init(&p->cs.set, p->cs.slots, 1024, sni, strlen(sni), 8443),
                    0);
+  assert_int_equal(mdr_ngh2_origin_rx_init(&p->cs.rx, &p->cs.set), 0);
   assert_int_equal(nghttp2_submit_settings(p->server, NGHTTP2_FLAG_NONE, NULL, 0), 0);
   assert_int_equal(nghttp2_submit_settings(p->client, NGHTTP2_FLAG_NONE, NULL, 0), 0);
 }
@@ -493,6 +524,110 @@ static void test_reserved_flags_ignored(void **state) {
   assert_int_equal(mdr_ngh2_client_on_frame(NULL, &fr), MDR_ERR_INVALID_ARGUMENT);
 }
 
+
+/* Strict receive (ORIGIN as a user extension): the RFC 8336 flag rule holds
+ * on raw frames, a truncated entry drops the whole frame, and a frame fed
+ * one byte at a time is reassembled. */
+static void inject_raw(pair *p, const uint8_t *frame, size_t len, size_t step) {
+  for (size_t off = 0; off < len; off += step) {
+    size_t n = len - off < step ? len - off : step;
+    ssize_t r = nghttp2_session_mem_recv(p->client, frame + off, n);
+    assert_int_equal(r, (ssize_t)n);
+  }
+}
+
+static size_t build_frame(uint8_t *out, uint8_t flags, uint32_t stream, const char *const *entries,
+                          size_t n, int truncate_last) {
+  size_t pl = 0;
+  uint8_t *q = out + 9;
+  for (size_t i = 0; i < n; i++) {
+    size_t el = strlen(entries[i]);
+    size_t claimed = truncate_last && i + 1 == n ? el + 10 : el;
+    q[0] = (uint8_t)(claimed >> 8);
+    q[1] = (uint8_t)claimed;
+    memcpy(q + 2, entries[i], el);
+    q += 2 + el;
+    pl += 2 + el;
+  }
+  out[0] = (uint8_t)(pl >> 16);
+  out[1] = (uint8_t)(pl >> 8);
+  out[2] = (uint8_t)pl;
+  out[3] = 0x0c;
+  out[4] = flags;
+  out[5] = (uint8_t)(stream >> 24);
+  out[6] = (uint8_t)(stream >> 16);
+  out[7] = (uint8_t)(stream >> 8);
+  out[8] = (uint8_t)stream;
+  return 9 + pl;
+}
+
+static void test_strict_receive(void **state) {
+  (void)state;
+  const char *blog = "https://blog.example.com:8443", *other = "https://other.org:8443";
+  const char *const two[] = {blog, other};
+  const char *const bad[] = {"https://Blog.example.com:8443", "", other};
+  uint8_t frame[256];
+
+  /* The server's real set arrives whole through the strict path. */
+  mdr_table *t = parse(VHOSTS);
+  mdr_index web = listener(t, "web");
+  mdr_handshake_result hs;
+  assert_int_equal(mdr_handshake(t, web, 1, "www.example.com", 15, &hs), 0);
+  expect e;
+  memset(&e, 0, sizeof e);
+  mdr_origin_set_each(t, web, hs.vhost, MDR_HTTP_2, expect_add, &e);
+  pair p;
+  pair_init_mode(&p, "www.example.com", 1);
+  mdr_ngh2_origins o;
+  memset(&o, 0, sizeof o);
+  assert_int_equal(mdr_ngh2_server_submit_origin(p.server, &o, t, web, hs.vhost, NULL, NULL), 0);
+  pump(&p);
+  assert_int_equal(p.cs.glue_error, 0);
+  assert_int_equal(p.cs.strict_processed, 1);
+  assert_true(e.n > 0);
+  for (size_t i = 0; i < e.n; i++)
+    assert_true(mdr_origin_client_contains(&p.cs.set, e.origin[i], strlen(e.origin[i])));
+  assert_false(mdr_origin_client_contains(&p.cs.set, other, strlen(other)));
+  mdr_ngh2_origins_free(&o);
+  pair_free(&p);
+  mdr_table_unref(t);
+
+  for (unsigned f = 0; f < 0x100; f++) {
+    for (uint32_t stream = 0; stream < 2; stream++) {
+      pair_init_mode(&p, "www.example.com", 1);
+      pump(&p);
+      size_t len = build_frame(frame, (uint8_t)f, stream, two, 2, 0);
+      inject_raw(&p, frame, len, f == 0x10 ? 1 : len); /* one case byte by byte */
+      int processed = (f & 0x0f) == 0 && stream == 0;
+      assert_int_equal(p.cs.glue_error, 0);
+      assert_int_equal(p.cs.strict_processed, (size_t)processed);
+      assert_int_equal(mdr_origin_client_contains(&p.cs.set, blog, strlen(blog)), processed);
+      assert_int_equal(mdr_origin_client_contains(&p.cs.set, other, strlen(other)), processed);
+      assert_int_equal(p.cs.set.activated, processed);
+      pair_free(&p);
+    }
+  }
+
+  /* A truncated last entry: nothing from the frame is used. */
+  pair_init_mode(&p, "www.example.com", 1);
+  pump(&p);
+  size_t len = build_frame(frame, 0, 0, two, 2, 1);
+  inject_raw(&p, frame, len, len);
+  assert_int_equal(p.cs.strict_processed, 0);
+  assert_false(mdr_origin_client_contains(&p.cs.set, blog, strlen(blog)));
+  assert_int_equal(p.cs.set.activated, 0);
+  /* Then a frame with a non-canonical and an empty entry: only other.org. */
+  len = build_frame(frame, 0, 0, bad, 3, 0);
+  inject_raw(&p, frame, len, 3);
+  assert_int_equal(p.cs.strict_processed, 1);
+  assert_true(mdr_origin_client_contains(&p.cs.set, other, strlen(other)));
+  assert_false(mdr_origin_client_contains(&p.cs.set, blog, strlen(blog)));
+  pair_free(&p);
+
+  assert_int_equal(mdr_ngh2_client_enable_origin_strict(NULL), MDR_ERR_INVALID_ARGUMENT);
+  assert_int_equal(mdr_ngh2_origin_rx_init(NULL, NULL), MDR_ERR_INVALID_ARGUMENT);
+}
+
 /* 421 removes the request's origin; other statuses do nothing. */
 static void test_421_removes(void **state) {
   (void)state;
@@ -568,6 +703,7 @@ int main(void) {
       cmocka_unit_test(test_no_sni_uses_default),
       cmocka_unit_test(test_injected_frame),
       cmocka_unit_test(test_reserved_flags_ignored),
+      cmocka_unit_test(test_strict_receive),
       cmocka_unit_test(test_421_removes),
       cmocka_unit_test(test_nomem),
   };
