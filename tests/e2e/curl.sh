@@ -2,7 +2,7 @@
 # e2e: curl over HTTP/1.1 and HTTP/2 against misdirect-server, with SNI and
 # Host split by --resolve, --connect-to and -H Host.  Usage: curl.sh SERVER
 set -u
-source "$(dirname -- "${BASH_SOURCE[0]}")/e2e-lib.sh"
+source "${BASH_SOURCE[0]%/*}/e2e-lib.sh"
 e2e_require curl openssl
 e2e_setup "$1"
 T=$E2E_TLS P=$E2E_PLAIN

@@ -5,7 +5,7 @@
 # bind-mounted over the real one (needs root, as CI runs).
 # Usage: nghttp-origin.sh SERVER
 set -u
-source "$(dirname -- "${BASH_SOURCE[0]}")/e2e-lib.sh"
+source "${BASH_SOURCE[0]%/*}/e2e-lib.sh"
 e2e_require nghttp unshare mount timeout openssl
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: needs root for 'unshare -m' with a private /etc/hosts"

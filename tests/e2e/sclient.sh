@@ -3,7 +3,7 @@
 # absolute-form, HTTP/1.0, no SNI, oversize head, pipelining).
 # Usage: sclient.sh SERVER
 set -u
-source "$(dirname -- "${BASH_SOURCE[0]}")/e2e-lib.sh"
+source "${BASH_SOURCE[0]%/*}/e2e-lib.sh"
 e2e_require openssl timeout
 e2e_setup "$1"
 T=$E2E_TLS

@@ -3,11 +3,11 @@
 # loopback capture of a TLS HTTP/2 connection, decrypted with the TLS key
 # log curl writes (SSLKEYLOGFILE).  Usage: tshark-origin.sh SERVER
 set -u
-source "$(dirname -- "${BASH_SOURCE[0]}")/e2e-lib.sh"
+source "${BASH_SOURCE[0]%/*}/e2e-lib.sh"
 if ! command -v tshark >/dev/null 2>&1 && [[ $(id -u) -eq 0 && ${MDR_NO_INSTALL:-0} != 1 ]] &&
   command -v apt-get >/dev/null 2>&1; then
   echo "installing tshark (DEBIAN_FRONTEND=noninteractive)"
-  DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q tshark </dev/null >/dev/null 2>&1
+  DEBIAN_FRONTEND=noninteractive timeout 60 apt-get install -y -q tshark </dev/null >/dev/null 2>&1
 fi
 e2e_require tshark dumpcap curl timeout openssl
 e2e_setup "$1"
