@@ -82,11 +82,17 @@ int h1_process(srv *s, srv_conn *c) {
 
   /* The head ends at the first empty line. */
   const char *in = c->in, *end = NULL;
-  for (size_t i = 0; i + 3 < c->in_len; i++)
-    if (in[i] == '\r' && in[i + 1] == '\n' && in[i + 2] == '\r' && in[i + 3] == '\n') {
+  for (size_t i = 0; i < c->in_len; i++) {
+    if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) {
+      refuse(s, c, 400, "bare-lf", "a line of the request head ends with LF instead of CRLF");
+      return 0;
+    }
+    if (i + 3 < c->in_len && in[i] == '\r' && in[i + 1] == '\n' && in[i + 2] == '\r' &&
+        in[i + 3] == '\n') {
       end = in + i;
       break;
     }
+  }
   if (!end) {
     if (c->in_len == sizeof c->in)
       refuse(s, c, 431, "head-too-large", "the request line and headers exceed 16 KiB");

@@ -53,6 +53,8 @@ e2e_expect "target with a '#'" "400 target-bad-byte" \
   "$(raw www.example.com "GET /a#b HTTP/1.1\r\nHost: $H\r\n\r\n" | sr)"
 e2e_expect "obs-fold" "400 obs-fold" \
   "$(raw www.example.com "GET / HTTP/1.1\r\nHost: $H\r\nX: a\r\n b\r\n\r\n" | sr)"
+e2e_expect "bare LF line ending" "400 bare-lf" \
+  "$(raw www.example.com "GET / HTTP/1.1\nHost: $H\n\n" | sr)"
 big=$(printf 'X-Big: %0*d\\r\\n' 17000 0)
 e2e_expect "oversize head" "431 head-too-large" \
   "$(raw www.example.com "GET / HTTP/1.1\r\nHost: $H\r\n$big\r\n" | sr)"
