@@ -251,7 +251,9 @@ int mdr_ossl_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *out
   if (c->set->alpn == MDR_OSSL_ALPN_NONE) return SSL_TLSEXT_ERR_NOACK;
   mdr_vhost_info vi;
   if (mdr_table_vhost_info(c->set->table, c->vhost, &vi) != 0) return SSL_TLSEXT_ERR_ALERT_FATAL;
-  int r = mdr_ossl_alpn_choose(vi.protocols, in, inlen, out, outlen);
+  unsigned vp = vi.protocols ? vi.protocols : MDR_PROTO_ALL;
+  unsigned sp = c->set->protocols ? c->set->protocols : MDR_PROTO_ALL;
+  int r = (vp & sp) ? mdr_ossl_alpn_choose(vp & sp, in, inlen, out, outlen) : 0;
   if (r == 1) return SSL_TLSEXT_ERR_OK;
   if (r == 0 && c->set->alpn == MDR_OSSL_ALPN_LENIENT) return SSL_TLSEXT_ERR_NOACK;
   return SSL_TLSEXT_ERR_ALERT_FATAL; /* OpenSSL sends no_application_protocol */

@@ -175,6 +175,10 @@ typedef struct mdr_ossl_set_options {
    * Return 0, or a negative MDR_ERR_* to fail mdr_ossl_set_new. */
   int (*configure)(void *user, SSL_CTX *ctx, const mdr_table *t, mdr_index vhost);
   void *configure_user;
+  /* HTTP versions this server speaks (MDR_PROTO_* bits; 0 = all): ALPN
+   * negotiates only those that both the server and the handshake vhost's
+   * protocols= allow (e.g. MDR_PROTO_H1 for a server without HTTP/2). */
+  unsigned protocols;
 } mdr_ossl_set_options;
 
 /**

@@ -269,9 +269,11 @@ mdr_index h_vhost(const mdr_table *t, const char *name) {
 /* Servers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int new_set(h_server *s, const h_pki *p, const char *listener, mdr_ossl_alpn_mode alpn) {
+static int new_set(h_server *s, const h_pki *p, const char *listener, mdr_ossl_alpn_mode alpn,
+                   unsigned protocols) {
   mdr_ossl_set_options o;
   memset(&o, 0, sizeof o);
+  o.protocols = protocols;
   o.base_dir = S(p->dir);
   o.alpn = alpn;
   mdr_error err;
@@ -281,9 +283,14 @@ static int new_set(h_server *s, const h_pki *p, const char *listener, mdr_ossl_a
 }
 
 int h_server_init(h_server *s, const h_pki *p, const char *listener, mdr_ossl_alpn_mode alpn) {
+  return h_server_init_proto(s, p, listener, alpn, 0);
+}
+
+int h_server_init_proto(h_server *s, const h_pki *p, const char *listener,
+                        mdr_ossl_alpn_mode alpn, unsigned protocols) {
   memset(s, 0, sizeof *s);
   s->table = h_table(p, NULL);
-  if (!s->table || !new_set(s, p, listener, alpn)) return 0;
+  if (!s->table || !new_set(s, p, listener, alpn, protocols)) return 0;
   s->initial = SSL_CTX_new(TLS_server_method());
   mdr_error err;
   return s->initial && mdr_ossl_install(s->set, s->initial, &err) == 0;
@@ -338,7 +345,7 @@ void h_host_attach(SSL_CTX *initial, mdr_ossl_set *set) {
 int h_server_init_host(h_server *s, const h_pki *p, const char *listener, mdr_table *table) {
   memset(s, 0, sizeof *s);
   s->table = table ? mdr_table_ref(table) : h_table(p, NULL);
-  if (!s->table || !new_set(s, p, listener, MDR_OSSL_ALPN_STRICT)) return 0;
+  if (!s->table || !new_set(s, p, listener, MDR_OSSL_ALPN_STRICT, 0)) return 0;
   s->initial = SSL_CTX_new(TLS_server_method());
   if (!s->initial) return 0;
   h_host_attach(s->initial, s->set);

@@ -66,6 +66,9 @@ typedef struct h_server {
   SSL_CTX *initial;
 } h_server;
 int h_server_init(h_server *s, const h_pki *p, const char *listener, mdr_ossl_alpn_mode alpn);
+/* The same with mdr_ossl_set_options.protocols = protocols. */
+int h_server_init_proto(h_server *s, const h_pki *p, const char *listener,
+                        mdr_ossl_alpn_mode alpn, unsigned protocols);
 void h_server_free(h_server *s);
 
 /* A client context trusting the server CA, protocol pinned to `version`

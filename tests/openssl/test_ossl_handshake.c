@@ -317,6 +317,18 @@ static void test_alpn(void **state) {
   conn_free(&x);
   h_server_free(&srv);
 
+  /* A server that speaks HTTP/1.x only: h2 is never negotiated, even for a
+   * vhost that allows it. */
+  assert_true(h_server_init_proto(&srv, &g_pki, "web", MDR_OSSL_ALPN_STRICT, MDR_PROTO_H1));
+  x = alpn_conn(&srv, cctx, "a.example", h2_h1, sizeof h2_h1 - 1);
+  expect_alpn(&x, "http/1.1");
+  conn_free(&x);
+  x = alpn_conn(&srv, cctx, "a.example", h2, sizeof h2 - 1);
+  assert_false(x.r.server_ok);
+  assert_int_equal(x.r.client_alert_recv, SSL_AD_NO_APPLICATION_PROTOCOL);
+  conn_free(&x);
+  h_server_free(&srv);
+
   /* Lenient: no overlap continues without ALPN. */
   assert_true(h_server_init(&srv, &g_pki, "web", MDR_OSSL_ALPN_LENIENT));
   x = alpn_conn(&srv, cctx, "c.example", h2, sizeof h2 - 1);
