@@ -404,11 +404,7 @@ void h_alerts_reset(void) {
   g_client_alert = g_server_alert = -1;
 }
 
-h_result h_handshake(SSL *server, SSL *client) {
-  h_result r;
-  memset(&r, 0, sizeof r);
-  g_client_alert = g_server_alert = -1;
-  g_server_hellos = 0;
+void h_wire(SSL *server, SSL *client) {
   BIO *c2s = BIO_new(BIO_s_mem()), *s2c = BIO_new(BIO_s_mem());
   BIO_set_mem_eof_return(c2s, -1);
   BIO_set_mem_eof_return(s2c, -1);
@@ -417,6 +413,14 @@ h_result h_handshake(SSL *server, SSL *client) {
   BIO_up_ref(s2c);
   SSL_set_bio(client, s2c, c2s);
   SSL_set_accept_state(server);
+}
+
+h_result h_handshake(SSL *server, SSL *client) {
+  h_result r;
+  memset(&r, 0, sizeof r);
+  g_client_alert = g_server_alert = -1;
+  g_server_hellos = 0;
+  h_wire(server, client);
   SSL_set_info_callback(client, client_info);
   SSL_set_info_callback(server, server_info);
   SSL_set_msg_callback(server, server_msg);

@@ -99,6 +99,9 @@ void h_alerts_reset(void);
  * initial context and every vhost context of set. */
 void h_host_attach(SSL_CTX *initial, mdr_ossl_set *set);
 
+/* Wire server and client together with memory BIOs (done by h_handshake). */
+void h_wire(SSL *server, SSL *client);
+
 /* Close both ends cleanly (close_notify both ways) and free them.  OpenSSL
  * marks the session of an SSL freed without a shutdown as not resumable. */
 void h_close(SSL *server, SSL *client);
