@@ -16,8 +16,9 @@
  * 2. Host-owned callbacks: a callback slot of an SSL_CTX holds one function.
  *    A server that already uses those slots calls mdr_ossl_client_hello,
  *    mdr_ossl_servername and mdr_ossl_alpn_select from its own callbacks
- *    (and must install its servername and ALPN callbacks on every vhost
- *    SSL_CTX too: OpenSSL takes them from the context switched to).
+ *    (and must install its ClientHello, servername and ALPN callbacks on
+ *    every vhost SSL_CTX too: OpenSSL takes them from the context switched
+ *    to, including for the second ClientHello after HelloRetryRequest).
  *
  * Per-connection data lives in a private SSL ex_data index allocated once by
  * the adapter; index 0 (SSL_set_app_data) is never touched.
@@ -237,10 +238,12 @@ MDR_OSSL_EXTERN int mdr_ossl_set_check(const mdr_ossl_set *set, mdr_error *err);
 
 /**
  * One-call install.  On `initial` (the SSL_CTX the host creates connections
- * from; it owns the session cache and ticket keys): the ClientHello
+ * from; it owns the session cache and ticket keys) and on every vhost
+ * context (OpenSSL takes the callbacks from the context switched to, also
+ * for the second ClientHello after HelloRetryRequest): the ClientHello
  * callback, servername callback and (unless MDR_OSSL_ALPN_NONE) ALPN select
- * callback, and SSL_OP_NO_RENEGOTIATION.  On every vhost context: the
- * servername and ALPN callbacks.  Overwrites any callbacks in those slots.
+ * callback, and SSL_OP_NO_RENEGOTIATION.  Overwrites any callbacks in those
+ * slots.
  * `initial` needs no certificate.  The callbacks hold no reference: keep the
  * set alive as long as `initial` is used (connections hold their own).
  * @return 0, MDR_ERR_CONFIG (mdr_ossl_set_check failed; err filled),

@@ -115,6 +115,14 @@ int h_exchange(SSL *from, SSL *to, const char *data);
  * alert description the server sent (-1 if none). */
 int h_raw_hello(h_server *s, const unsigned char *sni_ext, size_t sni_ext_len);
 
+/* TLS 1.3 by hand: a first ClientHello with server_name sni1 whose only key
+ * share is for a group the server refuses (forcing HelloRetryRequest), then a
+ * second one with server_name sni2.  *hrr_seen tells whether the server
+ * answered the first with HelloRetryRequest.  Returns the alert the server
+ * sent (-1 none). */
+int h_raw_hello_hrr(h_server *s, const unsigned char *sni1, size_t len1,
+                    const unsigned char *sni2, size_t len2, int *hrr_seen);
+
 /* Counters of the adapter callbacks in host mode (h_server_init_host). */
 typedef struct h_host_counts {
   int client_hello_calls;
