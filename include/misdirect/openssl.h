@@ -271,6 +271,10 @@ MDR_OSSL_EXTERN int mdr_ossl_install(mdr_ossl_set *set, SSL_CTX *initial, mdr_er
  * suspended callback) keeps the first decision and must carry the same
  * server_name, else illegal_parameter.  A ClientHello after a completed
  * handshake (renegotiation) is refused with no_renegotiation.
+ * No SNI on a `no-sni=reject` listener is refused by mdr_ossl_servername
+ * (OpenSSL turns missing_extension into handshake_failure before the
+ * version is negotiated): this step then returns SUCCESS without switching
+ * and with a session id context no vhost has, so nothing resumes.
  * @return SSL_CLIENT_HELLO_SUCCESS, or SSL_CLIENT_HELLO_ERROR with *al set
  *         (internal_error for the adapter's own failures, e.g. memory).
  */
@@ -281,7 +285,10 @@ MDR_OSSL_EXTERN int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set);
  * context (initial and vhost) and return what it returns.  Acknowledges a
  * name the ClientHello step matched (SSL_TLSEXT_ERR_OK, so OpenSSL stores it
  * in the session), NOACK for no SNI or an unknown name served by the
- * default, ALERT_FATAL for a refused one.  Records in the new session which
+ * default, ALERT_FATAL for a refused one (missing_extension for no SNI on a
+ * no-sni=reject listener; illegal_parameter when OpenSSL's own parse of the
+ * final ClientHello names another server_name than the one judged).
+ * Records in the new session which
  * vhost and policy created it (SSL_SESSION ex_data and ticket app data); on
  * a resumed session, refuses (handshake_failure) one whose recorded policy
  * differs from this connection's.  Without a prior ClientHello step
