@@ -377,7 +377,8 @@ SSL *h_client(SSL_CTX *cctx, const char *sni, const char *verify_name) {
   return c;
 }
 
-static int g_client_alert, g_server_alert, g_server_hellos;
+/* Per thread: test_ossl_threads handshakes on several threads at once. */
+static _Thread_local int g_client_alert, g_server_alert, g_server_hellos;
 
 static void client_info(const SSL *ssl, int where, int ret) {
   (void)ssl;
