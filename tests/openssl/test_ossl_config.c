@@ -123,6 +123,31 @@ static void test_table_parse_learns_names(void **state) {
   mdr_handshake_result hs;
   assert_int_equal(mdr_handshake(t, l, 1, "a.example", 9, &hs), 0);
   assert_int_equal(hs.outcome, MDR_HS_ACCEPT);
+  /* file= is kept as written; the adapter joins it to its base_dir. */
+  mdr_vhost_info vi;
+  assert_int_equal(mdr_table_vhost_info(t, hs.vhost, &vi), 0);
+  assert_int_equal(vi.cert_file.len, strlen("leaf-a.pem"));
+
+  /* The whole file-based path: parse, load, install, handshake. */
+  mdr_ossl_set *set = NULL;
+  mdr_ossl_set_options o;
+  memset(&o, 0, sizeof o);
+  o.base_dir = S(g_pki.dir);
+  assert_int_equal(mdr_ossl_set_new(&set, t, S("web"), &o, &err), 0);
+  SSL_CTX *initial = SSL_CTX_new(TLS_server_method());
+  assert_int_equal(mdr_ossl_install(set, initial, &err), 0);
+  SSL_CTX *cctx = h_client_ctx(&g_pki, TLS1_3_VERSION);
+  SSL *sv = SSL_new(initial), *cl = h_client(cctx, "c.example", "c.example");
+  h_result r = h_handshake(sv, cl);
+  assert_true(r.client_ok);
+  assert_true(r.server_ok);
+  mdr_index vc;
+  assert_int_equal(mdr_table_find_vhost(t, S("c"), &vc), 0);
+  assert_int_equal(mdr_ossl_conn_vhost(sv), vc);
+  h_close(sv, cl);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(initial);
+  mdr_ossl_set_unref(set);
   mdr_table_unref(t);
 
   /* Names listed that disagree with the certificate: an error. */
