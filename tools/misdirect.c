@@ -113,6 +113,7 @@ static mdr_table *load_table(const char *path, char **text_out, size_t *len_out)
   memset(&names, 0, sizeof names);
   opts.cert_names = mdr_ossl_cert_names;
   opts.cert_names_user = &names;
+  opts.ca_identity = mdr_ossl_ca_identity;
 #endif
   mdr_str source = { path, strlen(path) };
   mdr_table *t = NULL;

@@ -112,7 +112,21 @@ MDR_OSSL_EXTERN int mdr_ossl_cert_names(void *user, const char *path, mdr_str *n
                                         size_t *n_names, char *why, size_t why_cap);
 
 /**
- * mdr_table_parse with `cert_names` = mdr_ossl_cert_names, so `cert NAME
+ * A `ca_identity` callback for mdr_parse_options: loads every certificate of
+ * the PEM file `path` and reports SHA-256 over their sorted SHA-256 DER
+ * digests (32 bytes), so two ca-file= paths with the same certificates give
+ * equal TLS policies and a changed file gives a different one.  `user` is
+ * unused.
+ * @return 0; MDR_ERR_IO (unreadable file or no certificate in it);
+ *         MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT (cap < 32).
+ * @since 0.1.0
+ */
+MDR_OSSL_EXTERN int mdr_ossl_ca_identity(void *user, const char *path, uint8_t *out, size_t cap,
+                                         size_t *out_len, char *why, size_t why_cap);
+
+/**
+ * mdr_table_parse with `cert_names` = mdr_ossl_cert_names and `ca_identity`
+ * = mdr_ossl_ca_identity, so `cert NAME
  * file=... key=...` learns its names from the certificate.  `base_dir` is the
  * folder of the vhosts file (len 0 = ".").  `mem` may be NULL.
  * @return as mdr_table_parse.
