@@ -94,6 +94,28 @@ static char *read_file(const char *path, size_t *len_out) {
   return buf;
 }
 
+#ifdef MISDIRECT_TOOL_OPENSSL
+/* ca-file= sets are compared by contents when the file is there; a file that
+ * does not exist (a configuration checked away from its server) is compared
+ * by its path, as without the adapter.  An existing but unusable file is an
+ * error. */
+static int tool_ca_identity(void *user, const char *path, uint8_t *out, size_t cap,
+                            size_t *out_len, char *why, size_t why_cap) {
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    fclose(f);
+    return mdr_ossl_ca_identity(user, path, out, cap, out_len, why, why_cap);
+  }
+  if (errno != ENOENT) return mdr_ossl_ca_identity(user, path, out, cap, out_len, why, why_cap);
+  size_t n = strlen(path);
+  if (n + 5 > cap) n = cap - 5;
+  memcpy(out, "path:", 5);
+  memcpy(out + 5, path, n);
+  *out_len = n + 5;
+  return 0;
+}
+#endif
+
 static mdr_table *load_table(const char *path, char **text_out, size_t *len_out) {
   size_t len;
   char *text = read_file(path, &len);
@@ -113,7 +135,7 @@ static mdr_table *load_table(const char *path, char **text_out, size_t *len_out)
   memset(&names, 0, sizeof names);
   opts.cert_names = mdr_ossl_cert_names;
   opts.cert_names_user = &names;
-  opts.ca_identity = mdr_ossl_ca_identity;
+  opts.ca_identity = tool_ca_identity;
 #endif
   mdr_str source = { path, strlen(path) };
   mdr_table *t = NULL;
