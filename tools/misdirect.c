@@ -16,6 +16,7 @@
 #include <misdirect/misdirect.h>
 #ifdef MISDIRECT_TOOL_OPENSSL
 #include <misdirect/openssl.h>
+#include <openssl/evp.h>
 #endif
 
 #include "cases.h"
@@ -107,11 +108,12 @@ static int tool_ca_identity(void *user, const char *path, uint8_t *out, size_t c
     return mdr_ossl_ca_identity(user, path, out, cap, out_len, why, why_cap);
   }
   if (errno != ENOENT) return mdr_ossl_ca_identity(user, path, out, cap, out_len, why, why_cap);
-  size_t n = strlen(path);
-  if (n + 5 > cap) n = cap - 5;
-  memcpy(out, "path:", 5);
-  memcpy(out + 5, path, n);
-  *out_len = n + 5;
+  /* 'P' + SHA-256 of the path: never equal to a contents identity (32 bytes). */
+  unsigned int dl = 0;
+  if (cap < 33 || !EVP_Digest(path, strlen(path), out + 1, &dl, EVP_sha256(), NULL) || dl != 32)
+    return MDR_ERR_NOMEM;
+  out[0] = 'P';
+  *out_len = 33;
   return 0;
 }
 #endif
