@@ -3,7 +3,8 @@
 #
 #   e2e_pki DIR                 throwaway PKI: a server CA, a client-auth CA,
 #                               leaf certificates site (example.com, www.,
-#                               blog., admin.example.com) and other (other.org),
+#                               blog., admin., *.apps.example.com) and other
+#                               (other.org),
 #                               a client certificate (client.pem/client.key)
 #   e2e_vhosts DIR TLS_PORT PLAIN_PORT   DIR/demo.vhosts using that PKI
 #   e2e_free_port               an unused TCP port on 127.0.0.1 (>= 20000)
@@ -31,7 +32,7 @@ e2e_pki() {
       openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -days 2 \
         -extfile "$1.ext" -out "$1.pem"
     }
-    leaf site ca "subjectAltName=DNS:example.com,DNS:www.example.com,DNS:blog.example.com,DNS:admin.example.com" serverAuth
+    leaf site ca "subjectAltName=DNS:example.com,DNS:www.example.com,DNS:blog.example.com,DNS:admin.example.com,DNS:*.apps.example.com" serverAuth
     leaf other ca "subjectAltName=DNS:other.org" serverAuth
     leaf client client-ca "subjectAltName=DNS:client.example" clientAuth
   ) >"$d/pki.log" 2>&1 || { cat "$d/pki.log" >&2; return 1; }
@@ -45,7 +46,7 @@ e2e_vhosts() {
 listener web   https $2 default=home
 listener plain http  $3
 
-cert site  file=site.pem  key=site.key     # example.com www. blog. admin.
+cert site  file=site.pem  key=site.key     # example.com www. blog. admin. *.apps.
 cert other file=other.pem key=other.key    # other.org
 
 # admin requires a client certificate issued by the client CA.
@@ -55,6 +56,8 @@ vhost home  listen=web,plain names=www.example.com redirect-names=example.com ce
 vhost blog  listen=web       names=blog.example.com  cert=site
 vhost admin listen=web       names=admin.example.com cert=site policy=staff
 vhost other listen=web,plain names=other.org         cert=other
+# A wildcard vhost: never listed in an ORIGIN frame (RFC 8336 has no wildcards).
+vhost apps  listen=web       names=*.apps.example.com cert=site
 VHOSTS
 }
 
