@@ -75,13 +75,12 @@ function(build_find_package prefix bindir)
   endif()
   find_libdir(${prefix} libdir)
   run("run consumer (find_package)" ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir} ${bindir}/consumer)
-  if(SHARED)
-    # With both libraries installed, misdirect::static names the static one.
-    if(NOT EXISTS ${bindir}/consumer_static)
-      message(FATAL_ERROR "the installed package has no misdirect::static target")
-    endif()
-    run("run consumer_static (find_package)" ${bindir}/consumer_static)
+  # misdirect::static names the static library (an alias of misdirect::misdirect
+  # in a static-only install).
+  if(NOT EXISTS ${bindir}/consumer_static)
+    message(FATAL_ERROR "the installed package has no misdirect::static target")
   endif()
+  run("run consumer_static (find_package)" ${bindir}/consumer_static)
 endfunction()
 
 # Build consumer.c with pkg-config's flags from `prefix` and run it.
