@@ -109,6 +109,21 @@ static void *cfg_grow(cfg_parser *ps, void *arr, size_t *cap, size_t need, size_
 /* Messages                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* Bounded text appender for messages. */
+typedef struct cfg_out {
+  char *s;
+  size_t cap, n;
+} cfg_out;
+
+static void cfg_put(cfg_out *o, const char *p) {
+  size_t l = strlen(p);
+  if (o->n + 1 >= o->cap) return;
+  if (l > o->cap - 1 - o->n) l = o->cap - 1 - o->n;
+  memcpy(o->s + o->n, p, l);
+  o->n += l;
+  o->s[o->n] = '\0';
+}
+
 /* Write p[0..n) into out (CFG_QUOTE bytes) as printable text: bytes outside
  * 0x20-0x7e become \xHH and a long token is cut with "...". */
 static const char *cfg_q(char out[CFG_QUOTE], const char *p, size_t n) {
@@ -151,18 +166,17 @@ static void cfg_set_token(mdr_error *e, const char *p, size_t n) {
 
 /* err->message = "SOURCE:LINE: what" ("SOURCE: what" when line is 0). */
 static void cfg_set_message(cfg_parser *ps, unsigned line, const char *what) {
-  char src[CFG_QUOTE];
+  char src[CFG_QUOTE], num[24];
   mdr_error *e = ps->err;
-  if (ps->source.len)
-    cfg_q(src, ps->source.ptr, ps->source.len);
-  else
-    memcpy(src, "vhosts", sizeof "vhosts");
-  int k;
-  if (line)
-    k = snprintf(e->message, sizeof e->message, "%s:%u: %s", src, line, what);
-  else
-    k = snprintf(e->message, sizeof e->message, "%s: %s", src, what);
-  (void)k; /* a message longer than the buffer is cut */
+  cfg_out o = {e->message, sizeof e->message, 0};
+  e->message[0] = '\0';
+  cfg_put(&o, ps->source.len ? cfg_q(src, ps->source.ptr, ps->source.len) : "vhosts");
+  if (line) {
+    int k = snprintf(num, sizeof num, ":%u", line);
+    if (k > 0) cfg_put(&o, num);
+  }
+  cfg_put(&o, ": ");
+  cfg_put(&o, what); /* a message longer than the buffer is cut */
 }
 
 /* Fail with `code` on `line`, naming token (tok, tok_n); the message is
@@ -585,21 +599,6 @@ static size_t cfg_norm_set(cfg_parser *ps, const mdr_str *names, size_t n, size_
   return d;
 }
 
-/* Bounded text appender for messages. */
-typedef struct cfg_out {
-  char *s;
-  size_t cap, n;
-} cfg_out;
-
-static void cfg_put(cfg_out *o, const char *p) {
-  size_t l = strlen(p);
-  if (o->n + 1 >= o->cap) return;
-  if (l > o->cap - 1 - o->n) l = o->cap - 1 - o->n;
-  memcpy(o->s + o->n, p, l);
-  o->n += l;
-  o->s[o->n] = '\0';
-}
-
 /* The listed names (listed[0..nl)) must equal the certificate's
  * (found[0..nf)) as sets. */
 static int cfg_compare_names(cfg_parser *ps, const cfg_tok *at, const mdr_str *listed, size_t nl,
@@ -646,48 +645,51 @@ static int cfg_compare_names(cfg_parser *ps, const cfg_tok *at, const mdr_str *l
 }
 
 /* Ask opts->cert_names for the names of the certificate at `path`; sets
- * *names and *n to an array valid until the next call. */
+ * *names and *n to an array valid until the next call.  When the callback
+ * reports more names than it had room for, it is asked once more with room
+ * for all of them. */
 static int cfg_cert_names(cfg_parser *ps, const cfg_tok *at, const char *path, mdr_str **names,
                           size_t *n) {
   const mdr_parse_options *o = ps->opts;
   size_t cap = CFG_CERT_NAMES_CAP;
-  char q[CFG_QUOTE];
+  char q[CFG_QUOTE], why[256];
+  int rc = 0;
   for (int attempt = 0; attempt < 2; attempt++) {
     mdr_str *nf = cfg_grow(ps, ps->found, &ps->cfound, cap, sizeof *nf);
     if (!nf) return cfg_nomem(ps);
     ps->found = nf;
     memset(nf, 0, cap * sizeof *nf);
-    char why[256];
     why[0] = '\0';
     size_t got = 0;
-    int rc = o->cert_names(o->cert_names_user, path, nf, cap, &got, why, sizeof why);
+    rc = o->cert_names(o->cert_names_user, path, nf, cap, &got, why, sizeof why);
     why[sizeof why - 1] = '\0';
-    if ((rc == 0 || rc == MDR_ERR_BUFFER_TOO_SMALL) && got > cap && attempt == 0 &&
-        got <= CFG_MAX_CERT_NAMES) {
-      cap = got; /* ask again with room for all of them */
-      continue;
-    }
-    if (rc == 0 && got > cap) rc = MDR_ERR_LIMIT;
-    if (rc < 0) {
-      if (rc == MDR_ERR_NOMEM) return cfg_nomem(ps);
-      if (rc == MDR_ERR_LIMIT && !why[0])
-        snprintf(why, sizeof why, "it covers more than %u names", CFG_MAX_CERT_NAMES);
-      if (rc < -199 || rc > -100) { /* not an MDR_ERR_* code */
-        if (!why[0]) snprintf(why, sizeof why, "the cert_names callback returned %d", rc);
+    if ((rc == 0 || rc == MDR_ERR_BUFFER_TOO_SMALL) && got > cap) {
+      if (got > CFG_MAX_CERT_NAMES) {
+        rc = MDR_ERR_LIMIT;
+        snprintf(why, sizeof why, "it covers %zu names; the limit is %u", got, CFG_MAX_CERT_NAMES);
+      } else if (attempt == 0) {
+        cap = got;
+        continue;
+      } else {
         rc = MDR_ERR_CONFIG;
+        snprintf(why, sizeof why, "the cert_names callback reported %zu names with room for %zu",
+                 got, cap);
       }
-      return cfg_fail(ps, rc, at->line, at->p, at->n, "%s '%s': cannot read the names of '%s': %s",
-                      ps->kw, ps->qname, cfg_q(q, path, strlen(path)),
-                      why[0] ? why : mdr_strerror(rc));
     }
-    if (rc > 0) rc = 0;
-    *names = nf;
-    *n = got;
-    return 0;
+    if (rc >= 0) {
+      *names = nf;
+      *n = got;
+      return 0;
+    }
+    break;
   }
-  return cfg_fail(ps, MDR_ERR_CONFIG, at->line, at->p, at->n,
-                  "%s '%s': cannot read the names of '%s': the name count changed between calls",
-                  ps->kw, ps->qname, cfg_q(q, path, strlen(path)));
+  if (rc == MDR_ERR_NOMEM) return cfg_nomem(ps);
+  if (rc < -199 || rc > -100) { /* not an MDR_ERR_* code */
+    if (!why[0]) snprintf(why, sizeof why, "the cert_names callback returned %d", rc);
+    rc = MDR_ERR_CONFIG;
+  }
+  return cfg_fail(ps, rc, at->line, at->p, at->n, "%s '%s': cannot read the names of '%s': %s",
+                  ps->kw, ps->qname, cfg_q(q, path, strlen(path)), why[0] ? why : mdr_strerror(rc));
 }
 
 static const char *const cfg_cert_keys[] = {"file=", "key=", NULL};
@@ -950,7 +952,9 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
                                const mdr_parse_options *opts, mdr_table **out, mdr_error *err) {
   static const mdr_parse_options no_opts;
   mdr_error local;
+  memset(&local, 0, sizeof local);
   cfg_parser ps;
+  memset(&local, 0, sizeof local);
   memset(&ps, 0, sizeof ps);
   ps.err = err ? err : &local;
   memset(ps.err, 0, sizeof *ps.err);

@@ -807,6 +807,7 @@ typedef struct cb_state {
   int calls;
   size_t caps[4];
   size_t many; /* report this many generated names instead */
+  int grow;    /* and one more on every call */
   char store[200][32];
 } cb_state;
 
@@ -821,6 +822,7 @@ static int cb_names(void *user, const char *path, mdr_str *names, size_t cap, si
     return s->rc;
   }
   if (s->many) {
+    if (s->grow && s->calls > 1) s->many++;
     *n_names = s->many;
     if (cap < s->many) return MDR_ERR_BUFFER_TOO_SMALL;
     for (size_t i = 0; i < s->many; i++) {
@@ -955,6 +957,23 @@ static void test_cert_names_many(void **state) {
   assert_true(s.caps[0] < 150);
   assert_int_equal(s.caps[1], 150);
   mdr_table_unref(t);
+  /* More than the limit: no second call. */
+  memset(&s, 0, sizeof s);
+  s.many = 70000;
+  expect_err_opts("cert k file=k.pem key=k.key\n", &o, MDR_ERR_LIMIT,
+                  "vhosts:1: cert 'k': cannot read the names of '/etc/mdr/k.pem': it covers 70000 "
+                  "names; the limit is 65536",
+                  "file=k.pem", 1);
+  assert_int_equal(s.calls, 1);
+  /* A callback that keeps asking for more room. */
+  memset(&s, 0, sizeof s);
+  s.many = 150;
+  s.grow = 1;
+  expect_err_opts("cert k file=k.pem key=k.key\n", &o, MDR_ERR_CONFIG,
+                  "vhosts:1: cert 'k': cannot read the names of '/etc/mdr/k.pem': the cert_names "
+                  "callback reported 151 names with room for 150",
+                  "file=k.pem", 1);
+  assert_int_equal(s.calls, 2);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -979,6 +998,11 @@ static void test_builder_reference_errors(void **state) {
   expect_err(text, "vhosts:7: vhost 'b': unknown listener 'nope'", "nope", 7);
   snprintf(text, sizeof text, "%svhost b listen=plain,web names=b.example\n", head);
   expect_err(text, "vhosts:7: vhost 'b': listens on TLS listener 'web' but has no cert=", "web", 7);
+  /* No cert statement at all (UBSan once caught &certs[0] on NULL here). */
+  expect_err("listener web http 80\nvhost b listen=web names=b.example cert=x\n",
+             "vhosts:2: vhost 'b': unknown cert 'x'", "x", 2);
+  expect_err("listener web http 80\nvhost b listen=web names=b.example policy=q\n",
+             "vhosts:2: vhost 'b': unknown policy 'q'", "q", 2);
   /* A statement continued over lines is reported on its first line. */
   snprintf(text, sizeof text, "%svhost b \\\n listen=web \\\n names=b.example \\\n cert=x\n", head);
   expect_err(text, "vhosts:7: vhost 'b': unknown cert 'x'", "x", 7);
@@ -1077,6 +1101,16 @@ static void test_builder_name_errors(void **state) {
              "vhosts:2: vhost 'a': redirect-names= needs a concrete first name (the redirect "
              "target), not '*.a.example'",
              "*.a.example", 2);
+  expect_err("cert k a*.example\n",
+             "vhosts:1: cert 'k': invalid name 'a*.example' (a wildcard must be the whole first "
+             "label ('*.example.com'))",
+             "a*.example", 1);
+  expect_err("cert k *.192.0.2.1\n",
+             "vhosts:1: cert 'k': invalid name '*.192.0.2.1' (a wildcard cannot cover an IP "
+             "address)",
+             "*.192.0.2.1", 1);
+  expect_err("listener w http 80\nvhost a listen=w names=a#b.example\n",
+             "vhosts:2: vhost 'a': invalid name 'a#b.example' (host-bad-char)", "a#b.example", 2);
   /* Names read from a certificate are checked the same way. */
   cb_state s;
   memset(&s, 0, sizeof s);
@@ -1087,6 +1121,20 @@ static void test_builder_name_errors(void **state) {
   expect_err_opts("\ncert k file=k.pem key=k.key\n", &o, MDR_ERR_CONFIG,
                   "vhosts:2: cert 'k': invalid name 'bad_-.example-' (host-label-hyphen)",
                   "bad_-.example-", 2);
+}
+
+/* Statements may refer to ones defined later; policy=default is built in. */
+static void test_forward_references(void **state) {
+  (void)state;
+  mdr_table *t = parse_ok("vhost a listen=web names=a.example cert=k policy=default\n"
+                          "vhost b listen=web names=b.example cert=k policy=p\n"
+                          "listener web https 443 default=a\n"
+                          "policy p min-tls=1.3\n"
+                          "cert k a.example b.example\n");
+  assert_str(vhost(t, "a").policy, "default");
+  assert_str(vhost(t, "b").policy, "p");
+  assert_int_equal(listener(t, "web").default_vhost, vhost_index(t, "a"));
+  mdr_table_unref(t);
 }
 
 /* IP names: IPv4 dotted quads and bracketed IPv6 literals. */
@@ -1193,6 +1241,7 @@ int main(void) {
     cmocka_unit_test(test_builder_listener_errors),
     cmocka_unit_test(test_builder_duplicate_errors),
     cmocka_unit_test(test_builder_name_errors),
+    cmocka_unit_test(test_forward_references),
     cmocka_unit_test(test_ip_names),
     cmocka_unit_test(test_alloc_failures),
   };
