@@ -95,15 +95,16 @@ size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c, const mdr_dec
     }
     goto generic;
   case MDR_REASON_UNKNOWN_HOST:
-    sb_printf(&s, "no vhost on listener '%.*s' serves '%s'; %s", SF(t->listeners[c->listener].name),
-              host, mdr_reason_text(d->reason));
+    sb_printf(&s, "no vhost on listener '%.*s' serves '%s' (there is no fallback); a CDN, load "
+              "balancer or DNS record sends it to the wrong server, or the vhost is missing from "
+              "the configuration", SF(t->listeners[c->listener].name), host);
     break;
   case MDR_REASON_WRONG_PORT: {
     const mdri_listener *l = &t->listeners[c->listener];
     sb_printf(&s, "the request names port %u but listener '%.*s' serves port %u",
               d->authority.port ? d->authority.port : mdri_default_port(l->tls), SF(l->name),
               (unsigned)l->public_port);
-    sb_printf(&s, "; %s", mdr_reason_text(d->reason));
+    sb_printf(&s, "; fix the link, or declare the port mapping with public-ports=");
     break;
   }
   case MDR_REASON_SERVE_HANDSHAKE_VHOST:

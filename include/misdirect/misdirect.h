@@ -116,11 +116,12 @@ MDR_EXTERN const char *mdr_strerror(int code);
 MDR_EXTERN const char *mdr_errname(int code);
 
 /**
- * Details of a configuration error.  `message` is NUL-terminated and always
- * formatted as "SOURCE:LINE: WHAT" (the source name and line are omitted for
- * errors from the programmatic builder without a line), e.g.
- * "vhosts:7: vhost 'b': unknown cert 'x'".  `token` is the offending token
- * (may be empty).
+ * Details of a configuration error.  `message` is NUL-terminated and one
+ * line.  From mdr_table_parse it reads "SOURCE:LINE: WHAT", e.g.
+ * "vhosts:7: vhost 'b': unknown cert 'x'".  From the builder functions it is
+ * just "WHAT" (the builder knows no source name) and `line` is the `line`
+ * field of the statement concerned.  `token` is the offending token (may be
+ * empty).
  */
 typedef struct mdr_error {
   int code;            /* MDR_ERR_* */

@@ -165,10 +165,262 @@ static void test_no_allocation_on_decision_path(void **state) {
   assert_int_equal(m.live, 0);
 }
 
+
+/* Location: path and query preserved byte for byte, host from the table,
+ * never the raw authority; CR, LF and NUL can never appear. */
+static void test_location_building(void **state) {
+  (void)state;
+  mdr_table *t = basic_table(NULL);
+  expect(t, (q){ "plain", 0, 0, MDR_HTTP_1_1, 0, "/p/a%20b;c?x=1&y=%0d%0a#", 0, 0, "www.example.com", 0 }, 400, 0, "target-bad-byte", 0);
+  expect(t, (q){ "plain", 0, 0, MDR_HTTP_1_1, 0, "/p/a%20b;c?x=1&y=%0d%0a", 0, 0, "WWW.EXAMPLE.COM.:80", 0 }, 308, "home", 0,
+         "https://www.example.com/p/a%20b;c?x=1&y=%0d%0a");
+  expect(t, (q){ "plain", 0, 0, MDR_HTTP_1_1, 0, "http://EXAMPLE.com?q", 0, 0, "example.com:80", 0 }, 308, "home", "redirect-alias",
+         "https://www.example.com/?q");
+  expect(t, (q){ "plain", 0, 0, MDR_HTTP_1_1, 0, "http://example.com", 0, 0, "evil.test", 0 }, 400, 0, "host-mismatch", 0);
+  /* CR, LF, NUL, SP and DEL in the target are refused before any Location is built. */
+  const char bytes[] = { '\r', '\n', '\0', ' ', 0x7f, '\t', (char)0x80, (char)0xff };
+  for (size_t i = 0; i < sizeof bytes; i++) {
+    char target[8] = { '/', 'a', bytes[i], 'b' };
+    mdr_conn c;
+    mdr_request r;
+    memset(&c, 0, sizeof c);
+    memset(&r, 0, sizeof r);
+    assert_int_equal(mdr_table_find_listener(t, tu_str("plain"), &c.listener), 0);
+    mdr_str h = tu_str("www.example.com");
+    r.has_target = 1;
+    r.target.ptr = target;
+    r.target.len = 4;
+    r.host = &h;
+    r.n_host = 1;
+    mdr_decision d;
+    char loc[64];
+    assert_int_equal(mdr_decide(t, &c, &r, &d, loc, sizeof loc), 0);
+    assert_int_equal(d.status, 400);
+    assert_int_equal(d.location_len, 0);
+  }
+  /* A buffer too small: the decision is still a redirect and says how much room it needs. */
+  q in = { "plain", 0, 0, MDR_HTTP_1_1, 0, "/abcdef", 0, 0, "www.example.com", 0 };
+  mdr_decision d;
+  char small[10];
+  assert_int_equal(run(t, &in, &d, small, sizeof small), MDR_ERR_BUFFER_TOO_SMALL);
+  assert_int_equal(d.kind, MDR_REDIRECT);
+  assert_int_equal(d.location_len, strlen("https://www.example.com/abcdef"));
+  assert_int_equal(run(t, &in, &d, NULL, 0), MDR_ERR_BUFFER_TOO_SMALL);
+  mdr_table_unref(t);
+}
+
+typedef struct origins {
+  char list[16][128];
+  mdr_str strs[16];
+  size_t n;
+} origins;
+
+static int collect(void *user, const char *o, size_t n) {
+  origins *os = user;
+  assert_true(os->n < 16 && n < 128);
+  memcpy(os->list[os->n], o, n);
+  os->list[os->n][n] = '\0';
+  os->strs[os->n].ptr = os->list[os->n];
+  os->strs[os->n].len = n;
+  os->n++;
+  return 0;
+}
+
+/* The origin set per SNI, and decide() agrees with it: every advertised origin
+ * is served or redirected on that connection; every configured name not
+ * advertised is refused there. */
+static void test_origin_set_consistent_with_decide(void **state) {
+  (void)state;
+  mdr_table *t = basic_table(NULL);
+  mdr_index web, home, other;
+  assert_int_equal(mdr_table_find_listener(t, tu_str("web"), &web), 0);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("home"), &home), 0);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("other"), &other), 0);
+  origins os;
+  memset(&os, 0, sizeof os);
+  assert_int_equal(mdr_origin_set_each(t, web, home, MDR_HTTP_2, collect, &os), 3);
+  assert_string_equal(os.list[0], "https://www.example.com");
+  assert_string_equal(os.list[1], "https://example.com");
+  assert_string_equal(os.list[2], "https://blog.example.com");
+  origins os2;
+  memset(&os2, 0, sizeof os2);
+  assert_int_equal(mdr_origin_set_each(t, web, other, MDR_HTTP_2, collect, &os2), 1);
+  assert_string_equal(os2.list[0], "https://other.org");
+  mdr_index plain;
+  assert_int_equal(mdr_table_find_listener(t, tu_str("plain"), &plain), 0);
+  assert_int_equal(mdr_origin_set_each(t, plain, MDR_NONE, MDR_HTTP_2, collect, &os2), MDR_ERR_WRONG_LISTENER);
+  const char *all[] = { "www.example.com", "example.com", "blog.example.com", "admin.example.com", "other.org" };
+  for (size_t i = 0; i < 5; i++) {
+    mdr_conn c;
+    memset(&c, 0, sizeof c);
+    c.listener = web;
+    c.handshake_vhost = home;
+    c.has_sni = 1;
+    c.sni = tu_str("www.example.com");
+    c.has_origin_set = 1;
+    c.origin_set = os.strs;
+    c.n_origin_set = os.n;
+    mdr_request r;
+    memset(&r, 0, sizeof r);
+    r.version = MDR_HTTP_2;
+    r.has_target = 1;
+    r.target = tu_str("/");
+    r.has_scheme = 1;
+    r.scheme = tu_str("https");
+    mdr_str a = tu_str(all[i]);
+    r.authority = &a;
+    r.n_authority = 1;
+    mdr_decision d;
+    char loc[128];
+    assert_int_equal(mdr_decide(t, &c, &r, &d, loc, sizeof loc), 0);
+    int advertised = 0;
+    for (size_t k = 0; k < os.n; k++)
+      if (strcmp(os.list[k] + 8, all[i]) == 0) advertised = 1;
+    if (advertised)
+      assert_true(d.kind == MDR_SERVE || d.kind == MDR_REDIRECT);
+    else
+      assert_int_equal(d.status, 421);
+    /* An empty origin set: only the initial origin (the SNI) passes. */
+    c.n_origin_set = 0;
+    assert_int_equal(mdr_decide(t, &c, &r, &d, loc, sizeof loc), 0);
+    if (i == 0)
+      assert_int_equal(d.kind, MDR_SERVE);
+    else
+      assert_int_equal(d.status, 421);
+    if (i == 2) assert_string_equal(mdr_reason_token(d.reason), "not-in-origin-set");
+  }
+  mdr_table_unref(t);
+}
+
+static void test_explanations_name_the_parties(void **state) {
+  (void)state;
+  mdr_table *t = basic_table(NULL);
+  mdr_decision d;
+  char loc[64], buf[1024];
+  q nosni = { "web", 0, 0, MDR_HTTP_1_1, 0, 0, 0, 0, "admin.example.com", 0 };
+  assert_int_equal(run(t, &nosni, &d, loc, sizeof loc), 0);
+  mdr_conn c;
+  memset(&c, 0, sizeof c);
+  assert_int_equal(mdr_table_find_listener(t, tu_str("web"), &c.listener), 0);
+  size_t n = mdr_decision_explain(t, &c, &d, buf, sizeof buf);
+  assert_int_equal(n, strlen(buf));
+  assert_non_null(strstr(buf, "no SNI"));
+  assert_non_null(strstr(buf, "'home'"));
+  assert_non_null(strstr(buf, "'admin'"));
+  assert_non_null(strstr(buf, "client-auth=required"));
+  assert_non_null(strstr(buf, "enable SNI forwarding"));
+  /* truncation keeps a NUL and reports the full length */
+  char tiny[8];
+  assert_int_equal(mdr_decision_explain(t, &c, &d, tiny, sizeof tiny), n);
+  assert_int_equal(strlen(tiny), 7);
+  mdr_table_unref(t);
+}
+
+static void trace_count(void *user, unsigned rule, const char *what, size_t len) {
+  unsigned *seen = user;
+  assert_true(rule >= 1 && rule <= 10);
+  assert_true(len > 0 && strlen(what) == len);
+  seen[rule]++;
+}
+
+static void test_trace_visits_rules_in_order(void **state) {
+  (void)state;
+  mdr_table *t = basic_table(NULL);
+  mdr_conn c;
+  mdr_request r;
+  memset(&c, 0, sizeof c);
+  memset(&r, 0, sizeof r);
+  assert_int_equal(mdr_table_find_listener(t, tu_str("web"), &c.listener), 0);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("home"), &c.handshake_vhost), 0);
+  mdr_str h = tu_str("www.example.com");
+  r.has_target = 1;
+  r.target = tu_str("/");
+  r.host = &h;
+  r.n_host = 1;
+  unsigned seen[11] = { 0 };
+  mdr_decision d;
+  assert_int_equal(mdr_decide_trace(t, &c, &r, &d, NULL, 0, trace_count, seen), 0);
+  assert_int_equal(d.kind, MDR_SERVE);
+  for (int i = 1; i <= 10; i++)
+    if (i != 8 && i != 9) assert_true(seen[i] > 0);
+  mdr_table_unref(t);
+}
+
+static void test_invalid_arguments(void **state) {
+  (void)state;
+  mdr_table *t = basic_table(NULL);
+  mdr_conn c;
+  mdr_request r;
+  mdr_decision d;
+  memset(&c, 0, sizeof c);
+  memset(&r, 0, sizeof r);
+  c.listener = 99;
+  assert_int_equal(mdr_decide(t, &c, &r, &d, NULL, 0), MDR_ERR_INVALID_ARGUMENT);
+  c.listener = 0;
+  c.handshake_vhost = 77;
+  assert_int_equal(mdr_decide(t, &c, &r, &d, NULL, 0), MDR_ERR_INVALID_ARGUMENT);
+  assert_int_equal(mdr_decide(NULL, &c, &r, &d, NULL, 0), MDR_ERR_INVALID_ARGUMENT);
+  r.n_host = 2;
+  c.handshake_vhost = MDR_NONE;
+  assert_int_equal(mdr_decide(t, &c, &r, &d, NULL, 0), MDR_ERR_INVALID_ARGUMENT);
+  mdr_handshake_result hs;
+  assert_int_equal(mdr_handshake(t, 1, 0, NULL, 0, &hs), MDR_ERR_WRONG_LISTENER);
+  assert_int_equal(mdr_handshake(t, 5, 0, NULL, 0, &hs), MDR_ERR_INVALID_ARGUMENT);
+  mdr_table_unref(t);
+}
+
+static void test_handshake_step(void **state) {
+  (void)state;
+  mdr_table *t = basic_table(NULL);
+  mdr_handshake_result hs;
+  mdr_index web;
+  assert_int_equal(mdr_table_find_listener(t, tu_str("web"), &web), 0);
+  struct { const char *sni; size_t len; int has; unsigned alert; const char *vhost; const char *reason; } cases[] = {
+    { "www.example.com", 15, 1, 0, "home", "sni-match" },
+    { "WWW.EXAMPLE.COM.", 16, 1, 0, "home", "sni-match" },
+    { "example.com", 11, 1, 0, "home", "sni-match" },
+    { "admin.example.com", 17, 1, 0, "admin", "sni-match" },
+    { NULL, 0, 0, 0, "home", "sni-none-default" },
+    { "nope.example.com", 16, 1, 112, NULL, "sni-unknown" },
+    { "", 0, 1, 112, NULL, "sni-invalid" },
+    { "192.0.2.1", 9, 1, 112, NULL, "sni-invalid" },
+    { "[::1]", 5, 1, 112, NULL, "sni-invalid" },
+    { "www.example.com:443", 19, 1, 112, NULL, "sni-invalid" },
+    { "www.example.com\0.evil", 21, 1, 112, NULL, "sni-invalid" },
+    { "www..example.com", 16, 1, 112, NULL, "sni-invalid" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    assert_int_equal(mdr_handshake(t, web, cases[i].has, cases[i].sni, cases[i].len, &hs), 0);
+    assert_string_equal(mdr_reason_token(hs.reason), cases[i].reason);
+    if (cases[i].alert) {
+      assert_int_equal(hs.outcome, MDR_HS_ALERT);
+      assert_int_equal(hs.alert, cases[i].alert);
+      assert_string_equal(mdr_alert_name(hs.alert), "unrecognized_name");
+    } else {
+      assert_int_equal(hs.outcome, MDR_HS_ACCEPT);
+      mdr_str n = mdr_vhost_name(t, hs.vhost);
+      assert_int_equal(n.len, strlen(cases[i].vhost));
+      assert_memory_equal(n.ptr, cases[i].vhost, n.len);
+    }
+  }
+  /* 256-byte SNI is invalid even before syntax */
+  char longsni[300];
+  memset(longsni, 'a', sizeof longsni);
+  assert_int_equal(mdr_handshake(t, web, 1, longsni, 256, &hs), 0);
+  assert_string_equal(mdr_reason_token(hs.reason), "sni-invalid");
+  mdr_table_unref(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_basic_examples),
     cmocka_unit_test(test_no_allocation_on_decision_path),
+    cmocka_unit_test(test_location_building),
+    cmocka_unit_test(test_origin_set_consistent_with_decide),
+    cmocka_unit_test(test_explanations_name_the_parties),
+    cmocka_unit_test(test_trace_visits_rules_in_order),
+    cmocka_unit_test(test_invalid_arguments),
+    cmocka_unit_test(test_handshake_step),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,798 @@
+/*
+ * misdirect - command-line front end of the decision core.
+ *
+ *   misdirect decide  -c VHOSTS            case lines on stdin -> one result line each
+ *   misdirect test    -c VHOSTS FILE...    check the expectations of case files
+ *   misdirect explain -c VHOSTS [CASE...]  every rule step of one case
+ *   misdirect lint    -c VHOSTS            configuration warnings
+ *
+ * Exit status: 0 success, 1 a test failed, 2 usage, file or case-syntax error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <misdirect/misdirect.h>
+
+#include "cases.h"
+
+#define MAX_FILE_BYTES (64u * 1024u * 1024u)
+#define LOC_MAX 20000
+
+static const char usage_text[] =
+  "usage: misdirect COMMAND -c VHOSTS [ARGS]\n"
+  "\n"
+  "commands:\n"
+  "  decide  -c VHOSTS            read case lines on stdin; print one line per case:\n"
+  "                               STATUS VHOST|- LOCATION|- REASON\n"
+  "                               (STATUS is 200 for serve, the alert name for alerts)\n"
+  "  test    -c VHOSTS FILE...    check the '=> EXPECT' of every case in FILEs; print\n"
+  "                               each failure as FILE:LINE and 'N passed, N failed'\n"
+  "  explain -c VHOSTS [CASE]     print every rule step of one case (from the\n"
+  "                               arguments, or the first case line on stdin)\n"
+  "  lint    -c VHOSTS            warn about suspicious configurations\n"
+  "\n"
+  "options:\n"
+  "  -c VHOSTS    the vhosts file (DESIGN.md contract format)\n"
+  "  --help       this text\n"
+  "  --version    the library version\n"
+  "\n"
+  "exit status: 0 ok, 1 a test failed, 2 usage, file or case syntax error\n";
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Read a whole file; returns a malloc'd buffer or NULL with a message printed. */
+static char *read_file(const char *path, size_t *len_out) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "misdirect: cannot open '%s': %s\n", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  if (!buf) {
+    fclose(f);
+    fprintf(stderr, "misdirect: out of memory\n");
+    return NULL;
+  }
+  for (;;) {
+    if (len == cap) {
+      if (cap >= MAX_FILE_BYTES) {
+        fprintf(stderr, "misdirect: '%s' is too large\n", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+      }
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        fprintf(stderr, "misdirect: out of memory\n");
+        free(buf);
+        fclose(f);
+        return NULL;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t n = fread(buf + len, 1, cap - len, f);
+    len += n;
+    if (n == 0) break;
+  }
+  if (ferror(f)) {
+    fprintf(stderr, "misdirect: cannot read '%s': %s\n", path, strerror(errno));
+    free(buf);
+    fclose(f);
+    return NULL;
+  }
+  fclose(f);
+  *len_out = len;
+  return buf;
+}
+
+static mdr_table *load_table(const char *path, char **text_out, size_t *len_out) {
+  size_t len;
+  char *text = read_file(path, &len);
+  if (!text) return NULL;
+  const char *slash = strrchr(path, '/');
+  mdr_parse_options opts;
+  memset(&opts, 0, sizeof opts);
+  if (slash) {
+    opts.base_dir.ptr = path;
+    opts.base_dir.len = slash == path ? 1 : (size_t)(slash - path);
+  } else {
+    opts.base_dir.ptr = ".";
+    opts.base_dir.len = 1;
+  }
+  mdr_str source = { path, strlen(path) };
+  mdr_table *t = NULL;
+  mdr_error err;
+  memset(&err, 0, sizeof err);
+  int rc = mdr_table_parse(text, len, source, &opts, &t, &err);
+  if (rc != 0) {
+    if (err.message[0])
+      fprintf(stderr, "%s\n", err.message);
+    else
+      fprintf(stderr, "%s: %s\n", path, mdr_strerror(rc));
+    free(text);
+    return NULL;
+  }
+  if (text_out) {
+    *text_out = text;
+    *len_out = len;
+  } else {
+    free(text);
+  }
+  return t;
+}
+
+/*
+ * Line reader over a FILE*: fills buf (cap bytes) with one line without its
+ * newline (and without a trailing CR).  Returns 1 for a line, 0 at EOF;
+ * *too_long is set when the line did not fit (the rest is skipped).
+ */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len, int *too_long) {
+  size_t n = 0;
+  int ch, any = 0;
+  *too_long = 0;
+  while ((ch = getc(f)) != EOF) {
+    any = 1;
+    if (ch == '\n') break;
+    if (n < cap)
+      buf[n++] = (char)ch;
+    else
+      *too_long = 1;
+  }
+  if (!any) return 0;
+  if (n > 0 && buf[n - 1] == '\r') n--;
+  *len = n;
+  return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running one case                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct outcome {
+  int alert;                   /* the handshake refused the connection */
+  mdr_handshake_result hs;
+  int tls;
+  mdr_decision d;
+  int rc;                      /* mdr_decide's return */
+  char loc[LOC_MAX];
+  size_t loc_len;
+} outcome;
+
+typedef struct tracer {
+  FILE *out;
+  unsigned steps;
+} tracer;
+
+static void trace_step(void *user, unsigned rule, const char *what, size_t what_len) {
+  tracer *tr = user;
+  tr->steps++;
+  fprintf(tr->out, "  rule %u: %.*s\n", rule, (int)what_len, what);
+}
+
+static void print_sni(FILE *out, const mdrc_case *c) {
+  if (!c->has_sni) {
+    fputs("no SNI", out);
+    return;
+  }
+  fputs("SNI '", out);
+  for (size_t i = 0; i < c->sni.len; i++) {
+    unsigned char ch = (unsigned char)c->sni.ptr[i];
+    if (ch >= 0x21 && ch < 0x7f && ch != '\\')
+      putc(ch, out);
+    else
+      fprintf(out, "\\x%02x", ch);
+  }
+  putc('\'', out);
+}
+
+/* Handshake (TLS listeners) then decision.  Returns 0, or an MDR_ERR_*. */
+static int run_case(const mdr_table *t, mdrc_case *c, outcome *o, tracer *tr) {
+  mdr_listener_info li;
+  memset(&o->hs, 0, sizeof o->hs);
+  memset(&o->d, 0, sizeof o->d);
+  o->alert = 0;
+  o->loc_len = 0;
+  o->rc = 0;
+  int rc = mdr_table_listener_info(t, c->conn.listener, &li);
+  if (rc) return rc;
+  o->tls = li.tls;
+  if (li.tls) {
+    rc = mdr_handshake(t, c->conn.listener, c->has_sni, c->sni.ptr, c->sni.len, &o->hs);
+    if (rc) return rc;
+    if (tr) {
+      fputs("handshake: ", tr->out);
+      print_sni(tr->out, c);
+      if (o->hs.outcome == MDR_HS_ALERT) {
+        fprintf(tr->out, " -> fatal alert %s (%s): %s\n", mdr_alert_name(o->hs.alert),
+                mdr_reason_token(o->hs.reason), mdr_reason_text(o->hs.reason));
+      } else {
+        mdr_str vn = mdr_vhost_name(t, o->hs.vhost);
+        fprintf(tr->out, " -> handshake vhost %.*s (%s)\n", (int)vn.len, vn.ptr,
+                mdr_reason_token(o->hs.reason));
+      }
+    }
+    if (o->hs.outcome == MDR_HS_ALERT) {
+      o->alert = 1;
+      return 0;
+    }
+    c->conn.handshake_vhost = o->hs.vhost;
+  } else if (tr) {
+    fputs("handshake: none (cleartext listener)\n", tr->out);
+  }
+  if (tr)
+    rc = mdr_decide_trace(t, &c->conn, &c->req, &o->d, o->loc, sizeof o->loc, trace_step, tr);
+  else
+    rc = mdr_decide(t, &c->conn, &c->req, &o->d, o->loc, sizeof o->loc);
+  o->rc = rc;
+  if (rc) return rc;
+  o->loc_len = o->d.kind == MDR_REDIRECT ? o->d.location_len : 0;
+  if (o->loc_len > sizeof o->loc) o->loc_len = sizeof o->loc;
+  return 0;
+}
+
+/* "STATUS VHOST|- LOCATION|- REASON" */
+static void print_result(FILE *out, const mdr_table *t, const outcome *o) {
+  if (o->alert) {
+    fprintf(out, "%s - - %s\n", mdr_alert_name(o->hs.alert), mdr_reason_token(o->hs.reason));
+    return;
+  }
+  fprintf(out, "%u ", o->d.status);
+  if (o->d.vhost != MDR_NONE) {
+    mdr_str vn = mdr_vhost_name(t, o->d.vhost);
+    fprintf(out, "%.*s ", (int)vn.len, vn.ptr);
+  } else {
+    fputs("- ", out);
+  }
+  if (o->d.kind == MDR_REDIRECT && o->loc_len > 0)
+    fprintf(out, "%.*s ", (int)o->loc_len, o->loc);
+  else
+    fputs("- ", out);
+  fprintf(out, "%s\n", mdr_reason_token(o->d.reason));
+}
+
+/* The result in expectation syntax ("serve home", "421", "308 URL", "alert X"). */
+static void describe_outcome(char *buf, size_t cap, const mdr_table *t, const outcome *o) {
+  if (o->alert) {
+    snprintf(buf, cap, "alert %s", mdr_alert_name(o->hs.alert));
+  } else if (o->d.kind == MDR_SERVE) {
+    mdr_str vn = mdr_vhost_name(t, o->d.vhost);
+    snprintf(buf, cap, "serve %.*s", (int)vn.len, vn.ptr);
+  } else if (o->d.kind == MDR_REDIRECT) {
+    snprintf(buf, cap, "%u %.*s", o->d.status, (int)o->loc_len, o->loc);
+  } else {
+    snprintf(buf, cap, "%u", o->d.status);
+  }
+}
+
+static void describe_expect(char *buf, size_t cap, const mdrc_expect *x) {
+  int n = 0;
+  switch (x->kind) {
+  case MDRC_EXPECT_SERVE:
+    n = snprintf(buf, cap, "serve %.*s", (int)x->arg.len, x->arg.ptr);
+    break;
+  case MDRC_EXPECT_ALERT:
+    n = snprintf(buf, cap, "alert %.*s", (int)x->arg.len, x->arg.ptr);
+    break;
+  case MDRC_EXPECT_REDIRECT:
+    n = snprintf(buf, cap, "%u %.*s", x->status, (int)x->arg.len, x->arg.ptr);
+    break;
+  case MDRC_EXPECT_STATUS:
+    n = snprintf(buf, cap, "%u", x->status);
+    break;
+  case MDRC_EXPECT_NONE:
+    n = snprintf(buf, cap, "(nothing)");
+    break;
+  }
+  if (x->has_reason && n >= 0 && (size_t)n < cap)
+    snprintf(buf + n, cap - (size_t)n, " reason=%.*s", (int)x->reason.len, x->reason.ptr);
+}
+
+static int bytes_eq(mdr_str a, const char *p, size_t n) {
+  return a.len == n && (n == 0 || memcmp(a.ptr, p, n) == 0);
+}
+
+static int matches(const mdr_table *t, const mdrc_expect *x, const outcome *o) {
+  const char *rtok = o->alert ? mdr_reason_token(o->hs.reason) : mdr_reason_token(o->d.reason);
+  if (x->has_reason && !bytes_eq(x->reason, rtok, strlen(rtok))) return 0;
+  switch (x->kind) {
+  case MDRC_EXPECT_ALERT: {
+    const char *an = o->alert ? mdr_alert_name(o->hs.alert) : NULL;
+    return an && bytes_eq(x->arg, an, strlen(an));
+  }
+  case MDRC_EXPECT_SERVE: {
+    if (o->alert || o->d.kind != MDR_SERVE) return 0;
+    mdr_str vn = mdr_vhost_name(t, o->d.vhost);
+    return bytes_eq(x->arg, vn.ptr, vn.len);
+  }
+  case MDRC_EXPECT_REDIRECT:
+    return !o->alert && o->d.kind == MDR_REDIRECT && o->d.status == x->status &&
+           bytes_eq(x->arg, o->loc, o->loc_len);
+  case MDRC_EXPECT_STATUS:
+    return !o->alert && o->d.kind != MDR_SERVE && o->d.kind != MDR_REDIRECT &&
+           o->d.status == x->status;
+  case MDRC_EXPECT_NONE:
+    return 1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct line_buf {
+  char text[MDRC_LINE_MAX + 1];
+} line_buf;
+
+/*
+ * Parse + bind one line, printing "NAME:LINE: problem" on error.
+ * Returns 1 for a case, 0 for a skipped line, -1 on error.
+ */
+static int load_case(const mdr_table *t, const char *name, unsigned lineno, const char *text,
+                     size_t len, int too_long, mdrc_case *c) {
+  char err[MDRC_ERR_MAX];
+  if (too_long) {
+    fprintf(stderr, "%s:%u: line too long (more than %d bytes)\n", name, lineno, MDRC_LINE_MAX);
+    return -1;
+  }
+  if (mdrc_is_skippable(text, len)) return 0;
+  if (mdrc_parse(text, len, c, err, sizeof err) != 0 || mdrc_bind(t, c, err, sizeof err) != 0) {
+    fprintf(stderr, "%s:%u: %s\n", name, lineno, err);
+    return -1;
+  }
+  return 1;
+}
+
+static int cmd_decide(const mdr_table *t, mdrc_case *c, line_buf *lb) {
+  unsigned lineno = 0;
+  size_t len;
+  int too_long;
+  outcome *o = malloc(sizeof *o);
+  if (!o) return 2;
+  int status = 0;
+  while (read_line(stdin, lb->text, MDRC_LINE_MAX, &len, &too_long)) {
+    lineno++;
+    int r = load_case(t, "<stdin>", lineno, lb->text, len, too_long, c);
+    if (r < 0) {
+      status = 2;
+      break;
+    }
+    if (r == 0) continue;
+    int rc = run_case(t, c, o, NULL);
+    if (rc) {
+      fprintf(stderr, "<stdin>:%u: the core failed: %s\n", lineno, mdr_strerror(rc));
+      status = 2;
+      break;
+    }
+    print_result(stdout, t, o);
+  }
+  free(o);
+  fflush(stdout);
+  return status;
+}
+
+static int cmd_test(const mdr_table *t, mdrc_case *c, line_buf *lb, char **files, int nfiles) {
+  unsigned long passed = 0, failed = 0;
+  outcome *o = malloc(sizeof *o);
+  if (!o) return 2;
+  int status = 0;
+  for (int i = 0; i < nfiles && status != 2; i++) {
+    FILE *f = fopen(files[i], "rb");
+    if (!f) {
+      fprintf(stderr, "misdirect: cannot open '%s': %s\n", files[i], strerror(errno));
+      status = 2;
+      break;
+    }
+    unsigned lineno = 0;
+    size_t len;
+    int too_long;
+    while (read_line(f, lb->text, MDRC_LINE_MAX, &len, &too_long)) {
+      lineno++;
+      int r = load_case(t, files[i], lineno, lb->text, len, too_long, c);
+      if (r < 0) {
+        status = 2;
+        break;
+      }
+      if (r == 0) continue;
+      if (c->expect.kind == MDRC_EXPECT_NONE) {
+        fprintf(stderr, "%s:%u: no '=> EXPECT' (not counted)\n", files[i], lineno);
+        continue;
+      }
+      int rc = run_case(t, c, o, NULL);
+      char want[LOC_MAX + 128], got[LOC_MAX + 128];
+      describe_expect(want, sizeof want, &c->expect);
+      if (rc) {
+        printf("%s:%u: expected %s, got error %s (%s)\n", files[i], lineno, want,
+               mdr_errname(rc), mdr_strerror(rc));
+        failed++;
+        continue;
+      }
+      if (matches(t, &c->expect, o)) {
+        passed++;
+      } else {
+        describe_outcome(got, sizeof got, t, o);
+        printf("%s:%u: expected %s, got %s (%s)\n", files[i], lineno, want, got,
+               mdr_reason_token(o->alert ? o->hs.reason : o->d.reason));
+        failed++;
+      }
+    }
+    if (ferror(f) && status != 2) {
+      fprintf(stderr, "misdirect: cannot read '%s'\n", files[i]);
+      status = 2;
+    }
+    fclose(f);
+  }
+  free(o);
+  if (status == 2) return 2;
+  printf("%lu passed, %lu failed\n", passed, failed);
+  fflush(stdout);
+  return failed ? 1 : 0;
+}
+
+static int cmd_explain(const mdr_table *t, mdrc_case *c, line_buf *lb, char **args, int nargs) {
+  size_t len = 0;
+  unsigned lineno = 0;
+  const char *name = "<stdin>";
+  int r = 0;
+  if (nargs > 0) {
+    name = "<arguments>";
+    lineno = 1;
+    len = 0;
+    int need_case = strcmp(args[0], "case") != 0;
+    if (need_case) {
+      memcpy(lb->text, "case", 4);
+      len = 4;
+    }
+    for (int i = 0; i < nargs; i++) {
+      size_t al = strlen(args[i]);
+      if (len + 1 + al > MDRC_LINE_MAX) {
+        fprintf(stderr, "%s:1: line too long (more than %d bytes)\n", name, MDRC_LINE_MAX);
+        return 2;
+      }
+      if (len) lb->text[len++] = ' ';
+      memcpy(lb->text + len, args[i], al);
+      len += al;
+    }
+    r = load_case(t, name, 1, lb->text, len, 0, c);
+    if (r == 0) {
+      fprintf(stderr, "%s:1: no case given\n", name);
+      return 2;
+    }
+    if (r < 0) return 2;
+  } else {
+    int too_long;
+    while (read_line(stdin, lb->text, MDRC_LINE_MAX, &len, &too_long)) {
+      lineno++;
+      r = load_case(t, name, lineno, lb->text, len, too_long, c);
+      if (r != 0) break;
+    }
+    if (r < 0) return 2;
+    if (r == 0) {
+      fprintf(stderr, "%s: no case line\n", name);
+      return 2;
+    }
+  }
+  outcome *o = malloc(sizeof *o);
+  if (!o) return 2;
+  tracer tr = { stdout, 0 };
+  int rc = run_case(t, c, o, &tr);
+  if (rc) {
+    fprintf(stderr, "%s:%u: the core failed: %s\n", name, lineno, mdr_strerror(rc));
+    free(o);
+    return 2;
+  }
+  fputs("decision: ", stdout);
+  print_result(stdout, t, o);
+  if (o->alert) {
+    printf("explanation: the handshake sent a fatal %s alert: %s\n", mdr_alert_name(o->hs.alert),
+           mdr_reason_text(o->hs.reason));
+  } else {
+    char buf[1024];
+    mdr_decision_explain(t, &c->conn, &o->d, buf, sizeof buf);
+    printf("rule: %u\nexplanation: %s\n", o->d.rule, buf);
+  }
+  if (c->expect.kind != MDRC_EXPECT_NONE) {
+    char want[LOC_MAX + 128];
+    describe_expect(want, sizeof want, &c->expect);
+    printf("expected: %s (%s)\n", want, matches(t, &c->expect, o) ? "matches" : "DIFFERS");
+  }
+  free(o);
+  fflush(stdout);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* lint                                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define LINT_MAX_TOK 256
+
+/* One logical statement of the vhosts file: tokens after joining '\' lines. */
+typedef struct stmt {
+  unsigned line;
+  size_t n;
+  mdr_str tok[LINT_MAX_TOK];
+} stmt;
+
+/*
+ * Walk the vhosts text statement by statement (the lexical rules of the
+ * contract: '#' comments, blank-separated tokens, '\' continuations) and
+ * call fn for each.  The table already parsed the file, so it is valid.
+ */
+static void each_stmt(const char *text, size_t len, void (*fn)(const stmt *, void *), void *user) {
+  stmt *s = malloc(sizeof *s);
+  if (!s) return;
+  size_t i = 0;
+  unsigned line = 1;
+  while (i < len) {
+    s->n = 0;
+    s->line = line;
+    int cont;
+    do {
+      cont = 0;
+      size_t e = i;
+      while (e < len && text[e] != '\n') e++;
+      size_t end = e;
+      for (size_t k = i; k < e; k++)
+        if (text[k] == '#') {
+          end = k;
+          break;
+        }
+      while (end > i && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r'))
+        end--;
+      if (end > i && text[end - 1] == '\\') {
+        cont = 1;
+        end--;
+      }
+      size_t k = i;
+      while (k < end) {
+        while (k < end && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r')) k++;
+        size_t st = k;
+        while (k < end && text[k] != ' ' && text[k] != '\t' && text[k] != '\r') k++;
+        if (k > st && s->n < LINT_MAX_TOK) {
+          s->tok[s->n].ptr = text + st;
+          s->tok[s->n].len = k - st;
+          s->n++;
+        }
+      }
+      i = e < len ? e + 1 : e;
+      line++;
+    } while (cont && i < len);
+    if (s->n) fn(s, user);
+  }
+  free(s);
+}
+
+static int has_prefix(mdr_str s, const char *pre) {
+  size_t n = strlen(pre);
+  return s.len >= n && memcmp(s.ptr, pre, n) == 0;
+}
+
+static int ieq(const char *a, size_t an, const char *b, size_t bn) {
+  if (an && a[an - 1] == '.') an--;
+  if (bn && b[bn - 1] == '.') bn--;
+  if (an != bn) return 0;
+  for (size_t i = 0; i < an; i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = (char)(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = (char)(y - 'A' + 'a');
+    if (x != y) return 0;
+  }
+  return 1;
+}
+
+/* Does certificate name `pat` (maybe "*.x") cover host name `h`? */
+static int cert_covers(mdr_str pat, mdr_str h) {
+  if (ieq(pat.ptr, pat.len, h.ptr, h.len)) return 1;
+  if (pat.len > 2 && pat.ptr[0] == '*' && pat.ptr[1] == '.' && !(h.len && h.ptr[0] == '*')) {
+    const char *dot = memchr(h.ptr, '.', h.len);
+    if (!dot || dot == h.ptr) return 0;
+    size_t rest = h.len - (size_t)(dot - h.ptr) - 1;
+    return ieq(pat.ptr + 2, pat.len - 2, dot + 1, rest);
+  }
+  return 0;
+}
+
+typedef struct lint_ctx {
+  const mdr_table *t;
+  const char *path;
+  char *text;
+  size_t len;
+  unsigned warnings;
+  int pass;                    /* 0: collect certs; 1: check vhosts */
+} lint_ctx;
+
+static int cert_stmt_covers(const stmt *cs, mdr_str h, int *listed) {
+  for (size_t k = 2; k < cs->n; k++) {
+    if (memchr(cs->tok[k].ptr, '=', cs->tok[k].len)) continue;
+    *listed = 1;
+    if (cert_covers(cs->tok[k], h)) return 1;
+  }
+  return 0;
+}
+
+typedef struct cert_find {
+  mdr_str name;
+  mdr_str host;
+  int found, listed, covered;
+} cert_find;
+
+static void find_cert_cb(const stmt *s, void *user) {
+  cert_find *cf = user;
+  if (s->n < 2 || !bytes_eq(s->tok[0], "cert", 4)) return;
+  if (!bytes_eq(cf->name, s->tok[1].ptr, s->tok[1].len)) return;
+  cf->found = 1;
+  if (cert_stmt_covers(s, cf->host, &cf->listed)) cf->covered = 1;
+}
+
+static void lint_vhost_cb(const stmt *s, void *user) {
+  lint_ctx *lc = user;
+  if (s->n < 2 || !bytes_eq(s->tok[0], "vhost", 5)) return;
+  mdr_str cert = { NULL, 0 };
+  for (size_t k = 2; k < s->n; k++)
+    if (has_prefix(s->tok[k], "cert=")) {
+      cert.ptr = s->tok[k].ptr + 5;
+      cert.len = s->tok[k].len - 5;
+    }
+  if (!cert.len) return;
+  for (size_t k = 2; k < s->n; k++) {
+    size_t pl;
+    if (has_prefix(s->tok[k], "names="))
+      pl = 6;
+    else if (has_prefix(s->tok[k], "redirect-names="))
+      pl = 15;
+    else
+      continue;
+    const char *p = s->tok[k].ptr + pl;
+    size_t n = s->tok[k].len - pl, st = 0;
+    for (size_t i = 0; i <= n; i++) {
+      if (i < n && p[i] != ',') continue;
+      mdr_str h = { p + st, i - st };
+      st = i + 1;
+      if (!h.len) continue;
+      cert_find cf = { cert, h, 0, 0, 0 };
+      each_stmt(lc->text, lc->len, find_cert_cb, &cf);
+      if (cf.found && cf.listed && !cf.covered) {
+        printf("%s:%u: warning: vhost '%.*s': name '%.*s' is not covered by cert '%.*s'\n",
+               lc->path, s->line, (int)s->tok[1].len, s->tok[1].ptr, (int)h.len, h.ptr,
+               (int)cert.len, cert.ptr);
+        lc->warnings++;
+      }
+    }
+  }
+}
+
+static int cmd_lint(const mdr_table *t, const char *path, char *text, size_t len) {
+  lint_ctx lc = { t, path, text, len, 0, 0 };
+  size_t nv = mdr_table_vhost_count(t), nl = mdr_table_listener_count(t);
+  for (size_t v = 0; v < nv; v++) {
+    mdr_vhost_info vi;
+    if (mdr_table_vhost_info(t, (mdr_index)v, &vi) != 0 || vi.http != MDR_HTTP_REDIRECT) continue;
+    int tls = 0;
+    for (size_t l = 0; l < nl; l++) {
+      mdr_listener_info li;
+      if (mdr_vhost_on_listener(t, (mdr_index)v, (mdr_index)l) &&
+          mdr_table_listener_info(t, (mdr_index)l, &li) == 0 && li.tls)
+        tls = 1;
+    }
+    if (!tls) {
+      printf("%s: warning: vhost '%.*s' has http=redirect but no TLS listener; "
+             "it redirects to https port 443 served elsewhere\n",
+             path, (int)vi.name.len, vi.name.ptr);
+      lc.warnings++;
+    }
+  }
+  each_stmt(text, len, lint_vhost_cb, &lc);
+  printf("%u warning%s\n", lc.warnings, lc.warnings == 1 ? "" : "s");
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int usage_error(const char *msg) {
+  fprintf(stderr, "misdirect: %s\n(see misdirect --help)\n", msg);
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  const char *cmd = NULL, *vhosts = NULL;
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  int nrest = 0;
+  if (!rest) return 2;
+  int literal = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!literal && strcmp(a, "--help") == 0) {
+      fputs(usage_text, stdout);
+      free(rest);
+      return 0;
+    }
+    if (!literal && strcmp(a, "--version") == 0) {
+      printf("misdirect %s\n", mdr_version());
+      free(rest);
+      return 0;
+    }
+    if (!literal && strcmp(a, "--") == 0) {
+      literal = 1;
+    } else if (!literal && strcmp(a, "-c") == 0) {
+      if (i + 1 >= argc) {
+        free(rest);
+        return usage_error("-c needs a vhosts file");
+      }
+      if (vhosts) {
+        free(rest);
+        return usage_error("-c given twice");
+      }
+      vhosts = argv[++i];
+    } else if (!literal && a[0] == '-' && a[1] != '\0') {
+      fprintf(stderr, "misdirect: unknown option '%s'\n(see misdirect --help)\n", a);
+      free(rest);
+      return 2;
+    } else if (!cmd) {
+      cmd = a;
+    } else {
+      rest[nrest++] = argv[i];
+    }
+  }
+  if (!cmd) {
+    free(rest);
+    return usage_error("no command (decide, test, explain or lint)");
+  }
+  int known = strcmp(cmd, "decide") == 0 || strcmp(cmd, "test") == 0 ||
+              strcmp(cmd, "explain") == 0 || strcmp(cmd, "lint") == 0;
+  if (!known) {
+    fprintf(stderr, "misdirect: unknown command '%s'\n(see misdirect --help)\n", cmd);
+    free(rest);
+    return 2;
+  }
+  if (!vhosts) {
+    free(rest);
+    return usage_error("missing -c VHOSTS");
+  }
+  if (strcmp(cmd, "test") == 0 && nrest == 0) {
+    free(rest);
+    return usage_error("test needs at least one case file");
+  }
+  if ((strcmp(cmd, "decide") == 0 || strcmp(cmd, "lint") == 0) && nrest > 0) {
+    fprintf(stderr, "misdirect: unexpected argument '%s'\n(see misdirect --help)\n", rest[0]);
+    free(rest);
+    return 2;
+  }
+
+  char *text = NULL;
+  size_t len = 0;
+  mdr_table *t = load_table(vhosts, &text, &len);
+  if (!t) {
+    free(rest);
+    return 2;
+  }
+  mdrc_case *c = malloc(sizeof *c);
+  line_buf *lb = malloc(sizeof *lb);
+  int status = 2;
+  if (c && lb) {
+    if (strcmp(cmd, "decide") == 0)
+      status = cmd_decide(t, c, lb);
+    else if (strcmp(cmd, "test") == 0)
+      status = cmd_test(t, c, lb, rest, nrest);
+    else if (strcmp(cmd, "explain") == 0)
+      status = cmd_explain(t, c, lb, rest, nrest);
+    else
+      status = cmd_lint(t, vhosts, text, len);
+  } else {
+    fprintf(stderr, "misdirect: out of memory\n");
+  }
+  free(c);
+  free(lb);
+  free(text);
+  free(rest);
+  mdr_table_unref(t);
+  return status;
+}
