@@ -328,12 +328,180 @@ static mdr_reason parse_regname(const char *p, size_t n, mdr_authority *out) {
   return MDR_REASON_COUNT_;
 }
 
+/* ---- fast path ---------------------------------------------------------
+ *
+ * One pass over an authority of at most 64 bytes classifies every byte
+ * (16 at a time with SSE2, else a byte loop giving identical masks), writes
+ * the lower-cased bytes into out->host, and yields bit masks (bit i = byte i):
+ * bytes outside [A-Za-z0-9._-], colons, dots, hyphens and digits.  The masks
+ * settle the common valid case directly.  Anything unusual - a bad byte, an
+ * empty or edge-hyphen label, a numeric last label (IPv4 or 400), a second
+ * colon, a port that is not plain digits in range - returns 0 and the
+ * careful path below decides, so reasons and their priority are exactly the
+ * careful path's. */
+
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(MDRI_SCALAR_ONLY)
+#include <emmintrin.h>
+#define MDRI_FAST_SSE2 1
+#endif
+
+typedef struct host_masks {
+  uint64_t bad, colon, dot, hyphen, digit;
+} host_masks;
+
+#ifdef MDRI_FAST_SSE2
+/* Classify 16 bytes; store their lower-case form at dst. */
+static inline void classify16(__m128i v, char *dst, uint32_t m[5]) {
+  const __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                   _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+  const __m128i lo = _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+  const __m128i let = _mm_and_si128(_mm_cmpgt_epi8(lo, _mm_set1_epi8('a' - 1)),
+                                    _mm_cmplt_epi8(lo, _mm_set1_epi8('z' + 1)));
+  const __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                    _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+  const __m128i dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+  const __m128i hy = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+  const __m128i us = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
+  const __m128i ok = _mm_or_si128(_mm_or_si128(let, dig), _mm_or_si128(_mm_or_si128(dot, hy), us));
+  _mm_storeu_si128((__m128i *)(void *)dst, lo);
+  m[0] = (uint32_t)_mm_movemask_epi8(ok) ^ 0xffffu;
+  m[1] = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
+  m[2] = (uint32_t)_mm_movemask_epi8(dot);
+  m[3] = (uint32_t)_mm_movemask_epi8(hy);
+  m[4] = (uint32_t)_mm_movemask_epi8(dig);
+}
+
+static inline void merge16(host_masks *hm, const uint32_t m[5], unsigned at) {
+  hm->bad |= (uint64_t)m[0] << at;
+  hm->colon |= (uint64_t)m[1] << at;
+  hm->dot |= (uint64_t)m[2] << at;
+  hm->hyphen |= (uint64_t)m[3] << at;
+  hm->digit |= (uint64_t)m[4] << at;
+}
+
+/* len in 1..64.  Never reads outside [p, p+len); writes out[0..max(len,16)). */
+static inline void host_scan(const char *p, size_t len, char *out, host_masks *hm) {
+  uint32_t m[5];
+  memset(hm, 0, sizeof *hm);
+  if (len >= 16) {
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+      classify16(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), out + i, m);
+      merge16(hm, m, (unsigned)i);
+    }
+    if (i < len) { /* the last 16 bytes, overlapping what was done */
+      classify16(_mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)), out + len - 16, m);
+      merge16(hm, m, (unsigned)(len - 16));
+    }
+  } else {
+    char buf[16] = { 0 };
+    if (len >= 8) {
+      memcpy(buf, p, 8);
+      memcpy(buf + len - 8, p + len - 8, 8);
+    } else if (len >= 4) {
+      memcpy(buf, p, 4);
+      memcpy(buf + len - 4, p + len - 4, 4);
+    } else {
+      for (size_t i = 0; i < len; i++) buf[i] = p[i];
+    }
+    classify16(_mm_loadu_si128((const __m128i *)(const void *)buf), out, m);
+    merge16(hm, m, 0);
+  }
+  uint64_t keep = len == 64 ? ~0ull : (1ull << len) - 1;
+  hm->bad &= keep;
+  hm->colon &= keep;
+  hm->dot &= keep;
+  hm->hyphen &= keep;
+  hm->digit &= keep;
+}
+#else
+/* Portable: the same masks, a byte at a time. */
+static inline void host_scan(const char *p, size_t len, char *out, host_masks *hm) {
+  memset(hm, 0, sizeof *hm);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)p[i];
+    uint64_t bit = 1ull << i;
+    unsigned k = cls[c];
+    out[i] = (char)mdri_lower(c);
+    if (k != C_LABEL && k != C_UPPER && k != C_HYPHEN && k != C_DOT) hm->bad |= bit;
+    if (c == ':') hm->colon |= bit;
+    if (c == '.') hm->dot |= bit;
+    if (c == '-') hm->hyphen |= bit;
+    if (c >= '0' && c <= '9') hm->digit |= bit;
+  }
+}
+#endif
+
+static inline unsigned ctz64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return (unsigned)__builtin_ctzll(x);
+#else
+  unsigned n = 0;
+  while (!(x & 1)) {
+    x >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
+static inline unsigned top_bit64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return 63u - (unsigned)__builtin_clzll(x);
+#else
+  unsigned n = 0;
+  while (x >>= 1) n++;
+  return n;
+#endif
+}
+
+/* Returns 1 when it decided (a valid reg-name authority, out filled), 0 when
+ * the careful path must decide.  len in 1..64, p[0] != '['. */
+static int fast_authority(const char *p, size_t len, mdr_authority *out) {
+  host_masks hm;
+  host_scan(p, len, out->host, &hm);
+  size_t n = len;
+  uint16_t port = 0;
+  if (hm.colon) {
+    if (hm.colon & (hm.colon - 1)) return 0;  /* two colons: IPv6-like or garbage */
+    n = ctz64(hm.colon);
+    uint64_t after = ~((2ull << n) - 1) & (len == 64 ? ~0ull : (1ull << len) - 1);
+    if ((hm.digit & after) != after) return 0; /* '@' or junk in the port */
+    if (parse_port(p + n + 1, len - n - 1, &port) != MDR_REASON_COUNT_) return 0;
+  }
+  if (n == 0) return 0;
+  uint64_t inhost = n == 64 ? ~0ull : (1ull << n) - 1;
+  if (hm.bad & inhost) return 0;
+  uint64_t dot = hm.dot & inhost;
+  if (dot >> (n - 1)) { /* one trailing dot is the FQDN form */
+    n--;
+    dot &= ~(1ull << n);
+    if (n == 0) return 0;
+  }
+  if (n > 63) return 0; /* a label could be too long: let the careful path count */
+  uint64_t last = 1ull << (n - 1);
+  /* Empty labels: a leading dot, two dots in a row, a dot at the end. */
+  if ((dot & 1) || (dot & (dot >> 1)) || (dot & last)) return 0;
+  uint64_t starts = (dot << 1) | 1, ends = (dot >> 1) | last;
+  if (hm.hyphen & (starts | ends)) return 0; /* a label starts or ends with '-' */
+  /* A last label starting with a digit may be numeric (IPv4 or 400). */
+  size_t last_start = dot ? top_bit64(dot) + 1 : 0;
+  if (hm.digit & (1ull << last_start)) return 0;
+  out->host[n] = '\0';
+  out->host_len = n;
+  out->kind = MDR_HOST_NAME;
+  out->port = port;
+  return 1;
+}
+
 mdr_reason mdri_authority(const char *p, size_t len, mdr_authority *out) {
   out->host[0] = '\0';
   out->host_len = 0;
   out->kind = MDR_HOST_NAME;
   out->port = 0;
   if (len == 0) return MDR_REASON_HOST_EMPTY;
+  if (len <= 64 && p[0] != '[' && fast_authority(p, len, out)) return MDR_REASON_COUNT_;
+  out->host[0] = '\0';
   if (p[0] == '[') {
     size_t close = 1;
     while (close < len && p[close] != ']') close++;
