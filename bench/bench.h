@@ -10,7 +10,10 @@
 
 /* ---- clock ----------------------------------------------------------- */
 
-/* Monotonic nanoseconds (defined in workload.c). */
+/* Nanoseconds of this thread's CPU time (bench_clock_cpu = 1, the default:
+ * time the thread spends descheduled on a busy machine is not counted) or of
+ * the monotonic wall clock (bench_clock_cpu = 0).  Defined in workload.c. */
+extern int bench_clock_cpu;
 uint64_t bench_now_ns(void);
 
 /* ---- deterministic random numbers (splitmix64) ------------------------- */

@@ -1,6 +1,6 @@
 /* misdirect-bench: the benchmark of issue 5.
  *
- *   misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P]
+ *   misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] [--clock cpu|wall]
  *   misdirect-bench --callgrind COUNT [--what W] [--names N] [--queries Q] [--seed S]
  *
  * Without --names it runs N = 1000, 100000 and 1000000.  Every figure is a
@@ -228,8 +228,9 @@ static int bench_one(const opts *o, size_t n) {
     return 1;
   }
   n = w.n_names;
-  printf("names=%zu\nqueries=%zu\nseed=%llu\npasses=%u\nbuild_type=%s\n", n, w.n_queries,
-         (unsigned long long)o->seed, o->passes, MISDIRECT_BENCH_BUILD_TYPE);
+  printf("names=%zu\nqueries=%zu\nseed=%llu\npasses=%u\nbuild_type=%s\nclock=%s\n", n,
+         w.n_queries, (unsigned long long)o->seed, o->passes, MISDIRECT_BENCH_BUILD_TYPE,
+         bench_clock_cpu ? "thread-cpu" : "wall");
   printf("name_bytes_per_name=%.1f\n", (double)w.name_bytes / (double)n);
 
   /* Build: warm-up + timed passes; the last table is kept. */
@@ -392,7 +393,8 @@ static int parse_num(const char *s, unsigned long long *out) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P]\n"
+          "usage: misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] "
+          "[--clock cpu|wall]\n"
           "       misdirect-bench --callgrind COUNT [--what decide|handshake|baseline-decide|"
           "baseline-handshake] [--names N] [--queries Q] [--seed S]\n");
 }
@@ -400,6 +402,7 @@ static void usage(void) {
 int main(int argc, char **argv) {
   opts o;
   memset(&o, 0, sizeof o);
+  setvbuf(stdout, NULL, _IOLBF, 0);
   o.queries = 2000000;
   o.seed = 42;
   o.passes = 5;
@@ -411,6 +414,11 @@ int main(int argc, char **argv) {
     unsigned long long x = 0;
     if (strcmp(a, "--what") == 0 && v) {
       o.what = v;
+      i++;
+      continue;
+    }
+    if (strcmp(a, "--clock") == 0 && v && (strcmp(v, "cpu") == 0 || strcmp(v, "wall") == 0)) {
+      bench_clock_cpu = strcmp(v, "cpu") == 0;
       i++;
       continue;
     }

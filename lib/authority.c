@@ -3,24 +3,34 @@
  * never reads outside [p, p+len). */
 #include "internal.h"
 
+/* No strlen: the literal's end is found while comparing. */
 int mdri_str_ieq_lit(mdr_str a, const char *lit) {
-  size_t n = strlen(lit);
-  if (a.len != n) return 0;
-  for (size_t i = 0; i < n; i++)
-    if (mdri_lower((unsigned char)a.ptr[i]) != (unsigned char)lit[i]) return 0;
-  return 1;
+  for (size_t i = 0; i < a.len; i++) {
+    unsigned char l = (unsigned char)lit[i];
+    if (l == 0 || mdri_lower((unsigned char)a.ptr[i]) != l) return 0;
+  }
+  return lit[a.len] == '\0';
 }
 
+/* 1 = ALPHA, 2 = DIGIT / "+" / "-" / "." (RFC 3986 scheme). */
+static const unsigned char scheme_cls[256] = {
+  ['+'] = 2, ['-'] = 2, ['.'] = 2,
+  ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2,
+  ['8'] = 2, ['9'] = 2,
+  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+  ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+  ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+  ['Y'] = 1, ['Z'] = 1,
+  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+  ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+  ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+  ['y'] = 1, ['z'] = 1,
+};
+
 int mdri_scheme_ok(mdr_str s) {
-  if (s.len == 0) return 0;
-  unsigned char c = (unsigned char)s.ptr[0];
-  if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return 0;
-  for (size_t i = 1; i < s.len; i++) {
-    c = (unsigned char)s.ptr[i];
-    int ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-             c == '-' || c == '.';
-    if (!ok) return 0;
-  }
+  if (s.len == 0 || scheme_cls[(unsigned char)s.ptr[0]] != 1) return 0;
+  for (size_t i = 1; i < s.len; i++)
+    if (!scheme_cls[(unsigned char)s.ptr[i]]) return 0;
   return 1;
 }
 
@@ -350,8 +360,9 @@ typedef struct host_masks {
 } host_masks;
 
 #ifdef MDRI_FAST_SSE2
-/* Classify 16 bytes; store their lower-case form at dst. */
-static inline void classify16(__m128i v, char *dst, uint32_t m[5]) {
+/* Classify 16 bytes, store their lower-case form at dst, and OR the masks
+ * into hm shifted to byte position `at`. */
+static inline void classify16(__m128i v, char *dst, host_masks *hm, unsigned at) {
   const __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
                                    _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
   const __m128i lo = _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
@@ -364,35 +375,24 @@ static inline void classify16(__m128i v, char *dst, uint32_t m[5]) {
   const __m128i us = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
   const __m128i ok = _mm_or_si128(_mm_or_si128(let, dig), _mm_or_si128(_mm_or_si128(dot, hy), us));
   _mm_storeu_si128((__m128i *)(void *)dst, lo);
-  m[0] = (uint32_t)_mm_movemask_epi8(ok) ^ 0xffffu;
-  m[1] = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
-  m[2] = (uint32_t)_mm_movemask_epi8(dot);
-  m[3] = (uint32_t)_mm_movemask_epi8(hy);
-  m[4] = (uint32_t)_mm_movemask_epi8(dig);
-}
-
-static inline void merge16(host_masks *hm, const uint32_t m[5], unsigned at) {
-  hm->bad |= (uint64_t)m[0] << at;
-  hm->colon |= (uint64_t)m[1] << at;
-  hm->dot |= (uint64_t)m[2] << at;
-  hm->hyphen |= (uint64_t)m[3] << at;
-  hm->digit |= (uint64_t)m[4] << at;
+  hm->bad |= (uint64_t)((unsigned)_mm_movemask_epi8(ok) ^ 0xffffu) << at;
+  hm->colon |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':'))) << at;
+  hm->dot |= (uint64_t)(unsigned)_mm_movemask_epi8(dot) << at;
+  hm->hyphen |= (uint64_t)(unsigned)_mm_movemask_epi8(hy) << at;
+  hm->digit |= (uint64_t)(unsigned)_mm_movemask_epi8(dig) << at;
 }
 
 /* len in 1..64.  Never reads outside [p, p+len); writes out[0..max(len,16)). */
-static inline void host_scan(const char *p, size_t len, char *out, host_masks *hm) {
-  uint32_t m[5];
-  memset(hm, 0, sizeof *hm);
+static inline host_masks host_scan(const char *p, size_t len, char *out) {
+  host_masks hm = { 0, 0, 0, 0, 0 };
   if (len >= 16) {
     size_t i = 0;
-    for (; i + 16 <= len; i += 16) {
-      classify16(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), out + i, m);
-      merge16(hm, m, (unsigned)i);
-    }
-    if (i < len) { /* the last 16 bytes, overlapping what was done */
-      classify16(_mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)), out + len - 16, m);
-      merge16(hm, m, (unsigned)(len - 16));
-    }
+    for (; i + 16 <= len; i += 16)
+      classify16(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), out + i, &hm,
+                 (unsigned)i);
+    if (i < len) /* the last 16 bytes, overlapping what was done */
+      classify16(_mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)), out + len - 16,
+                 &hm, (unsigned)(len - 16));
   } else {
     char buf[16] = { 0 };
     if (len >= 8) {
@@ -404,31 +404,27 @@ static inline void host_scan(const char *p, size_t len, char *out, host_masks *h
     } else {
       for (size_t i = 0; i < len; i++) buf[i] = p[i];
     }
-    classify16(_mm_loadu_si128((const __m128i *)(const void *)buf), out, m);
-    merge16(hm, m, 0);
+    classify16(_mm_loadu_si128((const __m128i *)(const void *)buf), out, &hm, 0);
+    hm.bad &= (1ull << len) - 1; /* the zero padding */
   }
-  uint64_t keep = len == 64 ? ~0ull : (1ull << len) - 1;
-  hm->bad &= keep;
-  hm->colon &= keep;
-  hm->dot &= keep;
-  hm->hyphen &= keep;
-  hm->digit &= keep;
+  return hm;
 }
 #else
 /* Portable: the same masks, a byte at a time. */
-static inline void host_scan(const char *p, size_t len, char *out, host_masks *hm) {
-  memset(hm, 0, sizeof *hm);
+static inline host_masks host_scan(const char *p, size_t len, char *out) {
+  host_masks hm = { 0, 0, 0, 0, 0 };
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)p[i];
     uint64_t bit = 1ull << i;
     unsigned k = cls[c];
     out[i] = (char)mdri_lower(c);
-    if (k != C_LABEL && k != C_UPPER && k != C_HYPHEN && k != C_DOT) hm->bad |= bit;
-    if (c == ':') hm->colon |= bit;
-    if (c == '.') hm->dot |= bit;
-    if (c == '-') hm->hyphen |= bit;
-    if (c >= '0' && c <= '9') hm->digit |= bit;
+    if (k != C_LABEL && k != C_UPPER && k != C_HYPHEN && k != C_DOT) hm.bad |= bit;
+    if (c == ':') hm.colon |= bit;
+    if (c == '.') hm.dot |= bit;
+    if (c == '-') hm.hyphen |= bit;
+    if (c >= '0' && c <= '9') hm.digit |= bit;
   }
+  return hm;
 }
 #endif
 
@@ -458,8 +454,7 @@ static inline unsigned top_bit64(uint64_t x) {
 /* Returns 1 when it decided (a valid reg-name authority, out filled), 0 when
  * the careful path must decide.  len in 1..64, p[0] != '['. */
 static int fast_authority(const char *p, size_t len, mdr_authority *out) {
-  host_masks hm;
-  host_scan(p, len, out->host, &hm);
+  host_masks hm = host_scan(p, len, out->host);
   size_t n = len;
   uint16_t port = 0;
   if (hm.colon) {

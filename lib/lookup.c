@@ -31,15 +31,6 @@ static inline uint32_t ld32(const char *p) {
   return v;
 }
 
-static inline uint64_t fmix64(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
 /* Word-at-a-time hash of [p, p+n); never reads outside the range (the tail
  * is read with overlapping loads).  Byte order only affects the hash values,
  * which never leave the process. */
@@ -63,53 +54,80 @@ static inline uint64_t hash_bytes(const char *p, size_t n, uint64_t seed) {
   return h ^ (h >> 31);
 }
 
-/* Index of the first '.' in [p, p+n), or n. */
-static inline size_t first_dot(const char *p, size_t n) {
+/* The last `avail` (1..7) bytes of a range ending at p + avail, as the low
+ * bytes of a word (zero above); `back` bytes before p are readable (the
+ * range started there), which allows one overlapping 8-byte load. */
+static inline uint64_t ld_partial(const char *p, size_t avail, size_t back) {
+  if (back + avail >= 8) return ld64(p + avail - 8) >> (8 * (8 - avail));
+  uint64_t w = 0;
+  for (size_t i = 0; i < avail; i++) w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+  return w;
+}
+
+#define SEED_LABEL 0x6a09e667f3bcc909ull
+#define SEED_REST 0xbb67ae8584caa73bull
+#define NO_REST 0x3c6ef372fe94f82bull
+#define K3 0xd6e8feb86659fd93ull
+
+/* The first label's hash and the first dot's index (n when there is none),
+ * found in the same word-at-a-time pass. */
+static inline uint64_t label_hash(const char *p, size_t n, size_t *dot) {
+  uint64_t h = SEED_LABEL;
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x = ld64(p + i) ^ 0x2e2e2e2e2e2e2e2eull;
+  for (;;) {
+    size_t avail = n - i;
+    uint64_t w = avail >= 8 ? ld64(p + i) : ld_partial(p + i, avail, i);
+    uint64_t x = w ^ 0x2e2e2e2e2e2e2e2eull;
     uint64_t z = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
     if (z) {
       /* The lowest flagged byte is exact (borrows only run upwards). */
 #if defined(__GNUC__) || defined(__clang__)
-      return i + (size_t)(__builtin_ctzll(z) >> 3);
+      size_t k = (size_t)(__builtin_ctzll(z) >> 3);
 #else
       size_t k = 0;
       while (!(z & 0x80)) {
         z >>= 8;
         k++;
       }
-      return i + k;
 #endif
+      if (k < avail) {
+        *dot = i + k;
+        w &= k ? ~0ull >> (64 - 8 * k) : 0;
+        h = (h ^ w ^ (uint64_t)(i + k) << 56) * K1;
+        return h ^ (h >> 29);
+      }
     }
+    if (avail <= 8) {
+      *dot = n;
+      h = (h ^ w ^ (uint64_t)n << 56) * K1;
+      return h ^ (h >> 29);
+    }
+    h = (h ^ w) * K1;
+    h ^= h >> 29;
+    i += 8;
   }
-  for (; i < n; i++)
-    if (p[i] == '.') return i;
-  return n;
 }
 
-#define SEED_LABEL 0x6a09e667f3bcc909ull
-#define SEED_REST 0xbb67ae8584caa73bull
-#define NO_REST 0x3c6ef372fe94f82bull
-
-static inline uint64_t owner_mix(uint8_t space, uint32_t owner, uint8_t kind) {
-  return ((uint64_t)owner << 8 | (uint64_t)space << 2 | kind) * K2;
+static inline uint64_t owner_mix(uint8_t space, uint32_t owner) {
+  return ((uint64_t)owner << 2 | space) * K2;
 }
 
-/* Final hash of an exact key from its two parts, and of a wildcard suffix. */
-static inline uint64_t exact_hash(uint64_t hl, uint64_t hr, uint8_t space, uint32_t owner) {
-  return fmix64(hl ^ (hr << 23 | hr >> 41) ^ owner_mix(space, owner, MDRI_NAME_EXACT));
+/* Final hashes: an exact key from its two parts, a wildcard from its suffix. */
+static inline uint64_t exact_hash(uint64_t hl, uint64_t hr, uint64_t om) {
+  uint64_t h = (hl ^ (hr << 23 | hr >> 41) ^ om) * K3;
+  return h ^ (h >> 32);
 }
-static inline uint64_t wild_hash(uint64_t hr, uint8_t space, uint32_t owner) {
-  return fmix64(hr ^ owner_mix(space, owner, MDRI_NAME_WILD));
+static inline uint64_t wild_hash(uint64_t hr, uint64_t om) {
+  uint64_t h = (hr ^ om ^ 0x5bd1e9955bd1e995ull) * K3;
+  return h ^ (h >> 32);
 }
 
 /* The two part hashes of a name: first label, and the rest (NO_REST when
  * there is a single label).  *dot gets the first dot's index (or n). */
 static inline void part_hashes(const char *p, size_t n, uint64_t *hl, uint64_t *hr, size_t *dot) {
-  size_t d = first_dot(p, n);
+  size_t d;
+  *hl = label_hash(p, n, &d);
   *dot = d;
-  *hl = hash_bytes(p, d, SEED_LABEL);
   *hr = d < n ? hash_bytes(p + d + 1, n - d - 1, SEED_REST) : NO_REST;
 }
 
@@ -159,12 +177,12 @@ int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, 
                      size_t n, uint32_t value, uint32_t *existing) {
   uint64_t h;
   if (kind == MDRI_NAME_WILD) {
-    h = wild_hash(hash_bytes(p, n, SEED_REST), space, owner);
+    h = wild_hash(hash_bytes(p, n, SEED_REST), owner_mix(space, owner));
   } else {
     uint64_t hl, hr;
     size_t d;
     part_hashes(p, n, &hl, &hr, &d);
-    h = exact_hash(hl, hr, space, owner);
+    h = exact_hash(hl, hr, owner_mix(space, owner));
   }
   uint32_t tl = taglen(h, n), mt = meta(space, owner, kind);
   const mdri_slot *found = probe(t, h, tl, mt, p, n);
@@ -190,11 +208,12 @@ static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint
   uint64_t hl, hr;
   size_t d;
   part_hashes(host, n, &hl, &hr, &d);
-  uint64_t he = exact_hash(hl, hr, space, owner);
+  uint64_t om = owner_mix(space, owner);
+  uint64_t he = exact_hash(hl, hr, om);
   int can_wild = hk == MDR_HOST_NAME && d + 1 < n;
   uint64_t hw = 0;
   if (can_wild) {
-    hw = wild_hash(hr, space, owner);
+    hw = wild_hash(hr, om);
     prefetch(&t->slots[hw & t->slot_mask]);
   }
   *wild = 0;
