@@ -49,7 +49,7 @@ bench_baseline *bench_baseline_build(const bench_workload *w, bench_mem *mem) {
       n->name[k - skip] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
     n->name[s.len - skip] = '\0';
-    n->vhost = (mdr_index)i;
+    n->vhost = (mdr_index)(i / (w->names_per_vhost ? w->names_per_vhost : 1));
     n->wild = wild;
     size_t h = bhash(n->name, wild) & b->mask;
     n->next = b->buckets[h];

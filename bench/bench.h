@@ -52,7 +52,8 @@ typedef struct bench_workload {
   size_t n_names;      /* N */
   size_t n_zones_wild; /* H = N/10: wildcard zones 0..H-1 */
   mdr_str *names;      /* N names in shuffled order ("*.zoneK.example" for wildcards) */
-  mdr_str *vhost_names;/* "v0".."v<N-1>", one vhost per name */
+  mdr_str *vhost_names;/* "v0".."v<N-1>" */
+  size_t names_per_vhost; /* 1 (default): one vhost per name; K: names iK..iK+K-1 on vhost i */
   mdr_str *cert_names; /* "*.zoneK.example" for K < 2H: the one certificate */
   size_t n_cert_names;
   mdr_str *queries;    /* Q queries in random order */
@@ -69,7 +70,8 @@ void bench_workload_free(bench_workload *w);
 
 /* Build the misdirect table for the workload through the public builder:
  * one https listener (port 443, default=v0, unknown-sni=default), one cert
- * covering every name, one policy, one vhost per name.  Returns 0 or the
+ * covering every name, one policy, one vhost per name (or per
+ * w->names_per_vhost consecutive names).  Returns 0 or the
  * builder's error (printed to stderr). */
 int bench_build_table(const bench_workload *w, const mdr_mem *mem, mdr_table **out);
 /* The same, and *ns gets the time from mdr_builder_new to the end of

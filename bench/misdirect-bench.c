@@ -1,6 +1,7 @@
 /* misdirect-bench: the benchmark of issue 5.
  *
  *   misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] [--clock cpu|wall]
+ *                   [--names-per-vhost K]
  *   misdirect-bench --callgrind COUNT [--what W] [--names N] [--queries Q] [--seed S]
  *
  * Without --names it runs N = 1000, 100000 and 1000000.  Every figure is a
@@ -33,6 +34,7 @@ typedef struct opts {
   uint64_t seed;
   unsigned passes;
   long long callgrind; /* -1 = off */
+  size_t per_vhost;    /* names per vhost (1) */
   const char *what;
 } opts;
 
@@ -228,6 +230,8 @@ static int bench_one(const opts *o, size_t n) {
     return 1;
   }
   n = w.n_names;
+  w.names_per_vhost = o->per_vhost;
+  printf("names_per_vhost=%zu\n", o->per_vhost);
   printf("names=%zu\nqueries=%zu\nseed=%llu\npasses=%u\nbuild_type=%s\nclock=%s\n", n,
          w.n_queries, (unsigned long long)o->seed, o->passes, MISDIRECT_BENCH_BUILD_TYPE,
          bench_clock_cpu ? "thread-cpu" : "wall");
@@ -334,6 +338,7 @@ static int bench_callgrind(const opts *o) {
   size_t q = o->queries_set ? o->queries : 100000;
   if (q == 0) q = 1;
   if (bench_workload_make(&w, n, q, o->seed)) return 1;
+  w.names_per_vhost = o->per_vhost;
   mdr_table *t = NULL;
   if (bench_build_table(&w, NULL, &t)) return 1;
   bench_mem bmem;
@@ -394,7 +399,7 @@ static int parse_num(const char *s, unsigned long long *out) {
 static void usage(void) {
   fprintf(stderr,
           "usage: misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] "
-          "[--clock cpu|wall]\n"
+          "[--clock cpu|wall] [--names-per-vhost K]\n"
           "       misdirect-bench --callgrind COUNT [--what decide|handshake|baseline-decide|"
           "baseline-handshake] [--names N] [--queries Q] [--seed S]\n");
 }
@@ -408,6 +413,7 @@ int main(int argc, char **argv) {
   o.passes = 5;
   o.callgrind = -1;
   o.what = "decide";
+  o.per_vhost = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -436,6 +442,7 @@ int main(int argc, char **argv) {
       o.queries = (size_t)x;
       o.queries_set = 1;
     } else if (strcmp(a, "--seed") == 0) o.seed = x;
+    else if (strcmp(a, "--names-per-vhost") == 0 && x >= 1) o.per_vhost = (size_t)x;
     else if (strcmp(a, "--passes") == 0 && x >= 1 && x <= 64) o.passes = (unsigned)x;
     else if (strcmp(a, "--callgrind") == 0) o.callgrind = (long long)x;
     else {

@@ -251,12 +251,13 @@ int bench_build_table_timed(const bench_workload *w, const mdr_mem *mem, mdr_tab
   memset(&vc, 0, sizeof vc);
   vc.listeners = &lname;
   vc.n_listeners = 1;
-  vc.n_names = 1;
   vc.cert = cname;
   vc.policy = pname;
-  for (size_t i = 0; !rc && i < w->n_names; i++) {
-    vc.name = w->vhost_names[i];
+  size_t per = w->names_per_vhost ? w->names_per_vhost : 1;
+  for (size_t i = 0, v = 0; !rc && i < w->n_names; i += per, v++) {
+    vc.name = w->vhost_names[v];
     vc.names = &w->names[i];
+    vc.n_names = w->n_names - i < per ? w->n_names - i : per;
     rc = mdr_builder_add_vhost(b, &vc, &err);
   }
   if (!rc) rc = mdr_builder_build(b, out, &err);
