@@ -22,8 +22,9 @@
 #define CFG_MAX_LINE 65536u
 /* Most names a cert_names callback may report for one certificate. */
 #define CFG_MAX_CERT_NAMES 65536u
-/* Names asked from a cert_names callback on the first call. */
-#define CFG_CERT_NAMES_CAP 64u
+/* Room for names given to a cert_names callback on the first call (callbacks
+ * that cannot report a larger count fail above it; CAs issue far fewer). */
+#define CFG_CERT_NAMES_CAP 4096u
 /* Room for one quoted token in a message (escaped, cut with "..."). */
 #define CFG_QUOTE 96u
 
@@ -57,7 +58,7 @@ typedef struct cfg_parser {
   /* public-ports= of the current listener. */
   uint16_t *ports;
   size_t cports;
-  /* Joined paths and normalised names of the current statement. */
+  /* The joined file= path and normalised names of the current statement. */
   char *chars;
   size_t nchars, cchars;
   /* Names reported by the cert_names callback. */
@@ -109,6 +110,21 @@ static void *cfg_grow(cfg_parser *ps, void *arr, size_t *cap, size_t need, size_
 /* Messages                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* Bounded text appender for messages. */
+typedef struct cfg_out {
+  char *s;
+  size_t cap, n;
+} cfg_out;
+
+static void cfg_put(cfg_out *o, const char *p) {
+  size_t l = strlen(p);
+  if (o->n + 1 >= o->cap) return;
+  if (l > o->cap - 1 - o->n) l = o->cap - 1 - o->n;
+  memcpy(o->s + o->n, p, l);
+  o->n += l;
+  o->s[o->n] = '\0';
+}
+
 /* Write p[0..n) into out (CFG_QUOTE bytes) as printable text: bytes outside
  * 0x20-0x7e become \xHH and a long token is cut with "...". */
 static const char *cfg_q(char out[CFG_QUOTE], const char *p, size_t n) {
@@ -151,18 +167,17 @@ static void cfg_set_token(mdr_error *e, const char *p, size_t n) {
 
 /* err->message = "SOURCE:LINE: what" ("SOURCE: what" when line is 0). */
 static void cfg_set_message(cfg_parser *ps, unsigned line, const char *what) {
-  char src[CFG_QUOTE];
+  char src[CFG_QUOTE], num[24];
   mdr_error *e = ps->err;
-  if (ps->source.len)
-    cfg_q(src, ps->source.ptr, ps->source.len);
-  else
-    memcpy(src, "vhosts", sizeof "vhosts");
-  int k;
-  if (line)
-    k = snprintf(e->message, sizeof e->message, "%s:%u: %s", src, line, what);
-  else
-    k = snprintf(e->message, sizeof e->message, "%s: %s", src, what);
-  (void)k; /* a message longer than the buffer is cut */
+  cfg_out o = {e->message, sizeof e->message, 0};
+  e->message[0] = '\0';
+  cfg_put(&o, ps->source.len ? cfg_q(src, ps->source.ptr, ps->source.len) : "vhosts");
+  if (line) {
+    int k = snprintf(num, sizeof num, ":%u", line);
+    if (k > 0) cfg_put(&o, num);
+  }
+  cfg_put(&o, ": ");
+  cfg_put(&o, what); /* a message longer than the buffer is cut */
 }
 
 /* Fail with `code` on `line`, naming token (tok, tok_n); the message is
@@ -376,7 +391,8 @@ static int cfg_list(cfg_parser *ps, const cfg_tok *t, mdr_str val, size_t *start
 }
 
 /* Append `rel` (a path as written) joined with opts->base_dir to ps->chars,
- * NUL-terminated; *off and *n locate it. */
+ * NUL-terminated; *off and *n locate it.  Used for the cert_names callback
+ * only: the table keeps paths as written (adapters resolve them). */
 static int cfg_join(cfg_parser *ps, mdr_str rel, size_t *off, size_t *n) {
   mdr_str base = ps->opts->base_dir;
   int joined = base.len > 0 && rel.ptr[0] != '/';
@@ -585,21 +601,6 @@ static size_t cfg_norm_set(cfg_parser *ps, const mdr_str *names, size_t n, size_
   return d;
 }
 
-/* Bounded text appender for messages. */
-typedef struct cfg_out {
-  char *s;
-  size_t cap, n;
-} cfg_out;
-
-static void cfg_put(cfg_out *o, const char *p) {
-  size_t l = strlen(p);
-  if (o->n + 1 >= o->cap) return;
-  if (l > o->cap - 1 - o->n) l = o->cap - 1 - o->n;
-  memcpy(o->s + o->n, p, l);
-  o->n += l;
-  o->s[o->n] = '\0';
-}
-
 /* The listed names (listed[0..nl)) must equal the certificate's
  * (found[0..nf)) as sets. */
 static int cfg_compare_names(cfg_parser *ps, const cfg_tok *at, const mdr_str *listed, size_t nl,
@@ -646,48 +647,51 @@ static int cfg_compare_names(cfg_parser *ps, const cfg_tok *at, const mdr_str *l
 }
 
 /* Ask opts->cert_names for the names of the certificate at `path`; sets
- * *names and *n to an array valid until the next call. */
+ * *names and *n to an array valid until the next call.  When the callback
+ * reports more names than it had room for, it is asked once more with room
+ * for all of them. */
 static int cfg_cert_names(cfg_parser *ps, const cfg_tok *at, const char *path, mdr_str **names,
                           size_t *n) {
   const mdr_parse_options *o = ps->opts;
   size_t cap = CFG_CERT_NAMES_CAP;
-  char q[CFG_QUOTE];
+  char q[CFG_QUOTE], why[256];
+  int rc = 0;
   for (int attempt = 0; attempt < 2; attempt++) {
     mdr_str *nf = cfg_grow(ps, ps->found, &ps->cfound, cap, sizeof *nf);
     if (!nf) return cfg_nomem(ps);
     ps->found = nf;
     memset(nf, 0, cap * sizeof *nf);
-    char why[256];
     why[0] = '\0';
     size_t got = 0;
-    int rc = o->cert_names(o->cert_names_user, path, nf, cap, &got, why, sizeof why);
+    rc = o->cert_names(o->cert_names_user, path, nf, cap, &got, why, sizeof why);
     why[sizeof why - 1] = '\0';
-    if ((rc == 0 || rc == MDR_ERR_BUFFER_TOO_SMALL) && got > cap && attempt == 0 &&
-        got <= CFG_MAX_CERT_NAMES) {
-      cap = got; /* ask again with room for all of them */
-      continue;
-    }
-    if (rc == 0 && got > cap) rc = MDR_ERR_LIMIT;
-    if (rc < 0) {
-      if (rc == MDR_ERR_NOMEM) return cfg_nomem(ps);
-      if (rc == MDR_ERR_LIMIT && !why[0])
-        snprintf(why, sizeof why, "it covers more than %u names", CFG_MAX_CERT_NAMES);
-      if (rc < -199 || rc > -100) { /* not an MDR_ERR_* code */
-        if (!why[0]) snprintf(why, sizeof why, "the cert_names callback returned %d", rc);
+    if ((rc == 0 || rc == MDR_ERR_BUFFER_TOO_SMALL) && got > cap) {
+      if (got > CFG_MAX_CERT_NAMES) {
+        rc = MDR_ERR_LIMIT;
+        snprintf(why, sizeof why, "it covers %zu names; the limit is %u", got, CFG_MAX_CERT_NAMES);
+      } else if (attempt == 0) {
+        cap = got;
+        continue;
+      } else {
         rc = MDR_ERR_CONFIG;
+        snprintf(why, sizeof why, "the cert_names callback reported %zu names with room for %zu",
+                 got, cap);
       }
-      return cfg_fail(ps, rc, at->line, at->p, at->n, "%s '%s': cannot read the names of '%s': %s",
-                      ps->kw, ps->qname, cfg_q(q, path, strlen(path)),
-                      why[0] ? why : mdr_strerror(rc));
     }
-    if (rc > 0) rc = 0;
-    *names = nf;
-    *n = got;
-    return 0;
+    if (rc >= 0) {
+      *names = nf;
+      *n = got;
+      return 0;
+    }
+    break;
   }
-  return cfg_fail(ps, MDR_ERR_CONFIG, at->line, at->p, at->n,
-                  "%s '%s': cannot read the names of '%s': the name count changed between calls",
-                  ps->kw, ps->qname, cfg_q(q, path, strlen(path)));
+  if (rc == MDR_ERR_NOMEM) return cfg_nomem(ps);
+  if (rc < -199 || rc > -100) { /* not an MDR_ERR_* code */
+    if (!why[0]) snprintf(why, sizeof why, "the cert_names callback returned %d", rc);
+    rc = MDR_ERR_CONFIG;
+  }
+  return cfg_fail(ps, rc, at->line, at->p, at->n, "%s '%s': cannot read the names of '%s': %s",
+                  ps->kw, ps->qname, cfg_q(q, path, strlen(path)), why[0] ? why : mdr_strerror(rc));
 }
 
 static const char *const cfg_cert_keys[] = {"file=", "key=", NULL};
@@ -702,7 +706,6 @@ static int cfg_cert(cfg_parser *ps) {
   c.line = ps->stmt_line;
   unsigned seen = 0;
   const cfg_tok *ft = NULL, *kt = NULL;
-  mdr_str file = {NULL, 0}, key = {NULL, 0};
   size_t start = ps->nstrs, nl = 0;
   for (size_t i = 2; i < ps->ntoks; i++) {
     const cfg_tok *t = &ps->toks[i];
@@ -721,41 +724,33 @@ static int cfg_cert(cfg_parser *ps) {
     if (k < 0) return k;
     if (k == 0) {
       ft = t;
-      file = v;
+      c.file = v; /* paths stay as written: adapters resolve them */
     } else {
       kt = t;
-      key = v;
+      c.key = v;
     }
   }
   if (kt && !ft) return cfg_bad(ps, kt, "key= without file=");
   if (ft && !kt) return cfg_bad(ps, ft, "file= without key=");
   const mdr_str *names = nl ? ps->strs + start : NULL;
   size_t n_names = nl;
-  if (ft) {
-    size_t foff, fn, koff, kn;
-    if ((rc = cfg_join(ps, file, &foff, &fn))) return rc;
-    if ((rc = cfg_join(ps, key, &koff, &kn))) return rc;
-    if (ps->opts->cert_names) {
-      /* The certificate's names are the truth; listed ones must agree. */
-      mdr_str *found = NULL;
-      size_t nf = 0;
-      if ((rc = cfg_cert_names(ps, ft, ps->chars + foff, &found, &nf))) return rc;
-      if (nl) {
-        rc = cfg_compare_names(ps, ft, ps->strs + start, nl, found, nf, ps->chars + foff);
-        if (rc) return rc;
-      }
-      names = nf ? found : NULL;
-      n_names = nf;
-    } else if (!nl) {
-      return cfg_bad(ps, ft,
-                     "the certificate's names cannot be read without the OpenSSL adapter; "
-                     "list the names it covers on the line (cert NAME HOSTNAME... file=PEM key=PEM)");
+  if (ft && ps->opts->cert_names) {
+    /* The certificate's names are the truth; listed ones must agree. */
+    size_t foff = 0, fn = 0;
+    mdr_str *found = NULL;
+    size_t nf = 0;
+    if ((rc = cfg_join(ps, c.file, &foff, &fn))) return rc;
+    if ((rc = cfg_cert_names(ps, ft, ps->chars + foff, &found, &nf))) return rc;
+    if (nl) {
+      rc = cfg_compare_names(ps, ft, ps->strs + start, nl, found, nf, ps->chars + foff);
+      if (rc) return rc;
     }
-    /* Only now: cfg_compare_names may have moved ps->chars. */
-    c.file.ptr = ps->chars + foff;
-    c.file.len = fn;
-    c.key.ptr = ps->chars + koff;
-    c.key.len = kn;
+    names = nf ? found : NULL;
+    n_names = nf;
+  } else if (ft && !nl) {
+    return cfg_bad(ps, ft,
+                   "the certificate's names cannot be read without the OpenSSL adapter; "
+                   "list the names it covers on the line (cert NAME HOSTNAME... file=PEM key=PEM)");
   }
   c.names = names;
   c.n_names = n_names;
@@ -783,8 +778,6 @@ static int cfg_policy(cfg_parser *ps) {
   c.name.len = ps->toks[1].n;
   c.line = ps->stmt_line;
   unsigned seen = 0;
-  int has_ca = 0;
-  mdr_str ca = {NULL, 0};
   for (size_t i = 2; i < ps->ntoks; i++) {
     const cfg_tok *t = &ps->toks[i];
     mdr_str v;
@@ -798,19 +791,12 @@ static int cfg_policy(cfg_parser *ps) {
       c.client_auth = w == 0 ? MDR_CLIENT_AUTH_NONE
                              : w == 1 ? MDR_CLIENT_AUTH_OPTIONAL : MDR_CLIENT_AUTH_REQUIRED;
     } else if (k == 1) {
-      has_ca = 1;
-      ca = v;
+      c.ca_file = v; /* as written */
     } else {
       if ((w = cfg_word(v.ptr, v.len, cfg_min_tls_words)) < 0)
         return cfg_bad(ps, t, "bad min-tls '%s' (expected 1.2 or 1.3)", cfg_q(q, v.ptr, v.len));
       c.min_tls = w ? MDR_TLS_1_3 : MDR_TLS_1_2;
     }
-  }
-  if (has_ca) {
-    size_t off, n;
-    if ((rc = cfg_join(ps, ca, &off, &n))) return rc;
-    c.ca_file.ptr = ps->chars + off;
-    c.ca_file.len = n;
   }
   mdr_error be;
   memset(&be, 0, sizeof be);
@@ -950,6 +936,7 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
                                const mdr_parse_options *opts, mdr_table **out, mdr_error *err) {
   static const mdr_parse_options no_opts;
   mdr_error local;
+  memset(&local, 0, sizeof local);
   cfg_parser ps;
   memset(&ps, 0, sizeof ps);
   ps.err = err ? err : &local;
@@ -967,6 +954,9 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
   ps.text = text;
   ps.len = len;
   ps.next_line = 1;
+  if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+    return cfg_fail(&ps, MDR_ERR_CONFIG, 1, text, 3,
+                    "the file starts with a UTF-8 byte order mark; save it without one");
   int rc = mdr_builder_new(&ps.b, opts->mem);
   if (rc) {
     ps.b = NULL;

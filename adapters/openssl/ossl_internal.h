@@ -1,0 +1,83 @@
+/* Internals of the OpenSSL adapter (not installed). */
+#ifndef MISDIRECT_OSSL_INTERNAL_H
+#define MISDIRECT_OSSL_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <misdirect/openssl.h>
+
+#if OPENSSL_VERSION_NUMBER < 0x10101000L
+#  error "misdirect-openssl needs OpenSSL 1.1.1 or later (SSL_CTX_set_client_hello_cb)"
+#endif
+
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+typedef uint64_t ossl_opts;
+#else
+typedef unsigned long ossl_opts;
+#endif
+
+/* One vhost's context inside a set. */
+typedef struct ossl_vh {
+  SSL_CTX *ctx;                      /* NULL: not on the listener or not loaded */
+  uint8_t policy_id[MDR_OSSL_POLICY_ID_LEN];
+  char *ciphers12;                   /* TLS <= 1.2 cipher list, "" if none */
+  char *ciphers13;                   /* TLS 1.3 suites, "" if none */
+} ossl_vh;
+
+struct mdr_ossl_set {
+  atomic_long refs;
+  mdr_table *table;
+  mdr_index listener;
+  mdr_ossl_alpn_mode alpn;
+  size_t n_vh;
+  ossl_vh *vh;
+};
+
+/* Per-connection state, kept in the adapter's private SSL ex_data index. */
+typedef struct ossl_conn {
+  mdr_ossl_set *set;                 /* reference held */
+  unsigned hellos;                   /* ClientHello steps seen */
+  int accepted;                      /* 1: accepted, vhost chosen */
+  int refused;                       /* 1: refused with `alert` */
+  int deferred;                      /* 1: refuse with `alert` in the servername step */
+  int alert;
+  mdr_handshake_result hs;           /* the core's answer (first ClientHello) */
+  int has_sni;
+  unsigned char sni_raw[256];        /* raw name, truncated to 256 bytes */
+  size_t sni_raw_len;
+  size_t sni_full_len;               /* length before truncation */
+  mdr_index vhost;
+  uint8_t policy_id[MDR_OSSL_POLICY_ID_LEN];
+  int resume_checked;                /* servername step ran */
+  mdr_index resumed_vhost;
+} ossl_conn;
+
+/* ex_data indices (once-guarded). */
+int ossl_ssl_index(void);
+int ossl_sess_index(void);
+
+/* Session records: which vhost and policy created a session. */
+int ossl_session_record(SSL_SESSION *sess, const uint8_t policy_id[MDR_OSSL_POLICY_ID_LEN],
+                        mdr_str vhost_name);
+/* Read the record: 1 found (policy_id and name filled; name points into a
+ * buffer of name_cap bytes), 0 none. */
+int ossl_session_lookup(SSL_SESSION *sess, uint8_t policy_id[MDR_OSSL_POLICY_ID_LEN],
+                        char *name, size_t name_cap, size_t *name_len);
+
+/* Fill an mdr_error (message formatted like the core's). */
+void ossl_error(mdr_error *err, int code, const char *token, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Apply the vhost's context to an SSL (switch + everything SSL_set_SSL_CTX
+ * does not copy).  Returns 1 on success. */
+int ossl_apply_ctx(SSL *ssl, const ossl_vh *vh);
+
+/* Compute cipher strings of a context for ossl_apply_ctx.  0 or MDR_ERR_NOMEM. */
+int ossl_cipher_strings(SSL_CTX *ctx, char **c12, char **c13);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * misdirect-openssl — the OpenSSL adapter: SNI -> vhost -> SSL_CTX, a TLS
+ * policy identity per vhost, sessions that never resume across policies, and
+ * connection facts for mdr_decide that the adapter vouches for.
+ *
+ * Requires OpenSSL >= 1.1.1 (the ClientHello callback).  Link with
+ * misdirect-openssl (CMake target misdirect::openssl, pkg-config
+ * misdirect-openssl).  See docs/openssl.md for complete server examples.
+ *
+ * Two ways to use it
+ * ------------------
+ * 1. One call: build a context set (mdr_ossl_set_new), then
+ *    mdr_ossl_install(set, initial_ctx) installs the adapter's ClientHello,
+ *    servername and ALPN callbacks on the initial SSL_CTX and on every vhost
+ *    SSL_CTX.  Create each connection's SSL from initial_ctx.
+ * 2. Host-owned callbacks: a callback slot of an SSL_CTX holds one function.
+ *    A server that already uses those slots calls mdr_ossl_client_hello,
+ *    mdr_ossl_servername and mdr_ossl_alpn_select from its own callbacks
+ *    (and must install its servername and ALPN callbacks on every vhost
+ *    SSL_CTX too: OpenSSL takes them from the context switched to).
+ *
+ * Per-connection data lives in a private SSL ex_data index allocated once by
+ * the adapter; index 0 (SSL_set_app_data) is never touched.
+ *
+ * Thread safety: a context set is built by one thread; once installed (or
+ * first used by a handshake) it is read-only and may serve any number of
+ * connections on any threads.  mdr_ossl_set_ref/unref are atomic.  Every
+ * per-connection function may be called only by the thread driving that SSL.
+ *
+ * Since 0.1.0.
+ */
+#ifndef MISDIRECT_OPENSSL_H
+#define MISDIRECT_OPENSSL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include <misdirect/misdirect.h>
+
+#if defined(MISDIRECT_OPENSSL_STATICLIB)
+#  define MDR_OSSL_EXTERN
+#elif defined(_WIN32)
+#  if defined(MISDIRECT_OPENSSL_BUILDING_LIBRARY)
+#    define MDR_OSSL_EXTERN __declspec(dllexport)
+#  else
+#    define MDR_OSSL_EXTERN __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && defined(MISDIRECT_OPENSSL_BUILDING_LIBRARY)
+#  define MDR_OSSL_EXTERN __attribute__((visibility("default")))
+#else
+#  define MDR_OSSL_EXTERN
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Bytes of a TLS policy identity (SHA-256); also the session id context. */
+#define MDR_OSSL_POLICY_ID_LEN 32
+
+/* ------------------------------------------------------------------------ */
+/* Library state                                                             */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Allocate the adapter's private ex_data indices (SSL and SSL_SESSION).
+ * Once-guarded and thread-safe; every other function calls it as needed, so
+ * calling it explicitly is optional.
+ * @return 0, or MDR_ERR_NOMEM when OpenSSL could not allocate an index.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_init(void);
+
+/**
+ * Release the ex_data indices (CRYPTO_free_ex_index).  Only for a library
+ * that is about to be unloaded (e.g. a dlclose'd server module), after every
+ * SSL and SSL_SESSION the adapter touched has been freed.  Not thread-safe
+ * against concurrent use of the adapter.
+ */
+MDR_OSSL_EXTERN void mdr_ossl_cleanup(void);
+
+/* ------------------------------------------------------------------------ */
+/* Certificates: names a PEM certificate covers                              */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Scratch storage for mdr_ossl_cert_names.  Zero-initialise; release with
+ * mdr_ossl_names_free.  Holds the names of the last certificate examined.
+ */
+typedef struct mdr_ossl_names {
+  char *buf;
+  size_t cap;
+} mdr_ossl_names;
+
+MDR_OSSL_EXTERN void mdr_ossl_names_free(mdr_ossl_names *n);
+
+/**
+ * A `cert_names` callback for mdr_parse_options: loads the first certificate
+ * of the PEM file `path` and reports its subjectAltName entries: DNS names
+ * (lower-cased, as written, "*.x" wildcards kept) and IP addresses (IPv4 as
+ * a dotted quad, IPv6 as a bracketed RFC 5952 literal).  The common name is
+ * not used.  `user` must point to an mdr_ossl_names (the names point into
+ * it until its next use).
+ * @return 0; MDR_ERR_IO (unreadable file or no PEM certificate);
+ *         MDR_ERR_CONFIG (no usable SAN entry, or more than `cap` names);
+ *         MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT.  `why` gets a
+ *         NUL-terminated reason.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_cert_names(void *user, const char *path, mdr_str *names, size_t cap,
+                                        size_t *n_names, char *why, size_t why_cap);
+
+/**
+ * mdr_table_parse with `cert_names` = mdr_ossl_cert_names, so `cert NAME
+ * file=... key=...` learns its names from the certificate.  `base_dir` is the
+ * folder of the vhosts file (len 0 = ".").  `mem` may be NULL.
+ * @return as mdr_table_parse.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_table_parse(const char *text, size_t len, mdr_str source,
+                                         mdr_str base_dir, const mdr_mem *mem, mdr_table **out,
+                                         mdr_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* TLS policy identity                                                       */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The TLS policy identity of a server SSL_CTX, derived from what the
+ * handshake enforces: verify mode and depth, the client CA names, the
+ * SHA-256 digests of the trusted certificates in its X509_STORE (sorted, so
+ * the order of a CA file does not matter), the protocol range, the cipher
+ * lists (TLS 1.2 and TLS 1.3, in order) and the security level.  The
+ * server's own certificate is not part of it.  Two contexts have equal
+ * identities exactly when a client certificate and protocol acceptable to
+ * one is acceptable to the other.  This is what the adapter uses as the
+ * session id context, so a reload that changes a CA set changes it and old
+ * sessions stop resuming.
+ * @return 0, MDR_ERR_INVALID_ARGUMENT, MDR_ERR_NOMEM.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_policy_identity(SSL_CTX *ctx, uint8_t out[MDR_OSSL_POLICY_ID_LEN]);
+
+/* ------------------------------------------------------------------------ */
+/* Context set: one SSL_CTX per vhost of a TLS listener                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct mdr_ossl_set mdr_ossl_set;
+
+/** ALPN handling (mdr_ossl_set_options.alpn). */
+typedef enum mdr_ossl_alpn_mode {
+  /* Default.  Negotiate among the handshake vhost's protocols (h2, http/1.1,
+   * http/1.0 as protocols= allows); an offer with no overlap is refused with
+   * a fatal no_application_protocol alert; no offer is allowed. */
+  MDR_OSSL_ALPN_STRICT = 0,
+  /* As strict, but an offer with no overlap continues without ALPN. */
+  MDR_OSSL_ALPN_LENIENT,
+  /* The adapter installs no ALPN callback (the host negotiates ALPN). */
+  MDR_OSSL_ALPN_NONE
+} mdr_ossl_alpn_mode;
+
+/** Flags for mdr_ossl_set_options.flags. */
+/* Load nothing from the table: every vhost's SSL_CTX comes from
+ * mdr_ossl_set_use_ctx. */
+#define MDR_OSSL_NO_LOAD 0x1u
+
+/** Options for mdr_ossl_set_new.  Zero-initialise. */
+typedef struct mdr_ossl_set_options {
+  /* Folder that relative cert file=, key= and ca-file= paths are joined to
+   * (the vhosts file's folder); len 0 = ".".  Absolute paths are kept. */
+  mdr_str base_dir;
+  mdr_ossl_alpn_mode alpn;
+  unsigned flags;                /* MDR_OSSL_* */
+  /* Optional: called for every SSL_CTX the adapter creates, after it loaded
+   * the certificate and policy, so the host can add settings (ciphers,
+   * groups, ...).  Settings made here are part of the policy identity.
+   * Return 0, or a negative MDR_ERR_* to fail mdr_ossl_set_new. */
+  int (*configure)(void *user, SSL_CTX *ctx, const mdr_table *t, mdr_index vhost);
+  void *configure_user;
+} mdr_ossl_set_options;
+
+/**
+ * Build a context set for the TLS listener `listener` of table `t` (the set
+ * takes a table reference).  Unless MDR_OSSL_NO_LOAD is set, every vhost on
+ * the listener whose cert has file= gets its own SSL_CTX (TLS server method):
+ * certificate chain from file=, key from key= (checked against the
+ * certificate), and its policy: client-auth=none -> SSL_VERIFY_NONE,
+ * optional -> SSL_VERIFY_PEER, required -> SSL_VERIFY_PEER |
+ * SSL_VERIFY_FAIL_IF_NO_PEER_CERT; ca-file= -> trust store and client CA
+ * list; min-tls= -> minimum protocol version; renegotiation disabled.
+ * Vhosts whose cert lists names without file= must get a context from
+ * mdr_ossl_set_use_ctx before the set is installed or used.
+ * @return 0; MDR_ERR_CONFIG (err names the vhost and file: unreadable
+ *         certificate or key, key not matching, client-auth without
+ *         ca-file, ...); MDR_ERR_WRONG_LISTENER (cleartext listener);
+ *         MDR_ERR_NOT_FOUND (no such listener); MDR_ERR_NOMEM;
+ *         MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_set_new(mdr_ossl_set **out, mdr_table *t, mdr_str listener,
+                                     const mdr_ossl_set_options *opts, mdr_error *err);
+
+/**
+ * Host-supplied context for vhost `v` (replaces any loaded one; the set
+ * takes a reference).  The policy identity is derived from the context now
+ * (mdr_ossl_policy_identity): finish configuring it first.  The adapter adds
+ * SSL_OP_NO_RENEGOTIATION to it.  Must be called before the set is
+ * installed or used by a handshake.
+ * @return 0, MDR_ERR_INVALID_ARGUMENT (bad index, vhost not on the
+ *         listener, NULL ctx), MDR_ERR_NOMEM.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_set_use_ctx(mdr_ossl_set *set, mdr_index v, SSL_CTX *ctx);
+
+/** Take another reference (atomic).  Returns set. */
+MDR_OSSL_EXTERN mdr_ossl_set *mdr_ossl_set_ref(mdr_ossl_set *set);
+/** Drop a reference; the last one frees the set, its contexts and its table
+ * reference.  Connections keep the set alive while they exist.  NULL is fine. */
+MDR_OSSL_EXTERN void mdr_ossl_set_unref(mdr_ossl_set *set);
+
+/** The table and listener of a set. */
+MDR_OSSL_EXTERN const mdr_table *mdr_ossl_set_table(const mdr_ossl_set *set);
+MDR_OSSL_EXTERN mdr_index mdr_ossl_set_listener(const mdr_ossl_set *set);
+
+/** The SSL_CTX of vhost v (borrowed; NULL if none). */
+MDR_OSSL_EXTERN SSL_CTX *mdr_ossl_set_ctx(const mdr_ossl_set *set, mdr_index v);
+
+/** The policy identity of vhost v's context.  MDR_ERR_NOT_FOUND if no context. */
+MDR_OSSL_EXTERN int mdr_ossl_set_policy_id(const mdr_ossl_set *set, mdr_index v,
+                                           uint8_t out[MDR_OSSL_POLICY_ID_LEN]);
+
+/**
+ * Check that every vhost on the listener has a context.
+ * @return 0, or MDR_ERR_CONFIG with err naming the first vhost without one.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_set_check(const mdr_ossl_set *set, mdr_error *err);
+
+/**
+ * One-call install.  On `initial` (the SSL_CTX the host creates connections
+ * from; it owns the session cache and ticket keys): the ClientHello
+ * callback, servername callback and (unless MDR_OSSL_ALPN_NONE) ALPN select
+ * callback, and SSL_OP_NO_RENEGOTIATION.  On every vhost context: the
+ * servername and ALPN callbacks.  Overwrites any callbacks in those slots.
+ * `initial` needs no certificate.  The callbacks hold no reference: keep the
+ * set alive as long as `initial` is used (connections hold their own).
+ * @return 0, MDR_ERR_CONFIG (mdr_ossl_set_check failed; err filled),
+ *         MDR_ERR_NOMEM, MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_install(mdr_ossl_set *set, SSL_CTX *initial, mdr_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Functions for host-owned callbacks                                        */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The ClientHello step; call it from the host's SSL_CTX_set_client_hello_cb
+ * callback and return what it returns (or handle ERROR your own way).
+ * Reads the raw server_name extension, parses it strictly through the core
+ * (malformed -> decode_error), runs mdr_handshake (unknown / invalid name ->
+ * unrecognized_name or the default; no SNI -> the default or
+ * missing_extension, as the listener says), switches to the vhost's SSL_CTX
+ * and re-applies what SSL_set_SSL_CTX does not copy: verify mode, callback
+ * and depth, verify parameters, client CA list and CA names, options (the
+ * ticket option of the initial context is kept), protocol range, cipher
+ * lists, security level; and sets the session id context to the vhost's
+ * policy identity, before OpenSSL looks for a session to resume.
+ * Idempotent: a second ClientHello (HelloRetryRequest, or a re-entered
+ * suspended callback) keeps the first decision and must carry the same
+ * server_name, else illegal_parameter.  A ClientHello after a completed
+ * handshake (renegotiation) is refused with no_renegotiation.
+ * @return SSL_CLIENT_HELLO_SUCCESS, or SSL_CLIENT_HELLO_ERROR with *al set
+ *         (internal_error for the adapter's own failures, e.g. memory).
+ */
+MDR_OSSL_EXTERN int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set);
+
+/**
+ * The servername step; call it from the host's servername callback on every
+ * context (initial and vhost) and return what it returns.  Acknowledges a
+ * name the ClientHello step matched (SSL_TLSEXT_ERR_OK, so OpenSSL stores it
+ * in the session), NOACK for no SNI or an unknown name served by the
+ * default, ALERT_FATAL for a refused one.  Records in the new session which
+ * vhost and policy created it (SSL_SESSION ex_data and ticket app data); on
+ * a resumed session, refuses (handshake_failure) one whose recorded policy
+ * differs from this connection's.  Without a prior ClientHello step
+ * (mdr_ossl_client_hello not called): ALERT_FATAL, internal_error.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_servername(SSL *ssl, int *al);
+
+/**
+ * The ALPN step for SSL_CTX_set_alpn_select_cb, following the set's ALPN
+ * mode for the handshake vhost.  Returns SSL_TLSEXT_ERR_OK with *out and *outlen
+ * pointing into `in`, SSL_TLSEXT_ERR_ALERT_FATAL (no_application_protocol)
+ * or SSL_TLSEXT_ERR_NOACK.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_alpn_select(SSL *ssl, const unsigned char **out,
+                                         unsigned char *outlen, const unsigned char *in,
+                                         unsigned int inlen);
+
+/**
+ * Strict ALPN, pure: choose from the client's offer (`in`, wire format) the
+ * first of h2, http/1.1, http/1.0 that `protocols` (MDR_PROTO_* bits, 0 =
+ * all) allows and the client offered.
+ * @return 1 chosen (*out and *outlen point into in); 0 no overlap (refuse with
+ *         no_application_protocol); -1 malformed offer.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_alpn_choose(unsigned protocols, const unsigned char *in,
+                                         unsigned int inlen, const unsigned char **out,
+                                         unsigned char *outlen);
+
+/* ------------------------------------------------------------------------ */
+/* Connection facts                                                          */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Fill the TLS connection facts of `c` from a server SSL the adapter
+ * handled: listener, handshake_vhost, has_sni/sni (the normalised name when
+ * valid; the raw bytes, at most 256, when invalid), has_alpn/alpn (the
+ * negotiated protocol), resumed and resumed_vhost (the vhost recorded in the
+ * session when it was created, MDR_NONE if not known), early_data (1 while
+ * the handshake is not finished and early data was accepted: call this for
+ * every request as it is read).  ech is MDR_ECH_NONE.  The origin set fields
+ * are left as they were.  Strings point into the SSL and stay valid while
+ * it lives.
+ * @return 0; MDR_ERR_NOT_FOUND when the adapter did not accept a ClientHello
+ *         on this SSL; MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_OSSL_EXTERN int mdr_ossl_conn_facts(SSL *ssl, mdr_conn *c);
+
+/** The handshake vhost of an SSL (MDR_NONE before/without the ClientHello step). */
+MDR_OSSL_EXTERN mdr_index mdr_ossl_conn_vhost(const SSL *ssl);
+
+/** The core's handshake result for this SSL (reason, SNI); NULL if none. */
+MDR_OSSL_EXTERN const mdr_handshake_result *mdr_ossl_conn_handshake(const SSL *ssl);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MISDIRECT_OPENSSL_H */
