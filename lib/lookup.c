@@ -166,7 +166,7 @@ static inline const mdri_slot *probe(const mdr_table *t, uint64_t h, uint32_t tl
 }
 
 static inline void prefetch(const void *p) {
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MDRI_NO_PREFETCH)
   __builtin_prefetch(p);
 #else
   (void)p;
@@ -185,13 +185,16 @@ int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, 
     h = exact_hash(hl, hr, owner_mix(space, owner));
   }
   uint32_t tl = taglen(h, n), mt = meta(space, owner, kind);
-  const mdri_slot *found = probe(t, h, tl, mt, p, n);
-  if (found) {
-    *existing = found->value & ~MDRI_ALIAS_BIT;
-    return 1;
-  }
+  /* One walk: a clash is met before the first empty slot. */
   uint64_t i = h & t->slot_mask;
-  while (t->slots[i].taglen != 0) i = (i + 1) & t->slot_mask;
+  while (t->slots[i].taglen != 0) {
+    const mdri_slot *s = &t->slots[i];
+    if (s->taglen == tl && s->meta == mt && bytes_eq(t->strings + s->key, p, n)) {
+      *existing = s->value & ~MDRI_ALIAS_BIT;
+      return 1;
+    }
+    i = (i + 1) & t->slot_mask;
+  }
   mdri_slot *s = &t->slots[i];
   s->taglen = tl;
   s->value = value;
