@@ -961,3 +961,20 @@ mdr_str mdr_vhost_name(const mdr_table *t, mdr_index v) {
   if (!t || v >= t->n_vhosts) return none;
   return t->vhosts[v].name;
 }
+
+int mdr_table_vhost_name_at(const mdr_table *t, mdr_index vi, size_t i, mdr_str *name,
+                            int *is_alias) {
+  if (!t || !name || vi >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
+  const mdri_vhost *v = &t->vhosts[vi];
+  if (i >= v->n_names) return MDR_ERR_NOT_FOUND;
+  *name = t->names[v->names_begin + i].host;
+  if (is_alias) *is_alias = i >= v->n_primary;
+  return 0;
+}
+
+int mdr_table_cert_covers(const mdr_table *t, mdr_index vi, mdr_str host) {
+  if (!t || vi >= t->n_vhosts || (!host.ptr && host.len)) return 0;
+  mdr_authority a;
+  if (mdri_authority(host.ptr, host.len, &a) != MDR_REASON_COUNT_ || a.port) return 0;
+  return mdri_cert_covers(t, t->vhosts[vi].cert, a.host, a.host_len, a.kind);
+}

@@ -157,23 +157,27 @@ static int ipv6_parse(const char *s, size_t n, uint16_t w[8]) {
   return 1;
 }
 
-/* RFC 5952 text of 8 words (mixed notation for ::ffff:0:0/96). */
+/*
+ * RFC 5952 text of 8 words.  Mixed notation (RFC 5952 section 5) for the
+ * forms whose prefix says the low 32 bits are an IPv4 address: IPv4-mapped
+ * ::ffff:0:0/96, IPv4-translated ::ffff:0:0:0/96 and the RFC 6052
+ * well-known prefix 64:ff9b::/96 (not the deprecated IPv4-compatible form).
+ */
 static size_t ipv6_format(const uint16_t w[8], char *out, size_t cap) {
   size_t o = 0;
   int n;
-  if (w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0xffff) {
-    n = snprintf(out, cap, "::ffff:%u.%u.%u.%u", (unsigned)(w[6] >> 8), (unsigned)(w[6] & 0xff),
-                 (unsigned)(w[7] >> 8), (unsigned)(w[7] & 0xff));
-    return n < 0 ? 0 : (size_t)n;
-  }
+  int mapped = !w[0] && !w[1] && !w[2] && !w[3] && !w[4] && w[5] == 0xffff;
+  int translated = !w[0] && !w[1] && !w[2] && !w[3] && w[4] == 0xffff && !w[5];
+  int wkp = w[0] == 0x64 && w[1] == 0xff9b && !w[2] && !w[3] && !w[4] && !w[5];
+  int nwords = (mapped || translated || wkp) ? 6 : 8;
   int best = -1, best_len = 0;
-  for (int k = 0; k < 8;) {
+  for (int k = 0; k < nwords;) {
     if (w[k] != 0) {
       k++;
       continue;
     }
     int e = k;
-    while (e < 8 && w[e] == 0) e++;
+    while (e < nwords && w[e] == 0) e++;
     if (e - k > best_len) {
       best = k;
       best_len = e - k;
@@ -181,14 +185,21 @@ static size_t ipv6_format(const uint16_t w[8], char *out, size_t cap) {
     k = e;
   }
   if (best_len < 2) best = -1;
-  for (int k = 0; k < 8 && o < cap; k++) {
+  int ends_with_gap = 0;
+  for (int k = 0; k < nwords && o < cap; k++) {
     if (k == best) {
       n = snprintf(out + o, cap - o, "::");
       o += n < 0 ? 0 : (size_t)n;
       k += best_len - 1;
+      ends_with_gap = k == nwords - 1;
       continue;
     }
     n = snprintf(out + o, cap - o, "%s%x", (k == 0 || k == best + best_len) ? "" : ":", (unsigned)w[k]);
+    o += n < 0 ? 0 : (size_t)n;
+  }
+  if (nwords == 6 && o < cap) {
+    n = snprintf(out + o, cap - o, "%s%u.%u.%u.%u", ends_with_gap ? "" : ":", (unsigned)(w[6] >> 8),
+                 (unsigned)(w[6] & 0xff), (unsigned)(w[7] >> 8), (unsigned)(w[7] & 0xff));
     o += n < 0 ? 0 : (size_t)n;
   }
   return o < cap ? o : cap;

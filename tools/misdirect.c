@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include <misdirect/misdirect.h>
+#ifdef MISDIRECT_TOOL_OPENSSL
+#include <misdirect/openssl.h>
+#endif
 
 #include "cases.h"
 
@@ -105,11 +108,20 @@ static mdr_table *load_table(const char *path, char **text_out, size_t *len_out)
     opts.base_dir.ptr = ".";
     opts.base_dir.len = 1;
   }
+#ifdef MISDIRECT_TOOL_OPENSSL
+  mdr_ossl_names names;
+  memset(&names, 0, sizeof names);
+  opts.cert_names = mdr_ossl_cert_names;
+  opts.cert_names_user = &names;
+#endif
   mdr_str source = { path, strlen(path) };
   mdr_table *t = NULL;
   mdr_error err;
   memset(&err, 0, sizeof err);
   int rc = mdr_table_parse(text, len, source, &opts, &t, &err);
+#ifdef MISDIRECT_TOOL_OPENSSL
+  mdr_ossl_names_free(&names);
+#endif
   if (rc != 0) {
     if (err.message[0])
       fprintf(stderr, "%s\n", err.message);
@@ -605,7 +617,6 @@ typedef struct lint_ctx {
   char *text;
   size_t len;
   unsigned warnings;
-  int pass;                    /* 0: collect certs; 1: check vhosts */
 } lint_ctx;
 
 static int cert_stmt_covers(const stmt *cs, mdr_str h, int *listed) {
@@ -669,7 +680,7 @@ static void lint_vhost_cb(const stmt *s, void *user) {
 }
 
 static int cmd_lint(const mdr_table *t, const char *path, char *text, size_t len) {
-  lint_ctx lc = { t, path, text, len, 0, 0 };
+  lint_ctx lc = { t, path, text, len, 0 };
   size_t nv = mdr_table_vhost_count(t), nl = mdr_table_listener_count(t);
   for (size_t v = 0; v < nv; v++) {
     mdr_vhost_info vi;

@@ -334,6 +334,23 @@ typedef struct mdr_vhost_info {
 MDR_EXTERN int mdr_table_listener_info(const mdr_table *t, mdr_index l, mdr_listener_info *out);
 MDR_EXTERN int mdr_table_vhost_info(const mdr_table *t, mdr_index v, mdr_vhost_info *out);
 
+/**
+ * The i-th configured name of vhost v (names= first, then redirect-names=),
+ * as normalised in the table (wildcards keep their leading "*.").  *is_alias
+ * (may be NULL) is set to 1 for redirect names.
+ * @return 0; MDR_ERR_NOT_FOUND when i is past the last name;
+ *         MDR_ERR_INVALID_ARGUMENT for a bad table or vhost.
+ */
+MDR_EXTERN int mdr_table_vhost_name_at(const mdr_table *t, mdr_index v, size_t i, mdr_str *name,
+                                       int *is_alias);
+
+/**
+ * Does vhost v's certificate (its cert= statement's names) cover `host`
+ * (normalised like a Host value; exact name, single-label wildcard or IP)?
+ * @return 1 or 0; 0 also for an invalid host or a vhost without cert=.
+ */
+MDR_EXTERN int mdr_table_cert_covers(const mdr_table *t, mdr_index v, mdr_str host);
+
 /** 1 if vhost v listens on listener l, else 0. */
 MDR_EXTERN int mdr_vhost_on_listener(const mdr_table *t, mdr_index v, mdr_index l);
 
