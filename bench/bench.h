@@ -43,6 +43,8 @@ typedef struct bench_mem {
 } bench_mem;
 
 void bench_mem_init(bench_mem *m);
+/* 1: blocks of 2 MiB and more are 2 MiB-aligned and advised as huge pages. */
+extern int bench_hugepages;
 
 /* ---- the workload of issue 5 ------------------------------------------- */
 

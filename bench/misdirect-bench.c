@@ -1,7 +1,7 @@
 /* misdirect-bench: the benchmark of issue 5.
  *
  *   misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] [--clock cpu|wall]
- *                   [--names-per-vhost K]
+ *                   [--names-per-vhost K] [--hugepages]
  *   misdirect-bench --callgrind COUNT [--what W] [--names N] [--queries Q] [--seed S]
  *
  * Without --names it runs N = 1000, 100000 and 1000000.  Every figure is a
@@ -231,7 +231,7 @@ static int bench_one(const opts *o, size_t n) {
   }
   n = w.n_names;
   w.names_per_vhost = o->per_vhost;
-  printf("names_per_vhost=%zu\n", o->per_vhost);
+  printf("names_per_vhost=%zu\nhugepages=%d\n", o->per_vhost, bench_hugepages);
   printf("names=%zu\nqueries=%zu\nseed=%llu\npasses=%u\nbuild_type=%s\nclock=%s\n", n,
          w.n_queries, (unsigned long long)o->seed, o->passes, MISDIRECT_BENCH_BUILD_TYPE,
          bench_clock_cpu ? "thread-cpu" : "wall");
@@ -399,7 +399,7 @@ static int parse_num(const char *s, unsigned long long *out) {
 static void usage(void) {
   fprintf(stderr,
           "usage: misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] "
-          "[--clock cpu|wall] [--names-per-vhost K]\n"
+          "[--clock cpu|wall] [--names-per-vhost K] [--hugepages]\n"
           "       misdirect-bench --callgrind COUNT [--what decide|handshake|baseline-decide|"
           "baseline-handshake] [--names N] [--queries Q] [--seed S]\n");
 }
@@ -421,6 +421,10 @@ int main(int argc, char **argv) {
     if (strcmp(a, "--what") == 0 && v) {
       o.what = v;
       i++;
+      continue;
+    }
+    if (strcmp(a, "--hugepages") == 0) {
+      bench_hugepages = 1;
       continue;
     }
     if (strcmp(a, "--clock") == 0 && v && (strcmp(v, "cpu") == 0 || strcmp(v, "wall") == 0)) {
