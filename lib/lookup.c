@@ -229,7 +229,7 @@ static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint
 
 mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                       mdr_host_kind hk, int *kind_out) {
-  if (n == 0) return MDR_NONE;
+  if (n == 0 || n > 255) return MDR_NONE; /* normalised names are at most 253 bytes */
   int wild;
   const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, &wild);
   if (!s) return MDR_NONE;
@@ -241,7 +241,7 @@ mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, 
 
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                      mdr_host_kind hk) {
-  if (cert == MDR_NONE || n == 0) return 0;
+  if (cert == MDR_NONE || n == 0 || n > 255) return 0;
   int wild;
   return find_name(t, MDRI_SPACE_CERT, cert, host, n, hk, &wild) != NULL;
 }
