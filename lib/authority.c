@@ -6,8 +6,9 @@
 /* No strlen: the literal's end is found while comparing. */
 int mdri_str_ieq_lit(mdr_str a, const char *lit) {
   for (size_t i = 0; i < a.len; i++) {
-    unsigned char l = (unsigned char)lit[i];
-    if (l == 0 || mdri_lower((unsigned char)a.ptr[i]) != l) return 0;
+    unsigned char l = (unsigned char)lit[i], c = (unsigned char)a.ptr[i];
+    if (l == 0) return 0;
+    if (c != l && !(l >= 'a' && l <= 'z' && c == l - 32)) return 0;
   }
   return lit[a.len] == '\0';
 }
