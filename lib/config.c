@@ -798,6 +798,29 @@ static int cfg_policy(cfg_parser *ps) {
       c.min_tls = w ? MDR_TLS_1_3 : MDR_TLS_1_2;
     }
   }
+  uint8_t id[64];
+  if (c.ca_file.len && ps->opts->ca_identity) {
+    size_t off, n, idlen = 0;
+    char why[256];
+    why[0] = '\0';
+    if ((rc = cfg_join(ps, c.ca_file, &off, &n))) return rc;
+    rc = ps->opts->ca_identity(ps->opts->ca_identity_user, ps->chars + off, id, sizeof id, &idlen,
+                               why, sizeof why);
+    why[sizeof why - 1] = '\0';
+    if (rc == MDR_ERR_NOMEM) return cfg_nomem(ps);
+    if (rc == 0 && (idlen == 0 || idlen > sizeof id)) {
+      rc = MDR_ERR_CONFIG;
+      snprintf(why, sizeof why, "the ca_identity callback reported %zu bytes", idlen);
+    }
+    if (rc) {
+      if (rc < -199 || rc > -100) rc = MDR_ERR_CONFIG;
+      return cfg_fail(ps, rc, ps->stmt_line, c.ca_file.ptr, c.ca_file.len,
+                      "%s '%s': cannot read the CA set '%s': %s", ps->kw, ps->qname,
+                      cfg_q(q, ps->chars + off, n), why[0] ? why : mdr_strerror(rc));
+    }
+    c.ca_identity = id;
+    c.ca_identity_len = idlen;
+  }
   mdr_error be;
   memset(&be, 0, sizeof be);
   rc = mdr_builder_add_policy(ps->b, &c, &be);

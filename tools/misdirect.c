@@ -16,6 +16,7 @@
 #include <misdirect/misdirect.h>
 #ifdef MISDIRECT_TOOL_OPENSSL
 #include <misdirect/openssl.h>
+#include <openssl/evp.h>
 #endif
 
 #include "cases.h"
@@ -94,6 +95,29 @@ static char *read_file(const char *path, size_t *len_out) {
   return buf;
 }
 
+#ifdef MISDIRECT_TOOL_OPENSSL
+/* ca-file= sets are compared by contents when the file is there; a file that
+ * does not exist (a configuration checked away from its server) is compared
+ * by its path, as without the adapter.  An existing but unusable file is an
+ * error. */
+static int tool_ca_identity(void *user, const char *path, uint8_t *out, size_t cap,
+                            size_t *out_len, char *why, size_t why_cap) {
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    fclose(f);
+    return mdr_ossl_ca_identity(user, path, out, cap, out_len, why, why_cap);
+  }
+  if (errno != ENOENT) return mdr_ossl_ca_identity(user, path, out, cap, out_len, why, why_cap);
+  /* 'P' + SHA-256 of the path: never equal to a contents identity (32 bytes). */
+  unsigned int dl = 0;
+  if (cap < 33 || !EVP_Digest(path, strlen(path), out + 1, &dl, EVP_sha256(), NULL) || dl != 32)
+    return MDR_ERR_NOMEM;
+  out[0] = 'P';
+  *out_len = 33;
+  return 0;
+}
+#endif
+
 static mdr_table *load_table(const char *path, char **text_out, size_t *len_out) {
   size_t len;
   char *text = read_file(path, &len);
@@ -113,6 +137,7 @@ static mdr_table *load_table(const char *path, char **text_out, size_t *len_out)
   memset(&names, 0, sizeof names);
   opts.cert_names = mdr_ossl_cert_names;
   opts.cert_names_user = &names;
+  opts.ca_identity = tool_ca_identity;
 #endif
   mdr_str source = { path, strlen(path) };
   mdr_table *t = NULL;

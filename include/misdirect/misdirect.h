@@ -274,6 +274,18 @@ typedef struct mdr_parse_options {
                     char *why, size_t why_cap);
   void *cert_names_user;
   mdr_str base_dir;              /* folder of the vhosts file; len 0 = "." */
+  /*
+   * Optional (since 0.1.0): called for every `policy` with ca-file= so an
+   * adapter can report an identity of the CA set's CONTENTS (e.g. a digest
+   * of the sorted certificate digests).  Policies are then equal when their
+   * identities are, whatever the paths (DESIGN rule 7).  `path` is ca-file=
+   * joined with base_dir.  Write up to `cap` (>= 64) bytes into `out`, set
+   * *out_len; return 0 or a negative MDR_ERR_* with a reason in `why`.
+   * Without a callback the ca-file= path as written stands for the set.
+   */
+  int (*ca_identity)(void *user, const char *path, uint8_t *out, size_t cap, size_t *out_len,
+                     char *why, size_t why_cap);
+  void *ca_identity_user;
 } mdr_parse_options;
 
 /**
