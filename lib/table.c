@@ -806,6 +806,11 @@ int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
     size_t n_keys = t->n_cert_names;
     for (uint32_t i = 0; i < t->n_vhosts; i++)
       n_keys += (size_t)t->vhosts[i].n_names * t->vhosts[i].n_listeners;
+    if (slen > UINT32_MAX || t->n_listeners >= MDRI_MAX_OWNER || t->n_certs >= MDRI_MAX_OWNER) {
+      set_err(err, MDR_ERR_LIMIT, 0, none, "the table is too large for its hash index");
+      rc = MDR_ERR_LIMIT;
+      goto fail;
+    }
     size_t cap = 16;
     while (cap < n_keys + n_keys / 2 + 1) cap *= 2;
     t->slots = mdri_malloc(m, cap * sizeof *t->slots);
