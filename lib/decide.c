@@ -237,11 +237,14 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
   int req_tls = l->tls;
   if (h2plus) {
     if (!r->has_scheme || r->scheme.len == 0) return bad(x, d, MDR_REASON_SCHEME_MISSING, 1);
-    if (!mdri_scheme_ok(r->scheme)) return bad(x, d, MDR_REASON_SCHEME_SYNTAX, 1);
-    if (mdri_str_ieq_lit(r->scheme, "https")) {
+    /* "http" and "https" (any case) satisfy the scheme grammar, so the
+     * grammar is only checked for other values. */
+    if (r->scheme.len == 5 && mdri_str_ieq_lit(r->scheme, "https")) {
       req_tls = 1;
-    } else if (mdri_str_ieq_lit(r->scheme, "http")) {
+    } else if (r->scheme.len == 4 && mdri_str_ieq_lit(r->scheme, "http")) {
       req_tls = 0;
+    } else if (!mdri_scheme_ok(r->scheme)) {
+      return bad(x, d, MDR_REASON_SCHEME_SYNTAX, 1);
     } else {
       TR(x, 1, ":scheme '%.*s'", SF(r->scheme));
       return misdirected(x, d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
