@@ -91,8 +91,7 @@ int mdri_ipv6_parse(const char *p, size_t n, uint8_t out[16]) {
       if (ng > 6 || ipv4_parse(p + i, n - i, v4) != 0) return -1;
       groups[ng++] = (uint16_t)(v4[0] << 8 | v4[1]);
       groups[ng++] = (uint16_t)(v4[2] << 8 | v4[3]);
-      i = n;
-      break;
+      break; /* the IPv4 tail ends the address */
     }
     size_t k = 0;
     unsigned v = 0;

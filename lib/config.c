@@ -477,7 +477,7 @@ static int cfg_listener(cfg_parser *ps) {
   size_t nports = 0;
   for (size_t i = 4; i < ps->ntoks; i++) {
     t = &ps->toks[i];
-    mdr_str v;
+    mdr_str v = { NULL, 0 }; /* set by cfg_option when it returns >= 0 */
     int k = cfg_option(ps, t, cfg_listener_keys, &seen, &v);
     if (k < 0) return k;
     int w = 0;
@@ -719,7 +719,7 @@ static int cfg_cert(cfg_parser *ps) {
       nl++;
       continue;
     }
-    mdr_str v;
+    mdr_str v = { NULL, 0 }; /* set by cfg_option when it returns >= 0 */
     int k = cfg_option(ps, t, cfg_cert_keys, &seen, &v);
     if (k < 0) return k;
     if (k == 0) {
@@ -780,7 +780,7 @@ static int cfg_policy(cfg_parser *ps) {
   unsigned seen = 0;
   for (size_t i = 2; i < ps->ntoks; i++) {
     const cfg_tok *t = &ps->toks[i];
-    mdr_str v;
+    mdr_str v = { NULL, 0 }; /* set by cfg_option when it returns >= 0 */
     int k = cfg_option(ps, t, cfg_policy_keys, &seen, &v);
     if (k < 0) return k;
     int w;
@@ -800,7 +800,7 @@ static int cfg_policy(cfg_parser *ps) {
   }
   uint8_t id[64];
   if (c.ca_file.len && ps->opts->ca_identity) {
-    size_t off, n, idlen = 0;
+    size_t off = 0, n = 0, idlen = 0; /* set by cfg_join when it returns 0 */
     char why[256];
     why[0] = '\0';
     if ((rc = cfg_join(ps, c.ca_file, &off, &n))) return rc;
@@ -857,7 +857,7 @@ static int cfg_vhost(cfg_parser *ps) {
   size_t ls = 0, ln = 0, ns = 0, nn = 0, rs = 0, rn = 0;
   for (size_t i = 2; i < ps->ntoks; i++) {
     const cfg_tok *t = &ps->toks[i];
-    mdr_str v;
+    mdr_str v = { NULL, 0 }; /* set by cfg_option when it returns >= 0 */
     int k = cfg_option(ps, t, cfg_vhost_keys, &seen, &v);
     if (k < 0) return k;
     int w;
