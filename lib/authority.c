@@ -3,24 +3,35 @@
  * never reads outside [p, p+len). */
 #include "internal.h"
 
+/* No strlen: the literal's end is found while comparing. */
 int mdri_str_ieq_lit(mdr_str a, const char *lit) {
-  size_t n = strlen(lit);
-  if (a.len != n) return 0;
-  for (size_t i = 0; i < n; i++)
-    if (mdri_lower((unsigned char)a.ptr[i]) != (unsigned char)lit[i]) return 0;
-  return 1;
+  for (size_t i = 0; i < a.len; i++) {
+    unsigned char l = (unsigned char)lit[i], c = (unsigned char)a.ptr[i];
+    if (l == 0) return 0;
+    if (c != l && !(l >= 'a' && l <= 'z' && c == l - 32)) return 0;
+  }
+  return lit[a.len] == '\0';
 }
 
+/* 1 = ALPHA, 2 = DIGIT / "+" / "-" / "." (RFC 3986 scheme). */
+static const unsigned char scheme_cls[256] = {
+  ['+'] = 2, ['-'] = 2, ['.'] = 2,
+  ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2,
+  ['8'] = 2, ['9'] = 2,
+  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+  ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+  ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+  ['Y'] = 1, ['Z'] = 1,
+  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+  ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+  ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+  ['y'] = 1, ['z'] = 1,
+};
+
 int mdri_scheme_ok(mdr_str s) {
-  if (s.len == 0) return 0;
-  unsigned char c = (unsigned char)s.ptr[0];
-  if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return 0;
-  for (size_t i = 1; i < s.len; i++) {
-    c = (unsigned char)s.ptr[i];
-    int ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-             c == '-' || c == '.';
-    if (!ok) return 0;
-  }
+  if (s.len == 0 || scheme_cls[(unsigned char)s.ptr[0]] != 1) return 0;
+  for (size_t i = 1; i < s.len; i++)
+    if (!scheme_cls[(unsigned char)s.ptr[i]]) return 0;
   return 1;
 }
 
@@ -327,12 +338,165 @@ static mdr_reason parse_regname(const char *p, size_t n, mdr_authority *out) {
   return MDR_REASON_COUNT_;
 }
 
+/* ---- fast path ---------------------------------------------------------
+ *
+ * One pass over an authority of at most 64 bytes classifies every byte
+ * (16 at a time with SSE2, else a byte loop giving identical masks), writes
+ * the lower-cased bytes into out->host, and yields bit masks (bit i = byte i):
+ * bytes outside [A-Za-z0-9._-], colons, dots, hyphens and digits.  The masks
+ * settle the common valid case directly.  Anything unusual - a bad byte, an
+ * empty or edge-hyphen label, a numeric last label (IPv4 or 400), a second
+ * colon, a port that is not plain digits in range - returns 0 and the
+ * careful path below decides, so reasons and their priority are exactly the
+ * careful path's. */
+
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(MDRI_SCALAR_ONLY)
+#include <emmintrin.h>
+#define MDRI_FAST_SSE2 1
+#endif
+
+typedef struct host_masks {
+  uint64_t bad, colon, dot, hyphen, digit;
+} host_masks;
+
+#ifdef MDRI_FAST_SSE2
+/* Classify 16 bytes, store their lower-case form at dst, and OR the masks
+ * into hm shifted to byte position `at`. */
+static inline void classify16(__m128i v, char *dst, host_masks *hm, unsigned at) {
+  const __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                   _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+  const __m128i lo = _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+  const __m128i let = _mm_and_si128(_mm_cmpgt_epi8(lo, _mm_set1_epi8('a' - 1)),
+                                    _mm_cmplt_epi8(lo, _mm_set1_epi8('z' + 1)));
+  const __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                    _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+  const __m128i dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+  const __m128i hy = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+  const __m128i us = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
+  const __m128i ok = _mm_or_si128(_mm_or_si128(let, dig), _mm_or_si128(_mm_or_si128(dot, hy), us));
+  _mm_storeu_si128((__m128i *)(void *)dst, lo);
+  hm->bad |= (uint64_t)((unsigned)_mm_movemask_epi8(ok) ^ 0xffffu) << at;
+  hm->colon |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':'))) << at;
+  hm->dot |= (uint64_t)(unsigned)_mm_movemask_epi8(dot) << at;
+  hm->hyphen |= (uint64_t)(unsigned)_mm_movemask_epi8(hy) << at;
+  hm->digit |= (uint64_t)(unsigned)_mm_movemask_epi8(dig) << at;
+}
+
+/* len in 1..64.  Never reads outside [p, p+len); writes out[0..max(len,16)). */
+static inline host_masks host_scan(const char *p, size_t len, char *out) {
+  host_masks hm = { 0, 0, 0, 0, 0 };
+  if (len >= 16) {
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16)
+      classify16(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), out + i, &hm,
+                 (unsigned)i);
+    if (i < len) /* the last 16 bytes, overlapping what was done */
+      classify16(_mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)), out + len - 16,
+                 &hm, (unsigned)(len - 16));
+  } else {
+    char buf[16] = { 0 };
+    if (len >= 8) {
+      memcpy(buf, p, 8);
+      memcpy(buf + len - 8, p + len - 8, 8);
+    } else if (len >= 4) {
+      memcpy(buf, p, 4);
+      memcpy(buf + len - 4, p + len - 4, 4);
+    } else {
+      for (size_t i = 0; i < len; i++) buf[i] = p[i];
+    }
+    classify16(_mm_loadu_si128((const __m128i *)(const void *)buf), out, &hm, 0);
+    hm.bad &= (1ull << len) - 1; /* the zero padding */
+  }
+  return hm;
+}
+#else
+/* Portable: the same masks, a byte at a time. */
+static inline host_masks host_scan(const char *p, size_t len, char *out) {
+  host_masks hm = { 0, 0, 0, 0, 0 };
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)p[i];
+    uint64_t bit = 1ull << i;
+    unsigned k = cls[c];
+    out[i] = (char)mdri_lower(c);
+    if (k != C_LABEL && k != C_UPPER && k != C_HYPHEN && k != C_DOT) hm.bad |= bit;
+    if (c == ':') hm.colon |= bit;
+    if (c == '.') hm.dot |= bit;
+    if (c == '-') hm.hyphen |= bit;
+    if (c >= '0' && c <= '9') hm.digit |= bit;
+  }
+  return hm;
+}
+#endif
+
+static inline unsigned ctz64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return (unsigned)__builtin_ctzll(x);
+#else
+  unsigned n = 0;
+  while (!(x & 1)) {
+    x >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
+static inline unsigned top_bit64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return 63u - (unsigned)__builtin_clzll(x);
+#else
+  unsigned n = 0;
+  while (x >>= 1) n++;
+  return n;
+#endif
+}
+
+/* Returns 1 when it decided (a valid reg-name authority, out filled), 0 when
+ * the careful path must decide.  len in 1..64, p[0] != '['. */
+static int fast_authority(const char *p, size_t len, mdr_authority *out) {
+  host_masks hm = host_scan(p, len, out->host);
+  size_t n = len;
+  uint16_t port = 0;
+  if (hm.colon) {
+    if (hm.colon & (hm.colon - 1)) return 0;  /* two colons: IPv6-like or garbage */
+    n = ctz64(hm.colon);
+    uint64_t after = ~((2ull << n) - 1) & (len == 64 ? ~0ull : (1ull << len) - 1);
+    if ((hm.digit & after) != after) return 0; /* '@' or junk in the port */
+    if (parse_port(p + n + 1, len - n - 1, &port) != MDR_REASON_COUNT_) return 0;
+  }
+  if (n == 0) return 0;
+  uint64_t inhost = n == 64 ? ~0ull : (1ull << n) - 1;
+  if (hm.bad & inhost) return 0;
+  uint64_t dot = hm.dot & inhost;
+  if (dot >> (n - 1)) { /* one trailing dot is the FQDN form */
+    n--;
+    dot &= ~(1ull << n);
+    if (n == 0) return 0;
+  }
+  if (n > 63) return 0; /* a label could be too long: let the careful path count */
+  uint64_t last = 1ull << (n - 1);
+  /* Empty labels: a leading dot, two dots in a row, a dot at the end. */
+  if ((dot & 1) || (dot & (dot >> 1)) || (dot & last)) return 0;
+  uint64_t starts = (dot << 1) | 1, ends = (dot >> 1) | last;
+  if (hm.hyphen & (starts | ends)) return 0; /* a label starts or ends with '-' */
+  /* A last label starting with a digit may be numeric (IPv4 or 400). */
+  size_t last_start = dot ? top_bit64(dot) + 1 : 0;
+  if (hm.digit & (1ull << last_start)) return 0;
+  out->host[n] = '\0';
+  out->host_len = n;
+  out->kind = MDR_HOST_NAME;
+  out->port = port;
+  return 1;
+}
+
 mdr_reason mdri_authority(const char *p, size_t len, mdr_authority *out) {
   out->host[0] = '\0';
   out->host_len = 0;
   out->kind = MDR_HOST_NAME;
   out->port = 0;
   if (len == 0) return MDR_REASON_HOST_EMPTY;
+  if (len <= 64 && p[0] != '[' && fast_authority(p, len, out)) return MDR_REASON_COUNT_;
+  out->host[0] = '\0';
   if (p[0] == '[') {
     size_t close = 1;
     while (close < len && p[close] != ']') close++;

@@ -22,8 +22,9 @@
 #define CFG_MAX_LINE 65536u
 /* Most names a cert_names callback may report for one certificate. */
 #define CFG_MAX_CERT_NAMES 65536u
-/* Names asked from a cert_names callback on the first call. */
-#define CFG_CERT_NAMES_CAP 64u
+/* Room for names given to a cert_names callback on the first call (callbacks
+ * that cannot report a larger count fail above it; CAs issue far fewer). */
+#define CFG_CERT_NAMES_CAP 4096u
 /* Room for one quoted token in a message (escaped, cut with "..."). */
 #define CFG_QUOTE 96u
 
@@ -57,7 +58,7 @@ typedef struct cfg_parser {
   /* public-ports= of the current listener. */
   uint16_t *ports;
   size_t cports;
-  /* Joined paths and normalised names of the current statement. */
+  /* The joined file= path and normalised names of the current statement. */
   char *chars;
   size_t nchars, cchars;
   /* Names reported by the cert_names callback. */
@@ -390,7 +391,8 @@ static int cfg_list(cfg_parser *ps, const cfg_tok *t, mdr_str val, size_t *start
 }
 
 /* Append `rel` (a path as written) joined with opts->base_dir to ps->chars,
- * NUL-terminated; *off and *n locate it. */
+ * NUL-terminated; *off and *n locate it.  Used for the cert_names callback
+ * only: the table keeps paths as written (adapters resolve them). */
 static int cfg_join(cfg_parser *ps, mdr_str rel, size_t *off, size_t *n) {
   mdr_str base = ps->opts->base_dir;
   int joined = base.len > 0 && rel.ptr[0] != '/';
@@ -704,7 +706,6 @@ static int cfg_cert(cfg_parser *ps) {
   c.line = ps->stmt_line;
   unsigned seen = 0;
   const cfg_tok *ft = NULL, *kt = NULL;
-  mdr_str file = {NULL, 0}, key = {NULL, 0};
   size_t start = ps->nstrs, nl = 0;
   for (size_t i = 2; i < ps->ntoks; i++) {
     const cfg_tok *t = &ps->toks[i];
@@ -723,41 +724,33 @@ static int cfg_cert(cfg_parser *ps) {
     if (k < 0) return k;
     if (k == 0) {
       ft = t;
-      file = v;
+      c.file = v; /* paths stay as written: adapters resolve them */
     } else {
       kt = t;
-      key = v;
+      c.key = v;
     }
   }
   if (kt && !ft) return cfg_bad(ps, kt, "key= without file=");
   if (ft && !kt) return cfg_bad(ps, ft, "file= without key=");
   const mdr_str *names = nl ? ps->strs + start : NULL;
   size_t n_names = nl;
-  if (ft) {
-    size_t foff, fn, koff, kn;
-    if ((rc = cfg_join(ps, file, &foff, &fn))) return rc;
-    if ((rc = cfg_join(ps, key, &koff, &kn))) return rc;
-    if (ps->opts->cert_names) {
-      /* The certificate's names are the truth; listed ones must agree. */
-      mdr_str *found = NULL;
-      size_t nf = 0;
-      if ((rc = cfg_cert_names(ps, ft, ps->chars + foff, &found, &nf))) return rc;
-      if (nl) {
-        rc = cfg_compare_names(ps, ft, ps->strs + start, nl, found, nf, ps->chars + foff);
-        if (rc) return rc;
-      }
-      names = nf ? found : NULL;
-      n_names = nf;
-    } else if (!nl) {
-      return cfg_bad(ps, ft,
-                     "the certificate's names cannot be read without the OpenSSL adapter; "
-                     "list the names it covers on the line (cert NAME HOSTNAME... file=PEM key=PEM)");
+  if (ft && ps->opts->cert_names) {
+    /* The certificate's names are the truth; listed ones must agree. */
+    size_t foff = 0, fn = 0;
+    mdr_str *found = NULL;
+    size_t nf = 0;
+    if ((rc = cfg_join(ps, c.file, &foff, &fn))) return rc;
+    if ((rc = cfg_cert_names(ps, ft, ps->chars + foff, &found, &nf))) return rc;
+    if (nl) {
+      rc = cfg_compare_names(ps, ft, ps->strs + start, nl, found, nf, ps->chars + foff);
+      if (rc) return rc;
     }
-    /* Only now: cfg_compare_names may have moved ps->chars. */
-    c.file.ptr = ps->chars + foff;
-    c.file.len = fn;
-    c.key.ptr = ps->chars + koff;
-    c.key.len = kn;
+    names = nf ? found : NULL;
+    n_names = nf;
+  } else if (ft && !nl) {
+    return cfg_bad(ps, ft,
+                   "the certificate's names cannot be read without the OpenSSL adapter; "
+                   "list the names it covers on the line (cert NAME HOSTNAME... file=PEM key=PEM)");
   }
   c.names = names;
   c.n_names = n_names;
@@ -785,8 +778,6 @@ static int cfg_policy(cfg_parser *ps) {
   c.name.len = ps->toks[1].n;
   c.line = ps->stmt_line;
   unsigned seen = 0;
-  int has_ca = 0;
-  mdr_str ca = {NULL, 0};
   for (size_t i = 2; i < ps->ntoks; i++) {
     const cfg_tok *t = &ps->toks[i];
     mdr_str v = { NULL, 0 }; /* set by cfg_option when it returns >= 0 */
@@ -800,19 +791,35 @@ static int cfg_policy(cfg_parser *ps) {
       c.client_auth = w == 0 ? MDR_CLIENT_AUTH_NONE
                              : w == 1 ? MDR_CLIENT_AUTH_OPTIONAL : MDR_CLIENT_AUTH_REQUIRED;
     } else if (k == 1) {
-      has_ca = 1;
-      ca = v;
+      c.ca_file = v; /* as written */
     } else {
       if ((w = cfg_word(v.ptr, v.len, cfg_min_tls_words)) < 0)
         return cfg_bad(ps, t, "bad min-tls '%s' (expected 1.2 or 1.3)", cfg_q(q, v.ptr, v.len));
       c.min_tls = w ? MDR_TLS_1_3 : MDR_TLS_1_2;
     }
   }
-  if (has_ca) {
-    size_t off = 0, n = 0; /* set by cfg_join when it returns 0 */
-    if ((rc = cfg_join(ps, ca, &off, &n))) return rc;
-    c.ca_file.ptr = ps->chars + off;
-    c.ca_file.len = n;
+  uint8_t id[64];
+  if (c.ca_file.len && ps->opts->ca_identity) {
+    size_t off = 0, n = 0, idlen = 0; /* set by cfg_join when it returns 0 */
+    char why[256];
+    why[0] = '\0';
+    if ((rc = cfg_join(ps, c.ca_file, &off, &n))) return rc;
+    rc = ps->opts->ca_identity(ps->opts->ca_identity_user, ps->chars + off, id, sizeof id, &idlen,
+                               why, sizeof why);
+    why[sizeof why - 1] = '\0';
+    if (rc == MDR_ERR_NOMEM) return cfg_nomem(ps);
+    if (rc == 0 && (idlen == 0 || idlen > sizeof id)) {
+      rc = MDR_ERR_CONFIG;
+      snprintf(why, sizeof why, "the ca_identity callback reported %zu bytes", idlen);
+    }
+    if (rc) {
+      if (rc < -199 || rc > -100) rc = MDR_ERR_CONFIG;
+      return cfg_fail(ps, rc, ps->stmt_line, c.ca_file.ptr, c.ca_file.len,
+                      "%s '%s': cannot read the CA set '%s': %s", ps->kw, ps->qname,
+                      cfg_q(q, ps->chars + off, n), why[0] ? why : mdr_strerror(rc));
+    }
+    c.ca_identity = id;
+    c.ca_identity_len = idlen;
   }
   mdr_error be;
   memset(&be, 0, sizeof be);
@@ -954,7 +961,6 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
   mdr_error local;
   memset(&local, 0, sizeof local);
   cfg_parser ps;
-  memset(&local, 0, sizeof local);
   memset(&ps, 0, sizeof ps);
   ps.err = err ? err : &local;
   memset(ps.err, 0, sizeof *ps.err);
@@ -971,6 +977,9 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
   ps.text = text;
   ps.len = len;
   ps.next_line = 1;
+  if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+    return cfg_fail(&ps, MDR_ERR_CONFIG, 1, text, 3,
+                    "the file starts with a UTF-8 byte order mark; save it without one");
   int rc = mdr_builder_new(&ps.b, opts->mem);
   if (rc) {
     ps.b = NULL;

@@ -1,5 +1,6 @@
 /* The decision (DESIGN rules 1-10, in order).  Pure function of the frozen
  * table and the inputs: no allocation, no locks, no global state. */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -159,7 +160,14 @@ static const char *version_name(mdr_http_version v) {
 static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *d,
                   char *loc, size_t loc_cap, const dctx *x) {
   if (!t || !c || !r || !d || (!loc && loc_cap)) return MDR_ERR_INVALID_ARGUMENT;
-  memset(d, 0, sizeof *d);
+  /* The authority is parsed in place below; zeroing its 272 bytes and then
+   * copying a parsed local over them cost a fifth of a decision. */
+  memset(d, 0, offsetof(mdr_decision, authority));
+  d->authority.host[0] = '\0';
+  d->authority.host_len = 0;
+  d->authority.kind = MDR_HOST_NAME;
+  d->authority.port = 0;
+  d->has_authority = 0;
   d->vhost = MDR_NONE;
   d->request_vhost = MDR_NONE;
   d->handshake_vhost = MDR_NONE;
@@ -229,11 +237,14 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
   int req_tls = l->tls;
   if (h2plus) {
     if (!r->has_scheme || r->scheme.len == 0) return bad(x, d, MDR_REASON_SCHEME_MISSING, 1);
-    if (!mdri_scheme_ok(r->scheme)) return bad(x, d, MDR_REASON_SCHEME_SYNTAX, 1);
-    if (mdri_str_ieq_lit(r->scheme, "https")) {
+    /* "http" and "https" (any case) satisfy the scheme grammar, so the
+     * grammar is only checked for other values. */
+    if (r->scheme.len == 5 && mdri_str_ieq_lit(r->scheme, "https")) {
       req_tls = 1;
-    } else if (mdri_str_ieq_lit(r->scheme, "http")) {
+    } else if (r->scheme.len == 4 && mdri_str_ieq_lit(r->scheme, "http")) {
       req_tls = 0;
+    } else if (!mdri_scheme_ok(r->scheme)) {
+      return bad(x, d, MDR_REASON_SCHEME_SYNTAX, 1);
     } else {
       TR(x, 1, ":scheme '%.*s'", SF(r->scheme));
       return misdirected(x, d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
@@ -243,19 +254,20 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
   }
   const unsigned defport = mdri_default_port(req_tls);
 
-  mdr_authority a, hosta;
+  mdr_authority hosta;
+  mdr_authority *const a = &d->authority; /* valid when d->has_authority */
   int no_host = 0;
   if (!h2plus) {
     if (r->n_host > 1) return bad(x, d, MDR_REASON_HOST_MULTIPLE, 1);
     if (r->version == MDR_HTTP_1_1 && r->n_host == 0) return bad(x, d, MDR_REASON_HOST_MISSING, 1);
     if (absolute) {
-      if (!parse_auth(x, d, abs_auth, 0, &a, "target authority")) return 0;
+      if (!parse_auth(x, d, abs_auth, 0, a, "target authority")) return 0;
       if (r->n_host == 1) {
         if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host")) return 0;
-        if (!same_authority(&a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
+        if (!same_authority(a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
       }
     } else if (r->n_host == 1) {
-      if (!parse_auth(x, d, r->host[0], 1, &a, "Host")) return 0;
+      if (!parse_auth(x, d, r->host[0], 1, a, "Host")) return 0;
     } else if (l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) {
       no_host = 1;
       TR(x, 1, "HTTP/1.0 without Host: unknown-host=default uses the listener default");
@@ -267,22 +279,21 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
     if (r->n_host > 1) return bad(x, d, MDR_REASON_HOST_MULTIPLE, 1);
     if (r->n_authority == 1) {
       if (r->authority[0].len == 0) return bad(x, d, MDR_REASON_AUTHORITY_EMPTY, 1);
-      if (!parse_auth(x, d, r->authority[0], 0, &a, ":authority")) return 0;
+      if (!parse_auth(x, d, r->authority[0], 0, a, ":authority")) return 0;
       if (r->n_host == 1) {
         if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host")) return 0;
-        if (!same_authority(&a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
+        if (!same_authority(a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
       }
     } else if (r->n_host == 1) {
-      if (!parse_auth(x, d, r->host[0], 1, &a, "Host")) return 0;
+      if (!parse_auth(x, d, r->host[0], 1, a, "Host")) return 0;
     } else {
       return bad(x, d, MDR_REASON_AUTHORITY_MISSING, 1);
     }
   }
   unsigned port = 0;
   if (!no_host) {
-    d->authority = a;
     d->has_authority = 1;
-    port = a.port ? a.port : defport;
+    port = a->port ? a->port : defport;
   }
 
   /* ---- Rule 3: is this connection fit for HTTP at all? ------------------ */
@@ -328,10 +339,10 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
     rv = l->default_vhost;
     fallback = 1;
   } else {
-    rv = mdri_lookup(t, c->listener, a.host, a.host_len, a.kind, &match);
+    rv = mdri_lookup(t, c->listener, a->host, a->host_len, a->kind, &match);
     if (rv == MDR_NONE) {
       if (l->unknown_host != MDR_UNKNOWN_HOST_DEFAULT) {
-        TR(x, 6, "no vhost on this listener serves '%s'", a.host);
+        TR(x, 6, "no vhost on this listener serves '%s'", a->host);
         return misdirected(x, d, MDR_REASON_UNKNOWN_HOST, 6);
       }
       rv = l->default_vhost;
@@ -362,14 +373,14 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
       if (l->sni_host != MDR_SNI_HOST_IGNORE && rv != hv)
         return misdirected(x, d, MDR_REASON_DEFAULT_NOT_HANDSHAKE, 7);
     } else {
-      mdr_reason cr = mdri_sni_host_check(t, l, hv, rv, a.host, a.host_len, a.kind);
+      mdr_reason cr = mdri_sni_host_check(t, l, hv, rv, a->host, a->host_len, a->kind);
       if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && cr != MDR_REASON_SERVE_COALESCED &&
           cr != MDR_REASON_SERVE_UNCHECKED)
         return misdirected(x, d, cr, 7);
       if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && !fallback) serve_reason = cr;
       if (cr == MDR_REASON_SERVE_UNCHECKED) serve_reason = cr;
       if (c->has_origin_set) {
-        if (!origin_ok(t, l, c, &a, port)) return misdirected(x, d, MDR_REASON_NOT_IN_ORIGIN_SET, 7);
+        if (!origin_ok(t, l, c, a, port)) return misdirected(x, d, MDR_REASON_NOT_IN_ORIGIN_SET, 7);
         TR(x, 7, "origin is in the connection's origin set");
       }
     }
@@ -398,8 +409,8 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
     if (alias || fallback) {
       host = canon->host;
     } else {
-      host.ptr = a.host;
-      host.len = a.host_len;
+      host.ptr = a->host;
+      host.len = a->host_len;
     }
     if (to_https) {
       tls_out = 1;

@@ -79,9 +79,11 @@ size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c, const mdr_dec
       describe_policy(&s, t, h);
       sb_printf(&s, ") but the request names '%s' (vhost '%.*s', ", host, SF(t->vhosts[r].name));
       describe_policy(&s, t, r);
+      int reuse = c->has_alpn && (mdri_str_eq_lit(c->alpn, "h2") || mdri_str_eq_lit(c->alpn, "h3"));
       sb_printf(&s, "), whose TLS policy the handshake did not apply; %s",
-                c->has_sni ? "HTTP/2 connection reuse or a proxy rewriting Host causes this - open a connection with SNI for this host"
-                           : "a proxy that does not forward SNI causes this - enable SNI forwarding");
+                !c->has_sni ? "a proxy that does not forward SNI causes this - enable SNI forwarding"
+                : reuse ? "the client reused an HTTP/2 or HTTP/3 connection for another origin, or a proxy rewrote Host - the client must open a connection with SNI for this host"
+                        : "a proxy rewrote Host or did not forward the client's SNI - send SNI for the host the request names");
       break;
     }
     goto generic;

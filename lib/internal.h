@@ -100,15 +100,13 @@ typedef struct mdri_vhost {
   uint8_t early_data;
 } mdri_vhost;
 
-/* Hash slot: key = (space, owner, kind class, host bytes). */
+/* Hash slot (16 bytes, four per cache line; see lookup.c): key = (space,
+ * owner, kind class, host bytes). */
 typedef struct mdri_slot {
-  uint64_t hash;                  /* 0 = empty */
-  const char *host;
-  uint32_t host_len;
-  uint32_t owner;                 /* listener or cert index */
-  uint32_t value;                 /* vhost index (listener space) */
-  uint8_t space;                  /* MDRI_SPACE_* */
-  uint8_t kind;                   /* MDRI_NAME_* */
+  uint32_t taglen;                /* 24 hash bits << 8 | key length; 0 = empty */
+  uint32_t value;                 /* vhost index (listener space) or cert index */
+  uint32_t key;                   /* offset of the key bytes in strings */
+  uint32_t meta;                  /* owner << 2 | cert space << 1 | wildcard */
 } mdri_slot;
 
 enum { MDRI_SPACE_LISTENER = 1, MDRI_SPACE_CERT = 2 };
@@ -138,9 +136,12 @@ struct mdr_table {
   uint16_t *ports;
 };
 
-/* Hashing and lookup (lookup.c). */
-uint64_t mdri_hash(uint8_t space, uint32_t owner, uint8_t kind, const char *p, size_t n);
-/* Insert during build; returns 0, or the existing slot's value + 1 on a key clash. */
+/* Hashing and lookup (lookup.c).  Limits of the slot layout, checked by the
+ * build: owners (listener and cert indexes) below MDRI_MAX_OWNER, the string
+ * block below 4 GiB, keys of 1-255 bytes (names are at most 253). */
+#define MDRI_MAX_OWNER (1u << 30)
+/* Insert during build (p must point into t->strings); returns 0, or 1 with
+ * *existing = the clashing slot's vhost on a key clash. */
 int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, const char *p,
                      size_t n, uint32_t value, uint32_t *existing);
 /* Find the vhost for a normalised host on a listener: exact, then wildcard.

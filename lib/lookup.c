@@ -1,96 +1,247 @@
 /* Hash index over (listener, name) and (cert, name): exact names and
- * single-label wildcards, found in O(1) expected time, never by scanning. */
+ * single-label wildcards, found in O(1) expected time, never by scanning.
+ *
+ * Layout (measured in bench/, see docs/performance.md): open addressing with
+ * linear probing over 16-byte slots, four per cache line.  A slot holds a
+ * 24-bit hash tag and the key length in one word, so a probe rejects a
+ * mismatch without touching the key; a hit is confirmed against the key
+ * bytes in the table's string block.
+ *
+ * The hash of a name is built from two independent parts: the hash of its
+ * first label and the hash of the rest (the suffix after the first dot).  A
+ * wildcard "*.rest" is stored under the hash of "rest" alone, so the wildcard
+ * probe for a query reuses the suffix hash computed for the exact probe: one
+ * pass over the bytes serves both probes, and both slot addresses are known
+ * before the first probe, so the wildcard's cache line is fetched in parallel
+ * with the exact one. */
 #include "internal.h"
 
-static inline uint64_t mix64(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+#define K1 0x9e3779b97f4a7c15ull
+#define K2 0xc2b2ae3d27d4eb4full
+
+static inline uint64_t ld64(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
 }
 
-uint64_t mdri_hash(uint8_t space, uint32_t owner, uint8_t kind, const char *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)space << 56) ^ ((uint64_t)kind << 48) ^ owner;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
-  h = mix64(h ^ n);
-  return h ? h : 1;
+static inline uint32_t ld32(const char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* Word-at-a-time hash of [p, p+n); never reads outside the range (the tail
+ * is read with overlapping loads).  Byte order only affects the hash values,
+ * which never leave the process. */
+static inline uint64_t hash_bytes(const char *p, size_t n, uint64_t seed) {
+  uint64_t h = seed ^ ((uint64_t)n * K1);
+  while (n > 8) {
+    h = (h ^ ld64(p)) * K1;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t w;
+  if (n >= 4)
+    w = (uint64_t)ld32(p) | (uint64_t)ld32(p + n - 4) << 32;
+  else if (n > 0)
+    w = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 |
+        (unsigned char)p[n - 1];
+  else
+    w = 0;
+  h = (h ^ w) * K2;
+  return h ^ (h >> 31);
+}
+
+/* The last `avail` (1..7) bytes of a range ending at p + avail, as the low
+ * bytes of a word (zero above); `back` bytes before p are readable (the
+ * range started there), which allows one overlapping 8-byte load. */
+static inline uint64_t ld_partial(const char *p, size_t avail, size_t back) {
+  if (back + avail >= 8) return ld64(p + avail - 8) >> (8 * (8 - avail));
+  uint64_t w = 0;
+  for (size_t i = 0; i < avail; i++) w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+  return w;
+}
+
+#define SEED_LABEL 0x6a09e667f3bcc909ull
+#define SEED_REST 0xbb67ae8584caa73bull
+#define NO_REST 0x3c6ef372fe94f82bull
+#define K3 0xd6e8feb86659fd93ull
+
+/* The first label's hash and the first dot's index (n when there is none),
+ * found in the same word-at-a-time pass. */
+static inline uint64_t label_hash(const char *p, size_t n, size_t *dot) {
+  uint64_t h = SEED_LABEL;
+  size_t i = 0;
+  for (;;) {
+    size_t avail = n - i;
+    uint64_t w = avail >= 8 ? ld64(p + i) : ld_partial(p + i, avail, i);
+    uint64_t x = w ^ 0x2e2e2e2e2e2e2e2eull;
+    uint64_t z = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+    if (z) {
+      /* The lowest flagged byte is exact (borrows only run upwards). */
+#if defined(__GNUC__) || defined(__clang__)
+      size_t k = (size_t)(__builtin_ctzll(z) >> 3);
+#else
+      size_t k = 0;
+      while (!(z & 0x80)) {
+        z >>= 8;
+        k++;
+      }
+#endif
+      if (k < avail) {
+        *dot = i + k;
+        w &= k ? ~0ull >> (64 - 8 * k) : 0;
+        h = (h ^ w ^ (uint64_t)(i + k) << 56) * K1;
+        return h ^ (h >> 29);
+      }
+    }
+    if (avail <= 8) {
+      *dot = n;
+      h = (h ^ w ^ (uint64_t)n << 56) * K1;
+      return h ^ (h >> 29);
+    }
+    h = (h ^ w) * K1;
+    h ^= h >> 29;
+    i += 8;
+  }
+}
+
+static inline uint64_t owner_mix(uint8_t space, uint32_t owner) {
+  return ((uint64_t)owner << 2 | space) * K2;
+}
+
+/* Final hashes: an exact key from its two parts, a wildcard from its suffix. */
+static inline uint64_t exact_hash(uint64_t hl, uint64_t hr, uint64_t om) {
+  uint64_t h = (hl ^ (hr << 23 | hr >> 41) ^ om) * K3;
+  return h ^ (h >> 32);
+}
+static inline uint64_t wild_hash(uint64_t hr, uint64_t om) {
+  uint64_t h = (hr ^ om ^ 0x5bd1e9955bd1e995ull) * K3;
+  return h ^ (h >> 32);
+}
+
+/* The two part hashes of a name: first label, and the rest (NO_REST when
+ * there is a single label).  *dot gets the first dot's index (or n). */
+static inline void part_hashes(const char *p, size_t n, uint64_t *hl, uint64_t *hr, size_t *dot) {
+  size_t d;
+  *hl = label_hash(p, n, &d);
+  *dot = d;
+  *hr = d < n ? hash_bytes(p + d + 1, n - d - 1, SEED_REST) : NO_REST;
+}
+
+/* Slot words: tag (24 high hash bits) and length; meta = owner, space, kind. */
+static inline uint32_t taglen(uint64_t h, size_t n) { return (uint32_t)(h >> 40) << 8 | (uint32_t)n; }
+static inline uint32_t meta(uint8_t space, uint32_t owner, uint8_t kind) {
+  return owner << 2 | (uint32_t)(space == MDRI_SPACE_CERT) << 1 | (kind == MDRI_NAME_WILD);
+}
+
+/* Equal bytes, n >= 1; reads only [a, a+n) and [b, b+n). */
+static inline int bytes_eq(const char *a, const char *b, size_t n) {
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 < n; i += 8)
+      if (ld64(a + i) != ld64(b + i)) return 0;
+    return ld64(a + n - 8) == ld64(b + n - 8);
+  }
+  if (n >= 4) return ld32(a) == ld32(b) && ld32(a + n - 4) == ld32(b + n - 4);
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+static inline const mdri_slot *probe(const mdr_table *t, uint64_t h, uint32_t tl, uint32_t mt,
+                                     const char *p, size_t n) {
+  uint64_t i = h & t->slot_mask;
+  for (;;) {
+    const mdri_slot *s = &t->slots[i];
+    if (s->taglen == tl) {
+      if (s->meta == mt && bytes_eq(t->strings + s->key, p, n)) return s;
+    } else if (s->taglen == 0) {
+      return NULL;
+    }
+    i = (i + 1) & t->slot_mask;
+  }
+}
+
+static inline void prefetch(const void *p) {
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MDRI_NO_PREFETCH)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
 }
 
 int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, const char *p,
                      size_t n, uint32_t value, uint32_t *existing) {
-  uint64_t h = mdri_hash(space, owner, kind, p, n);
+  uint64_t h;
+  if (kind == MDRI_NAME_WILD) {
+    h = wild_hash(hash_bytes(p, n, SEED_REST), owner_mix(space, owner));
+  } else {
+    uint64_t hl, hr;
+    size_t d;
+    part_hashes(p, n, &hl, &hr, &d);
+    h = exact_hash(hl, hr, owner_mix(space, owner));
+  }
+  uint32_t tl = taglen(h, n), mt = meta(space, owner, kind);
+  /* One walk: a clash is met before the first empty slot. */
   uint64_t i = h & t->slot_mask;
-  for (;;) {
-    mdri_slot *s = &t->slots[i];
-    if (s->hash == 0) {
-      s->hash = h;
-      s->host = p;
-      s->host_len = (uint32_t)n;
-      s->owner = owner;
-      s->value = value;
-      s->space = space;
-      s->kind = kind;
-      return 0;
-    }
-    if (s->hash == h && s->space == space && s->owner == owner && s->kind == kind &&
-        s->host_len == n && memcmp(s->host, p, n) == 0) {
+  while (t->slots[i].taglen != 0) {
+    const mdri_slot *s = &t->slots[i];
+    if (s->taglen == tl && s->meta == mt && bytes_eq(t->strings + s->key, p, n)) {
       *existing = s->value & ~MDRI_ALIAS_BIT;
       return 1;
     }
     i = (i + 1) & t->slot_mask;
   }
+  mdri_slot *s = &t->slots[i];
+  s->taglen = tl;
+  s->value = value;
+  s->key = (uint32_t)(p - t->strings);
+  s->meta = mt;
+  return 0;
 }
 
-static const mdri_slot *find(const mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind,
-                             const char *p, size_t n) {
-  uint64_t h = mdri_hash(space, owner, kind, p, n);
-  uint64_t i = h & t->slot_mask;
-  for (;;) {
-    const mdri_slot *s = &t->slots[i];
-    if (s->hash == 0) return NULL;
-    if (s->hash == h && s->space == space && s->owner == owner && s->kind == kind &&
-        s->host_len == n && memcmp(s->host, p, n) == 0)
-      return s;
-    i = (i + 1) & t->slot_mask;
+/* Exact probe, then the wildcard probe for the suffix after the first label
+ * (names only: a wildcard never covers an IP literal). */
+static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint32_t owner,
+                                         const char *host, size_t n, mdr_host_kind hk,
+                                         int *wild) {
+  uint64_t hl, hr;
+  size_t d;
+  part_hashes(host, n, &hl, &hr, &d);
+  uint64_t om = owner_mix(space, owner);
+  uint64_t he = exact_hash(hl, hr, om);
+  int can_wild = hk == MDR_HOST_NAME && d + 1 < n;
+  uint64_t hw = 0;
+  if (can_wild) {
+    hw = wild_hash(hr, om);
+    prefetch(&t->slots[hw & t->slot_mask]);
   }
-}
-
-/* The suffix after the first label, or NULL when there is a single label. */
-static const char *after_first_label(const char *p, size_t n, size_t *rest) {
-  for (size_t i = 0; i < n; i++) {
-    if (p[i] == '.') {
-      *rest = n - i - 1;
-      return p + i + 1;
-    }
-  }
-  return NULL;
+  *wild = 0;
+  const mdri_slot *s = probe(t, he, taglen(he, n), meta(space, owner, MDRI_NAME_EXACT), host, n);
+  if (s || !can_wild) return s;
+  *wild = 1;
+  size_t rn = n - d - 1;
+  return probe(t, hw, taglen(hw, rn), meta(space, owner, MDRI_NAME_WILD), host + d + 1, rn);
 }
 
 mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                       mdr_host_kind hk, int *kind_out) {
-  const mdri_slot *s = find(t, MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT, host, n);
-  if (s) {
-    if (kind_out) *kind_out = (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
-    return s->value & ~MDRI_ALIAS_BIT;
-  }
-  if (hk != MDR_HOST_NAME) return MDR_NONE;
-  size_t rest;
-  const char *suf = after_first_label(host, n, &rest);
-  if (!suf) return MDR_NONE;
-  s = find(t, MDRI_SPACE_LISTENER, listener, MDRI_NAME_WILD, suf, rest);
+  if (n == 0 || n > 255) return MDR_NONE; /* normalised names are at most 253 bytes */
+  int wild;
+  const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, &wild);
   if (!s) return MDR_NONE;
-  if (kind_out) *kind_out = MDRI_NAME_WILD;
+  if (kind_out)
+    *kind_out = wild ? MDRI_NAME_WILD
+                : (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
   return s->value & ~MDRI_ALIAS_BIT;
 }
 
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                      mdr_host_kind hk) {
-  if (cert == MDR_NONE) return 0;
-  if (find(t, MDRI_SPACE_CERT, cert, MDRI_NAME_EXACT, host, n)) return 1;
-  if (hk != MDR_HOST_NAME) return 0;
-  size_t rest;
-  const char *suf = after_first_label(host, n, &rest);
-  return suf && find(t, MDRI_SPACE_CERT, cert, MDRI_NAME_WILD, suf, rest) != NULL;
+  if (cert == MDR_NONE || n == 0 || n > 255) return 0;
+  int wild;
+  return find_name(t, MDRI_SPACE_CERT, cert, host, n, hk, &wild) != NULL;
 }

@@ -58,6 +58,68 @@ static int arena_str(const mdr_mem *m, arena *a, mdr_str in, mdr_str *out) {
 
 /* ---- builder ------------------------------------------------------------ */
 
+/* Name -> statement index map (open addressing; stores index + 1). */
+typedef struct strmap {
+  uint32_t *slots; /* index + 1; 0 = empty */
+  size_t mask;
+  size_t count;
+} strmap;
+
+static int strmap_init(const mdr_mem *m, strmap *sm, size_t n) {
+  size_t cap = 16;
+  while (cap < n * 2) cap *= 2;
+  sm->slots = mdri_malloc(m, cap * sizeof *sm->slots);
+  if (!sm->slots) return MDR_ERR_NOMEM;
+  memset(sm->slots, 0, cap * sizeof *sm->slots);
+  sm->mask = cap - 1;
+  return 0;
+}
+
+static uint64_t strhash(mdr_str s) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < s.len; i++) h = (h ^ (unsigned char)s.ptr[i]) * 1099511628211ull;
+  return h;
+}
+
+/* names[i] is at base + i*stride (an mdr_str). */
+static void strmap_put(strmap *sm, mdr_str key, uint32_t idx) {
+  size_t i = (size_t)strhash(key) & sm->mask;
+  while (sm->slots[i]) i = (i + 1) & sm->mask;
+  sm->slots[i] = idx + 1;
+  sm->count++;
+}
+
+static uint32_t strmap_get(const strmap *sm, mdr_str key, const void *base, size_t stride) {
+  size_t i = (size_t)strhash(key) & sm->mask;
+  while (sm->slots[i]) {
+    uint32_t idx = sm->slots[i] - 1;
+    const mdr_str *s = (const mdr_str *)((const char *)base + idx * stride);
+    if (mdri_str_eq(*s, key)) return idx;
+    i = (i + 1) & sm->mask;
+  }
+  return MDR_NONE;
+}
+
+/* Add to a map that grows; names are re-read from base when rehashing. */
+static int strmap_add(const mdr_mem *m, strmap *sm, mdr_str key, uint32_t idx, const void *base,
+                      size_t stride) {
+  if (!sm->slots || (sm->count + 1) * 2 > sm->mask + 1) {
+    strmap bigger = { NULL, 0, 0 };
+    if (strmap_init(m, &bigger, (sm->count + 1) * 2)) return MDR_ERR_NOMEM;
+    for (size_t i = 0; sm->slots && i <= sm->mask; i++) {
+      if (!sm->slots[i]) continue;
+      uint32_t j = sm->slots[i] - 1;
+      strmap_put(&bigger, *(const mdr_str *)((const char *)base + j * stride), j);
+    }
+    mdri_free(m, sm->slots);
+    *sm = bigger;
+  }
+  strmap_put(sm, key, idx);
+  return 0;
+}
+
+
+
 typedef struct b_listener {
   mdr_listener_conf c;
 } b_listener;
@@ -90,6 +152,8 @@ struct mdr_builder {
   size_t n_vhosts, cap_vhosts;
   size_t total_names;
   size_t total_cert_names;
+  strmap vhost_names; /* statement name -> index, for duplicates */
+  strmap cert_names;
 };
 
 static void set_err(mdr_error *err, int code, unsigned line, mdr_str token, const char *fmt, ...)
@@ -134,6 +198,8 @@ void mdr_builder_free(mdr_builder *b) {
   mdri_free(&m, b->certs);
   mdri_free(&m, b->policies);
   mdri_free(&m, b->vhosts);
+  mdri_free(&m, b->vhost_names.slots);
+  mdri_free(&m, b->cert_names.slots);
   mdri_free(&m, b);
 }
 
@@ -263,12 +329,13 @@ int mdr_builder_add_cert(mdr_builder *b, const mdr_cert_conf *c, mdr_error *err)
     set_err(err, MDR_ERR_CONFIG, c->line, c->name, "cert: invalid name '%.*s'", STRF(c->name));
     return MDR_ERR_CONFIG;
   }
-  for (size_t i = 0; i < b->n_certs; i++) {
-    if (mdri_str_eq(b->certs[i].c.name, c->name)) {
-      set_err(err, MDR_ERR_CONFIG, c->line, c->name, "cert '%.*s': defined twice (first on line %u)",
-              STRF(c->name), b->certs[i].c.line);
-      return MDR_ERR_CONFIG;
-    }
+  uint32_t prev = b->n_certs ? strmap_get(&b->cert_names, c->name, &b->certs[0].c.name,
+                                          sizeof b->certs[0])
+                              : MDR_NONE;
+  if (prev != MDR_NONE) {
+    set_err(err, MDR_ERR_CONFIG, c->line, c->name, "cert '%.*s': defined twice (first on line %u)",
+            STRF(c->name), b->certs[prev].c.line);
+    return MDR_ERR_CONFIG;
   }
   if (mdri_grow(&b->mem, (void **)&b->certs, &b->cap_certs, b->n_certs + 1, sizeof *b->certs))
     return MDR_ERR_NOMEM;
@@ -294,6 +361,9 @@ int mdr_builder_add_cert(mdr_builder *b, const mdr_cert_conf *c, mdr_error *err)
       if (rc) return rc;
     }
   }
+  if (strmap_add(&b->mem, &b->cert_names, e->c.name, (uint32_t)b->n_certs, &b->certs[0].c.name,
+                 sizeof b->certs[0]))
+    return MDR_ERR_NOMEM;
   b->total_cert_names += c->n_names;
   b->n_certs++;
   return 0;
@@ -346,12 +416,13 @@ int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, mdr_error *er
     set_err(err, MDR_ERR_CONFIG, c->line, c->name, "vhost: invalid name '%.*s'", STRF(c->name));
     return MDR_ERR_CONFIG;
   }
-  for (size_t i = 0; i < b->n_vhosts; i++) {
-    if (mdri_str_eq(b->vhosts[i].c.name, c->name)) {
-      set_err(err, MDR_ERR_CONFIG, c->line, c->name, "vhost '%.*s': defined twice (first on line %u)",
-              STRF(c->name), b->vhosts[i].c.line);
-      return MDR_ERR_CONFIG;
-    }
+  uint32_t prev = b->n_vhosts ? strmap_get(&b->vhost_names, c->name, &b->vhosts[0].c.name,
+                                           sizeof b->vhosts[0])
+                               : MDR_NONE;
+  if (prev != MDR_NONE) {
+    set_err(err, MDR_ERR_CONFIG, c->line, c->name, "vhost '%.*s': defined twice (first on line %u)",
+            STRF(c->name), b->vhosts[prev].c.line);
+    return MDR_ERR_CONFIG;
   }
   if (c->n_listeners == 0) {
     set_err(err, MDR_ERR_CONFIG, c->line, none, "vhost '%.*s': missing listen=", STRF(c->name));
@@ -421,52 +492,15 @@ int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, mdr_error *er
     return MDR_ERR_NOMEM;
   v->c.names = NULL;
   v->c.redirect_names = NULL;
+  if (strmap_add(&b->mem, &b->vhost_names, v->c.name, (uint32_t)b->n_vhosts, &b->vhosts[0].c.name,
+                 sizeof b->vhosts[0]))
+    return MDR_ERR_NOMEM;
   b->total_names += n;
   b->n_vhosts++;
   return 0;
 }
 
 /* ---- freeze ------------------------------------------------------------- */
-
-/* Temporary name -> index map used while resolving references. */
-typedef struct strmap {
-  uint32_t *slots; /* index + 1; 0 = empty */
-  size_t mask;
-} strmap;
-
-static int strmap_init(const mdr_mem *m, strmap *sm, size_t n) {
-  size_t cap = 16;
-  while (cap < n * 2) cap *= 2;
-  sm->slots = mdri_malloc(m, cap * sizeof *sm->slots);
-  if (!sm->slots) return MDR_ERR_NOMEM;
-  memset(sm->slots, 0, cap * sizeof *sm->slots);
-  sm->mask = cap - 1;
-  return 0;
-}
-
-static uint64_t strhash(mdr_str s) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < s.len; i++) h = (h ^ (unsigned char)s.ptr[i]) * 1099511628211ull;
-  return h;
-}
-
-/* names[i] is at base + i*stride (an mdr_str). */
-static void strmap_put(strmap *sm, mdr_str key, uint32_t idx) {
-  size_t i = (size_t)strhash(key) & sm->mask;
-  while (sm->slots[i]) i = (i + 1) & sm->mask;
-  sm->slots[i] = idx + 1;
-}
-
-static uint32_t strmap_get(const strmap *sm, mdr_str key, const void *base, size_t stride) {
-  size_t i = (size_t)strhash(key) & sm->mask;
-  while (sm->slots[i]) {
-    uint32_t idx = sm->slots[i] - 1;
-    const mdr_str *s = (const mdr_str *)((const char *)base + idx * stride);
-    if (mdri_str_eq(*s, key)) return idx;
-    i = (i + 1) & sm->mask;
-  }
-  return MDR_NONE;
-}
 
 static uint32_t find_listener(const mdr_builder *b, mdr_str name) {
   for (size_t i = 0; i < b->n_listeners; i++)
@@ -518,7 +552,7 @@ int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
   const mdr_mem *m = &b->mem;
   mdr_str none = { NULL, 0 };
   int rc = MDR_ERR_NOMEM;
-  strmap vmap = { NULL, 0 }, cmap = { NULL, 0 };
+  strmap vmap = { NULL, 0, 0 }, cmap = { NULL, 0, 0 };
   if (b->n_vhosts > UINT32_MAX / 4 || b->total_names > UINT32_MAX / 4) return MDR_ERR_LIMIT;
 
   mdr_table *t = mdri_malloc(m, sizeof *t);
@@ -659,7 +693,6 @@ int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
       v->protocols = (uint8_t)(c->protocols ? c->protocols : MDR_PROTO_ALL);
       v->early_data = c->early_data ? 1 : 0;
       if (c->cert.len) {
-        /* no cert statements: b->certs is NULL and &b->certs[0] undefined */
         v->cert = b->n_certs ? strmap_get(&cmap, c->cert, &b->certs[0].c.name, sizeof b->certs[0])
                              : MDR_NONE;
         if (v->cert == MDR_NONE) {
@@ -773,6 +806,11 @@ int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
     size_t n_keys = t->n_cert_names;
     for (uint32_t i = 0; i < t->n_vhosts; i++)
       n_keys += (size_t)t->vhosts[i].n_names * t->vhosts[i].n_listeners;
+    if (slen > UINT32_MAX || t->n_listeners >= MDRI_MAX_OWNER || t->n_certs >= MDRI_MAX_OWNER) {
+      set_err(err, MDR_ERR_LIMIT, 0, none, "the table is too large for its hash index");
+      rc = MDR_ERR_LIMIT;
+      goto fail;
+    }
     size_t cap = 16;
     while (cap < n_keys + n_keys / 2 + 1) cap *= 2;
     t->slots = mdri_malloc(m, cap * sizeof *t->slots);
@@ -922,4 +960,21 @@ mdr_str mdr_vhost_name(const mdr_table *t, mdr_index v) {
   mdr_str none = { "", 0 };
   if (!t || v >= t->n_vhosts) return none;
   return t->vhosts[v].name;
+}
+
+int mdr_table_vhost_name_at(const mdr_table *t, mdr_index vi, size_t i, mdr_str *name,
+                            int *is_alias) {
+  if (!t || !name || vi >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
+  const mdri_vhost *v = &t->vhosts[vi];
+  if (i >= v->n_names) return MDR_ERR_NOT_FOUND;
+  *name = t->names[v->names_begin + i].host;
+  if (is_alias) *is_alias = i >= v->n_primary;
+  return 0;
+}
+
+int mdr_table_cert_covers(const mdr_table *t, mdr_index vi, mdr_str host) {
+  if (!t || vi >= t->n_vhosts || (!host.ptr && host.len)) return 0;
+  mdr_authority a;
+  if (mdri_authority(host.ptr, host.len, &a) != MDR_REASON_COUNT_ || a.port) return 0;
+  return mdri_cert_covers(t, t->vhosts[vi].cert, a.host, a.host_len, a.kind);
 }

@@ -15,7 +15,6 @@
 
 static int is_blank(char ch) { return ch == ' ' || ch == '\t'; }
 static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-static int is_lower_hex(char ch) { return is_digit(ch) || (ch >= 'a' && ch <= 'f'); }
 
 static int hexval(char ch) {
   if (ch >= '0' && ch <= '9') return ch - '0';
@@ -66,165 +65,8 @@ static const char *shown(mdr_str s, char *buf, size_t cap) {
 /* Canonical https origins                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* "0" or [1-9][0-9]{0,2} with value <= 255. */
-static int dec_octet(const char *p, size_t n) {
-  unsigned v = 0;
-  if (n == 0 || n > 3) return 0;
-  if (n > 1 && p[0] == '0') return 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!is_digit(p[i])) return 0;
-    v = v * 10 + (unsigned)(p[i] - '0');
-  }
-  return v <= 255;
-}
 
-/* Strict dotted quad; writes the four bytes when out != NULL. */
-static int ipv4_parse(const char *p, size_t n, uint8_t *out) {
-  size_t start = 0;
-  int parts = 0;
-  for (size_t i = 0; i <= n; i++) {
-    if (i == n || p[i] == '.') {
-      if (parts == 4 || !dec_octet(p + start, i - start)) return 0;
-      if (out) {
-        unsigned v = 0;
-        for (size_t k = start; k < i; k++) v = v * 10 + (unsigned)(p[k] - '0');
-        out[parts] = (uint8_t)v;
-      }
-      parts++;
-      start = i + 1;
-    }
-  }
-  return parts == 4;
-}
 
-/* Any valid RFC 4291 text form (no zone) -> 8 words.  Returns 1 on success. */
-static int ipv6_parse(const char *s, size_t n, uint16_t w[8]) {
-  uint16_t words[8];
-  int nw = 0, dc = -1;
-  size_t i = 0;
-  if (n < 2) return 0;
-  if (s[0] == ':') {
-    if (s[1] != ':') return 0;
-    dc = 0;
-    i = 2;
-  }
-  while (i < n) {
-    size_t j = i;
-    int has_dot = 0;
-    while (j < n && s[j] != ':') {
-      if (s[j] == '.') has_dot = 1;
-      j++;
-    }
-    if (has_dot) {
-      uint8_t b[4];
-      if (j != n || nw > 6 || !ipv4_parse(s + i, j - i, b)) return 0;
-      words[nw++] = (uint16_t)((b[0] << 8) | b[1]);
-      words[nw++] = (uint16_t)((b[2] << 8) | b[3]);
-      i = n;
-      break;
-    }
-    if (j == i || j - i > 4 || nw == 8) return 0;
-    unsigned v = 0;
-    for (size_t k = i; k < j; k++) {
-      int h = hexval(s[k]);
-      if (h < 0) return 0;
-      v = v * 16 + (unsigned)h;
-    }
-    words[nw++] = (uint16_t)v;
-    if (j == n) {
-      i = n;
-      break;
-    }
-    i = j + 1;              /* past ':' */
-    if (i < n && s[i] == ':') {
-      if (dc >= 0) return 0;
-      dc = nw;
-      i++;
-    } else if (i == n) {
-      return 0;             /* trailing single ':' */
-    }
-  }
-  if (dc >= 0) {
-    if (nw > 7) return 0;
-    int fill = 8 - nw;
-    for (int k = 0; k < 8; k++) w[k] = 0;
-    for (int k = 0; k < dc; k++) w[k] = words[k];
-    for (int k = dc; k < nw; k++) w[k + fill] = words[k];
-  } else {
-    if (nw != 8) return 0;
-    for (int k = 0; k < 8; k++) w[k] = words[k];
-  }
-  return 1;
-}
-
-/* RFC 5952 text of 8 words (mixed notation for ::ffff:0:0/96). */
-static size_t ipv6_format(const uint16_t w[8], char *out, size_t cap) {
-  size_t o = 0;
-  int n;
-  if (w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0xffff) {
-    n = snprintf(out, cap, "::ffff:%u.%u.%u.%u", (unsigned)(w[6] >> 8), (unsigned)(w[6] & 0xff),
-                 (unsigned)(w[7] >> 8), (unsigned)(w[7] & 0xff));
-    return n < 0 ? 0 : (size_t)n;
-  }
-  int best = -1, best_len = 0;
-  for (int k = 0; k < 8;) {
-    if (w[k] != 0) {
-      k++;
-      continue;
-    }
-    int e = k;
-    while (e < 8 && w[e] == 0) e++;
-    if (e - k > best_len) {
-      best = k;
-      best_len = e - k;
-    }
-    k = e;
-  }
-  if (best_len < 2) best = -1;
-  for (int k = 0; k < 8 && o < cap; k++) {
-    if (k == best) {
-      n = snprintf(out + o, cap - o, "::");
-      o += n < 0 ? 0 : (size_t)n;
-      k += best_len - 1;
-      continue;
-    }
-    n = snprintf(out + o, cap - o, "%s%x", (k == 0 || k == best + best_len) ? "" : ":", (unsigned)w[k]);
-    o += n < 0 ? 0 : (size_t)n;
-  }
-  return o < cap ? o : cap;
-}
-
-/* Lower-case reg-name under DESIGN rule 2 (no trailing dot), or a dotted quad. */
-static int canonical_name(const char *p, size_t n) {
-  if (n == 0 || n > 253) return 0;
-  size_t start = 0;
-  size_t last_start = 0;
-  for (size_t i = 0; i <= n; i++) {
-    if (i == n || p[i] == '.') {
-      size_t len = i - start;
-      if (len == 0 || len > 63) return 0;
-      if (p[start] == '-' || p[i - 1] == '-') return 0;
-      last_start = start;
-      start = i + 1;
-      continue;
-    }
-    char ch = p[i];
-    if (!(is_digit(ch) || (ch >= 'a' && ch <= 'z') || ch == '-' || ch == '_')) return 0;
-  }
-  /* Numeric-looking last label: the whole host must be a dotted quad. */
-  const char *l = p + last_start;
-  size_t ll = n - last_start;
-  int numeric = 1;
-  for (size_t i = 0; i < ll; i++)
-    if (!is_digit(l[i])) numeric = 0;
-  if (!numeric && ll >= 2 && l[0] == '0' && l[1] == 'x') {
-    numeric = 1;
-    for (size_t i = 2; i < ll; i++)
-      if (!is_lower_hex(l[i])) numeric = 0;
-  }
-  if (numeric) return ipv4_parse(p, n, NULL);
-  return 1;
-}
 
 int mdrc_origin_is_canonical(const char *s, size_t len) {
   static const char prefix[] = "https://";
@@ -232,22 +74,21 @@ int mdrc_origin_is_canonical(const char *s, size_t len) {
   if (!s || len <= pl || memcmp(s, prefix, pl) != 0) return 0;
   const char *h = s + pl;
   size_t n = len - pl;
-  size_t host_end;
+  size_t host_end = 0;
   if (h[0] == '[') {
     const char *close = memchr(h, ']', n);
     if (!close) return 0;
-    size_t inner = (size_t)(close - h) - 1;
-    uint16_t w[8];
-    char buf[64];
-    if (inner == 0 || inner > 45 || !ipv6_parse(h + 1, inner, w)) return 0;
-    size_t fl = ipv6_format(w, buf, sizeof buf);
-    if (fl != inner || memcmp(buf, h + 1, inner) != 0) return 0;
-    host_end = inner + 2;
+    host_end = (size_t)(close - h) + 1;
   } else {
-    host_end = 0;
     while (host_end < n && h[host_end] != ':') host_end++;
-    if (!canonical_name(h, host_end)) return 0;
   }
+  /* Canonical = what the core's normaliser makes of it, byte for byte
+   * (lower case, no trailing dot, RFC 5952 IPv6 with the core's mixed
+   * notation), so the tool accepts exactly the origins the core advertises. */
+  mdr_authority a;
+  int valid = 0;
+  if (mdr_authority_parse(h, host_end, 0, &a, &valid, NULL) != 0 || !valid) return 0;
+  if (a.port != 0 || a.host_len != host_end || memcmp(a.host, h, host_end) != 0) return 0;
   if (host_end == n) return 1;
   if (h[host_end] != ':') return 0;
   const char *pp = h + host_end + 1;

@@ -110,7 +110,7 @@ int mdrc_is_skippable(const char *p, size_t len);
 /**
  * 1 if `s` is a canonical https origin: "https://" + lower-case host (name,
  * IPv4 dotted quad, or bracketed RFC 5952 IPv6, mixed notation for
- * IPv4-mapped addresses) + optional ":port" (no leading zero, 1-65535, never
+ * IPv4-mapped, IPv4-translated and 64:ff9b::/96 addresses) + optional ":port" (no leading zero, 1-65535, never
  * 443), nothing else.
  */
 int mdrc_origin_is_canonical(const char *s, size_t len);

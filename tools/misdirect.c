@@ -14,6 +14,10 @@
 #include <string.h>
 
 #include <misdirect/misdirect.h>
+#ifdef MISDIRECT_TOOL_OPENSSL
+#include <misdirect/openssl.h>
+#include <openssl/evp.h>
+#endif
 
 #include "cases.h"
 
@@ -91,6 +95,29 @@ static char *read_file(const char *path, size_t *len_out) {
   return buf;
 }
 
+#ifdef MISDIRECT_TOOL_OPENSSL
+/* ca-file= sets are compared by contents when the file is there; a file that
+ * does not exist (a configuration checked away from its server) is compared
+ * by its path, as without the adapter.  An existing but unusable file is an
+ * error. */
+static int tool_ca_identity(void *user, const char *path, uint8_t *out, size_t cap,
+                            size_t *out_len, char *why, size_t why_cap) {
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    fclose(f);
+    return mdr_ossl_ca_identity(user, path, out, cap, out_len, why, why_cap);
+  }
+  if (errno != ENOENT) return mdr_ossl_ca_identity(user, path, out, cap, out_len, why, why_cap);
+  /* 'P' + SHA-256 of the path: never equal to a contents identity (32 bytes). */
+  unsigned int dl = 0;
+  if (cap < 33 || !EVP_Digest(path, strlen(path), out + 1, &dl, EVP_sha256(), NULL) || dl != 32)
+    return MDR_ERR_NOMEM;
+  out[0] = 'P';
+  *out_len = 33;
+  return 0;
+}
+#endif
+
 static mdr_table *load_table(const char *path, char **text_out, size_t *len_out) {
   size_t len;
   char *text = read_file(path, &len);
@@ -105,11 +132,21 @@ static mdr_table *load_table(const char *path, char **text_out, size_t *len_out)
     opts.base_dir.ptr = ".";
     opts.base_dir.len = 1;
   }
+#ifdef MISDIRECT_TOOL_OPENSSL
+  mdr_ossl_names names;
+  memset(&names, 0, sizeof names);
+  opts.cert_names = mdr_ossl_cert_names;
+  opts.cert_names_user = &names;
+  opts.ca_identity = tool_ca_identity;
+#endif
   mdr_str source = { path, strlen(path) };
   mdr_table *t = NULL;
   mdr_error err;
   memset(&err, 0, sizeof err);
   int rc = mdr_table_parse(text, len, source, &opts, &t, &err);
+#ifdef MISDIRECT_TOOL_OPENSSL
+  mdr_ossl_names_free(&names);
+#endif
   if (rc != 0) {
     if (err.message[0])
       fprintf(stderr, "%s\n", err.message);
@@ -605,7 +642,6 @@ typedef struct lint_ctx {
   char *text;
   size_t len;
   unsigned warnings;
-  int pass;                    /* 0: collect certs; 1: check vhosts */
 } lint_ctx;
 
 static int cert_stmt_covers(const stmt *cs, mdr_str h, int *listed) {
@@ -669,7 +705,7 @@ static void lint_vhost_cb(const stmt *s, void *user) {
 }
 
 static int cmd_lint(const mdr_table *t, const char *path, char *text, size_t len) {
-  lint_ctx lc = { t, path, text, len, 0, 0 };
+  lint_ctx lc = { t, path, text, len, 0 };
   size_t nv = mdr_table_vhost_count(t), nl = mdr_table_listener_count(t);
   for (size_t v = 0; v < nv; v++) {
     mdr_vhost_info vi;

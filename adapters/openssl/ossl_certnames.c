@@ -2,6 +2,7 @@
 #include "ossl_internal.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -146,6 +147,61 @@ done:
   return rc;
 }
 
+static int cmp_digest(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+int mdr_ossl_ca_identity(void *user, const char *path, uint8_t *out, size_t cap, size_t *out_len,
+                         char *why, size_t why_cap) {
+  (void)user;
+  if (!path || !out || !out_len || cap < 32) return MDR_ERR_INVALID_ARGUMENT;
+  *out_len = 0;
+  BIO *bio = BIO_new_file(path, "r");
+  if (!bio) {
+    why_set(why, why_cap, "cannot open the file");
+    ERR_clear_error();
+    return MDR_ERR_IO;
+  }
+  unsigned char (*d)[32] = NULL;
+  size_t n = 0, dcap = 0;
+  int rc = 0;
+  for (size_t guard = 0; guard < 100000; guard++) {
+    X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    if (!x) break;
+    if (n == dcap) {
+      size_t nc = dcap ? dcap * 2 : 16;
+      void *nd = OPENSSL_realloc(d, nc * 32);
+      if (!nd) {
+        X509_free(x);
+        rc = MDR_ERR_NOMEM;
+        break;
+      }
+      d = nd;
+      dcap = nc;
+    }
+    unsigned int dl = 0;
+    if (!X509_digest(x, EVP_sha256(), d[n], &dl) || dl != 32) {
+      X509_free(x);
+      rc = MDR_ERR_NOMEM;
+      break;
+    }
+    n++;
+    X509_free(x);
+  }
+  ERR_clear_error();
+  BIO_free(bio);
+  if (rc == 0 && n == 0) {
+    why_set(why, why_cap, "no PEM certificate in it");
+    rc = MDR_ERR_IO;
+  }
+  if (rc == 0) {
+    qsort(d, n, 32, cmp_digest);
+    unsigned int dl = 0;
+    if (!EVP_Digest(d, n * 32, out, &dl, EVP_sha256(), NULL) || dl != 32) rc = MDR_ERR_NOMEM;
+    else *out_len = 32;
+  }
+  OPENSSL_free(d);
+  return rc;
+}
+
 int mdr_ossl_table_parse(const char *text, size_t len, mdr_str source, mdr_str base_dir,
                          const mdr_mem *mem, mdr_table **out, mdr_error *err) {
   mdr_ossl_names names = {0};
@@ -154,6 +210,7 @@ int mdr_ossl_table_parse(const char *text, size_t len, mdr_str source, mdr_str b
   o.mem = mem;
   o.cert_names = mdr_ossl_cert_names;
   o.cert_names_user = &names;
+  o.ca_identity = mdr_ossl_ca_identity;
   o.base_dir = base_dir;
   int rc = mdr_table_parse(text, len, source, &o, out, err);
   mdr_ossl_names_free(&names);

@@ -180,6 +180,21 @@ int mdr_ossl_servername(SSL *ssl, int *al) {
     if (al) *al = c && (c->refused || c->deferred) ? c->alert : SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
+  /* OpenSSL's own parse of the final ClientHello must name what the
+   * ClientHello step judged (a second lock against a server_name changed
+   * after HelloRetryRequest when a host forgot the ClientHello callback on
+   * a vhost context).  On a TLS 1.2 resumption OpenSSL reports the
+   * session's name instead, so the check does not apply there. */
+  if (!(SSL_session_reused(ssl) && SSL_version(ssl) < TLS1_3_VERSION)) {
+    const char *hn = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    size_t hl = hn ? strlen(hn) : 0;
+    size_t cmp = hl < sizeof c->sni_raw ? hl : sizeof c->sni_raw;
+    if ((hn != NULL) != (c->has_sni != 0) ||
+        (hn && (hl != c->sni_full_len || memcmp(hn, c->sni_raw, cmp) != 0))) {
+      if (al) *al = SSL_AD_ILLEGAL_PARAMETER;
+      return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+  }
   SSL_SESSION *sess = SSL_get_session(ssl);
   mdr_str vname = mdr_vhost_name(c->set->table, c->vhost);
   if (SSL_session_reused(ssl)) {
@@ -251,7 +266,9 @@ int mdr_ossl_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *out
   if (c->set->alpn == MDR_OSSL_ALPN_NONE) return SSL_TLSEXT_ERR_NOACK;
   mdr_vhost_info vi;
   if (mdr_table_vhost_info(c->set->table, c->vhost, &vi) != 0) return SSL_TLSEXT_ERR_ALERT_FATAL;
-  int r = mdr_ossl_alpn_choose(vi.protocols, in, inlen, out, outlen);
+  unsigned vp = vi.protocols ? vi.protocols : MDR_PROTO_ALL;
+  unsigned sp = c->set->protocols ? c->set->protocols : MDR_PROTO_ALL;
+  int r = (vp & sp) ? mdr_ossl_alpn_choose(vp & sp, in, inlen, out, outlen) : 0;
   if (r == 1) return SSL_TLSEXT_ERR_OK;
   if (r == 0 && c->set->alpn == MDR_OSSL_ALPN_LENIENT) return SSL_TLSEXT_ERR_NOACK;
   return SSL_TLSEXT_ERR_ALERT_FATAL; /* OpenSSL sends no_application_protocol */
@@ -276,7 +293,11 @@ static int cb_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
   return mdr_ossl_alpn_select(ssl, out, outlen, in, inlen);
 }
 
-static void install_common(SSL_CTX *ctx, const mdr_ossl_set *set) {
+static void install_common(SSL_CTX *ctx, mdr_ossl_set *set) {
+  /* After the switch OpenSSL takes every callback from the vhost context:
+   * the ClientHello callback too (a second ClientHello after
+   * HelloRetryRequest runs it from there). */
+  SSL_CTX_set_client_hello_cb(ctx, cb_client_hello, set);
   SSL_CTX_set_tlsext_servername_callback(ctx, cb_servername);
   SSL_CTX_set_tlsext_servername_arg(ctx, NULL);
   if (set->alpn != MDR_OSSL_ALPN_NONE) SSL_CTX_set_alpn_select_cb(ctx, cb_alpn, NULL);
@@ -287,10 +308,9 @@ int mdr_ossl_install(mdr_ossl_set *set, SSL_CTX *initial, mdr_error *err) {
   if (!set || !initial) return MDR_ERR_INVALID_ARGUMENT;
   int rc = mdr_ossl_set_check(set, err);
   if (rc != 0) return rc;
-  SSL_CTX_set_client_hello_cb(initial, cb_client_hello, set);
   install_common(initial, set);
-  /* OpenSSL takes the servername and ALPN callbacks from the context
-   * switched to, so every vhost context needs them too. */
+  /* OpenSSL takes the ClientHello, servername and ALPN callbacks from the
+   * context switched to, so every vhost context needs them too. */
   for (size_t v = 0; v < set->n_vh; v++)
     if (set->vh[v].ctx) install_common(set->vh[v].ctx, set);
   return 0;

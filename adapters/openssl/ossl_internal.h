@@ -31,6 +31,7 @@ struct mdr_ossl_set {
   mdr_table *table;
   mdr_index listener;
   mdr_ossl_alpn_mode alpn;
+  unsigned protocols;                /* what the server speaks; 0 = all */
   size_t n_vh;
   ossl_vh *vh;
 };

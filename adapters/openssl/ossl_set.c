@@ -379,6 +379,7 @@ int mdr_ossl_set_new(mdr_ossl_set **out, mdr_table *t, mdr_str listener,
   s->table = mdr_table_ref(t);
   s->listener = l;
   s->alpn = opts ? opts->alpn : MDR_OSSL_ALPN_STRICT;
+  s->protocols = opts ? opts->protocols : 0;
   s->n_vh = mdr_table_vhost_count(t);
   if (s->n_vh) {
     s->vh = OPENSSL_zalloc(s->n_vh * sizeof *s->vh);

@@ -69,7 +69,8 @@ typedef uint32_t mdr_index;
  * Per-object allocator (nghttp2 style).  Passing NULL anywhere an mdr_mem is
  * accepted means the C library's malloc/realloc/free.  The functions receive
  * `user` unchanged.  `realloc` must behave like C realloc (NULL ptr = malloc).
- * The allocator must outlive every object created with it.
+ * The allocator must outlive every object created with it.  An mdr_mem with
+ * any of the three functions NULL is ignored (libc is used).
  */
 typedef struct mdr_mem {
   void *user;
@@ -238,7 +239,9 @@ MDR_EXTERN void mdr_builder_free(mdr_builder *b);
  * values, duplicates of the statement name) and returns MDR_ERR_CONFIG with
  * `err` filled (err may be NULL); cross references are checked by
  * mdr_builder_build.  MDR_ERR_NOMEM on allocation failure.  After an error the
- * builder is unchanged and may still be used.
+ * builder is unchanged and may still be used.  MDR_ERR_INVALID_ARGUMENT for
+ * NULL pointers with a non-zero count, enum values out of range or unknown
+ * protocol bits; MDR_ERR_LIMIT when a vhost has more than 2^31 names.
  */
 MDR_EXTERN int mdr_builder_add_listener(mdr_builder *b, const mdr_listener_conf *c, mdr_error *err);
 MDR_EXTERN int mdr_builder_add_cert(mdr_builder *b, const mdr_cert_conf *c, mdr_error *err);
@@ -250,7 +253,8 @@ MDR_EXTERN int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, md
  * The builder may be freed afterwards or used to build again.
  * @return 0; MDR_ERR_CONFIG (err filled: unknown references, two vhosts
  *         claiming one name on a listener, missing default=, ...);
- *         MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT.
+ *         MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT; MDR_ERR_LIMIT (more
+ *         than 2^30 vhosts or names).
  */
 MDR_EXTERN int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err);
 
@@ -274,6 +278,18 @@ typedef struct mdr_parse_options {
                     char *why, size_t why_cap);
   void *cert_names_user;
   mdr_str base_dir;              /* folder of the vhosts file; len 0 = "." */
+  /*
+   * Optional (since 0.1.0): called for every `policy` with ca-file= so an
+   * adapter can report an identity of the CA set's CONTENTS (e.g. a digest
+   * of the sorted certificate digests).  Policies are then equal when their
+   * identities are, whatever the paths (DESIGN rule 7).  `path` is ca-file=
+   * joined with base_dir.  Write up to `cap` (>= 64) bytes into `out`, set
+   * *out_len; return 0 or a negative MDR_ERR_* with a reason in `why`.
+   * Without a callback the ca-file= path as written stands for the set.
+   */
+  int (*ca_identity)(void *user, const char *path, uint8_t *out, size_t cap, size_t *out_len,
+                     char *why, size_t why_cap);
+  void *ca_identity_user;
 } mdr_parse_options;
 
 /**
@@ -281,7 +297,11 @@ typedef struct mdr_parse_options {
  * NUL-terminated) into a frozen table.  `source` names the text in error
  * messages (e.g. the file name).  `opts` may be NULL.
  * @return 0; MDR_ERR_CONFIG with err->message = "SOURCE:LINE: WHAT"
- *         naming the token; MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT.
+ *         naming the token; MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT;
+ *         MDR_ERR_LIMIT (a certificate with more than 65,536 names); or the
+ *         MDR_ERR_* code a cert_names / ca_identity callback returned (e.g.
+ *         MDR_ERR_IO; a value outside the MDR_ERR_* range becomes
+ *         MDR_ERR_CONFIG).  err is filled for every failure.
  */
 MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
                                const mdr_parse_options *opts, mdr_table **out, mdr_error *err);
@@ -297,7 +317,12 @@ MDR_EXTERN void mdr_table_unref(mdr_table *t);
 
 MDR_EXTERN size_t mdr_table_listener_count(const mdr_table *t);
 MDR_EXTERN size_t mdr_table_vhost_count(const mdr_table *t);
-/** Find a listener / vhost by statement name.  MDR_ERR_NOT_FOUND if absent. */
+/**
+ * Find a listener / vhost by statement name (linear in the number of
+ * statements: call at setup, not per request).
+ * @return 0; MDR_ERR_NOT_FOUND (and *out = MDR_NONE);
+ *         MDR_ERR_INVALID_ARGUMENT (t or out NULL).
+ */
 MDR_EXTERN int mdr_table_find_listener(const mdr_table *t, mdr_str name, mdr_index *out);
 MDR_EXTERN int mdr_table_find_vhost(const mdr_table *t, mdr_str name, mdr_index *out);
 
@@ -331,8 +356,27 @@ typedef struct mdr_vhost_info {
   int early_data;
 } mdr_vhost_info;
 
+/** Fill a read-only view.  @return 0, or MDR_ERR_INVALID_ARGUMENT (bad index, NULL). */
 MDR_EXTERN int mdr_table_listener_info(const mdr_table *t, mdr_index l, mdr_listener_info *out);
 MDR_EXTERN int mdr_table_vhost_info(const mdr_table *t, mdr_index v, mdr_vhost_info *out);
+
+/**
+ * The i-th configured name of vhost v (names= first, then redirect-names=),
+ * as normalised in the table (wildcards keep their leading "*.").  *is_alias
+ * (may be NULL) is set to 1 for redirect names.
+ * @return 0; MDR_ERR_NOT_FOUND when i is past the last name;
+ *         MDR_ERR_INVALID_ARGUMENT for a bad table or vhost.
+ */
+MDR_EXTERN int mdr_table_vhost_name_at(const mdr_table *t, mdr_index v, size_t i, mdr_str *name,
+                                       int *is_alias);
+
+/**
+ * Does vhost v's certificate (its cert= statement's names) cover `host`
+ * (normalised like a Host value; exact name, single-label wildcard or IP)?
+ * @return 1 or 0; 0 also for an invalid host, a host with a port, or a
+ *         vhost without cert=.
+ */
+MDR_EXTERN int mdr_table_cert_covers(const mdr_table *t, mdr_index v, mdr_str host);
 
 /** 1 if vhost v listens on listener l, else 0. */
 MDR_EXTERN int mdr_vhost_on_listener(const mdr_table *t, mdr_index v, mdr_index l);
@@ -449,8 +493,10 @@ typedef struct mdr_authority {
 /**
  * Normalise an authority (host[:port]) as DESIGN rule 2 says.  `trim_ows`
  * strips leading/trailing SP/HTAB first (for Host field values).
- * @return 0 and *out filled; or 0 with *reason_out set to a 400 reason when
- *         the value is invalid (then *valid_out = 0).  Never allocates.
+ * On a valid value *valid_out = 1, *out is filled and *reason_out is
+ * unspecified; on an invalid one *valid_out = 0 and *reason_out is the 400
+ * reason.  valid_out and reason_out may be NULL.  Never allocates.
+ * @return 0, or MDR_ERR_INVALID_ARGUMENT (out NULL, or p NULL with len > 0).
  */
 MDR_EXTERN int mdr_authority_parse(const char *p, size_t len, int trim_ows, mdr_authority *out,
                                    int *valid_out, mdr_reason *reason_out);
@@ -460,7 +506,8 @@ MDR_EXTERN int mdr_authority_parse(const char *p, size_t len, int trim_ows, mdr_
  * list length, exactly one entry of type host_name, 1..65535-byte name
  * fitting exactly.  The name is returned as a pointer into `ext`; whether it
  * is acceptable (length, NUL, syntax) is the handshake step's job.
- * @return 0, or MDR_ERR_DECODE for a malformed extension (send decode_error).
+ * @return 0, or MDR_ERR_DECODE for a malformed extension (send decode_error),
+ *         or MDR_ERR_INVALID_ARGUMENT (name_out NULL, ext NULL with len > 0).
  */
 MDR_EXTERN int mdr_sni_extension_parse(const uint8_t *ext, size_t len, mdr_str *name_out);
 
@@ -550,13 +597,13 @@ typedef struct mdr_decision {
   mdr_kind kind;
   unsigned status;               /* 200 for serve */
   mdr_index vhost;               /* serving / redirecting vhost, else MDR_NONE */
-  mdr_index request_vhost;       /* vhost the request named (R), even when refused; else MDR_NONE */
-  mdr_index handshake_vhost;     /* H used for the decision (TLS), else MDR_NONE */
   mdr_reason reason;
   unsigned rule;                 /* DESIGN rule number (1-10) that decided */
   size_t location_len;           /* bytes of Location written (redirects) */
-  mdr_authority authority;       /* the normalised request authority (when parsed) */
+  mdr_authority authority;       /* the normalised request authority (valid when has_authority) */
   int has_authority;
+  mdr_index request_vhost;       /* vhost the request named (R), even when refused; else MDR_NONE */
+  mdr_index handshake_vhost;     /* H used for the decision (TLS), else MDR_NONE */
 } mdr_decision;
 
 /** Trace callback for mdr_decide_trace: one call per rule step. */
@@ -581,7 +628,8 @@ MDR_EXTERN int mdr_decide_trace(const mdr_table *t, const mdr_conn *c, const mdr
 /**
  * Write a one-line, specific explanation of a decision (names the SNI, the
  * host and the vhosts involved) into buf (NUL-terminated, truncated to cap).
- * Returns the length it would have had (like snprintf).  No allocation.
+ * Returns the length it would have had (like snprintf); 0 for NULL
+ * arguments.  No allocation.
  */
 MDR_EXTERN size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c,
                                        const mdr_decision *d, char *buf, size_t cap);
@@ -601,7 +649,8 @@ typedef int (*mdr_origin_fn)(void *user, const char *origin, size_t len);
  * selected `handshake_vhost`, for requests of HTTP version `version` (2 or 3):
  * every concrete name the core would serve or redirect on this connection.
  * No allocation.
- * @return number of origins enumerated (>= 0), or MDR_ERR_INVALID_ARGUMENT /
+ * @return number of origins enumerated (>= 0; when fn stops the walk, the
+ *         origin it stopped at is counted), or MDR_ERR_INVALID_ARGUMENT /
  *         MDR_ERR_WRONG_LISTENER (cleartext listener).
  */
 MDR_EXTERN int mdr_origin_set_each(const mdr_table *t, mdr_index listener, mdr_index handshake_vhost,

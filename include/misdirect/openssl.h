@@ -16,8 +16,9 @@
  * 2. Host-owned callbacks: a callback slot of an SSL_CTX holds one function.
  *    A server that already uses those slots calls mdr_ossl_client_hello,
  *    mdr_ossl_servername and mdr_ossl_alpn_select from its own callbacks
- *    (and must install its servername and ALPN callbacks on every vhost
- *    SSL_CTX too: OpenSSL takes them from the context switched to).
+ *    (and must install its ClientHello, servername and ALPN callbacks on
+ *    every vhost SSL_CTX too: OpenSSL takes them from the context switched
+ *    to, including for the second ClientHello after HelloRetryRequest).
  *
  * Per-connection data lives in a private SSL ex_data index allocated once by
  * the adapter; index 0 (SSL_set_app_data) is never touched.
@@ -111,7 +112,21 @@ MDR_OSSL_EXTERN int mdr_ossl_cert_names(void *user, const char *path, mdr_str *n
                                         size_t *n_names, char *why, size_t why_cap);
 
 /**
- * mdr_table_parse with `cert_names` = mdr_ossl_cert_names, so `cert NAME
+ * A `ca_identity` callback for mdr_parse_options: loads every certificate of
+ * the PEM file `path` and reports SHA-256 over their sorted SHA-256 DER
+ * digests (32 bytes), so two ca-file= paths with the same certificates give
+ * equal TLS policies and a changed file gives a different one.  `user` is
+ * unused.
+ * @return 0; MDR_ERR_IO (unreadable file or no certificate in it);
+ *         MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT (cap < 32).
+ * @since 0.1.0
+ */
+MDR_OSSL_EXTERN int mdr_ossl_ca_identity(void *user, const char *path, uint8_t *out, size_t cap,
+                                         size_t *out_len, char *why, size_t why_cap);
+
+/**
+ * mdr_table_parse with `cert_names` = mdr_ossl_cert_names and `ca_identity`
+ * = mdr_ossl_ca_identity, so `cert NAME
  * file=... key=...` learns its names from the certificate.  `base_dir` is the
  * folder of the vhosts file (len 0 = ".").  `mem` may be NULL.
  * @return as mdr_table_parse.
@@ -175,6 +190,10 @@ typedef struct mdr_ossl_set_options {
    * Return 0, or a negative MDR_ERR_* to fail mdr_ossl_set_new. */
   int (*configure)(void *user, SSL_CTX *ctx, const mdr_table *t, mdr_index vhost);
   void *configure_user;
+  /* HTTP versions this server speaks (MDR_PROTO_* bits; 0 = all): ALPN
+   * negotiates only those that both the server and the handshake vhost's
+   * protocols= allow (e.g. MDR_PROTO_H1 for a server without HTTP/2). */
+  unsigned protocols;
 } mdr_ossl_set_options;
 
 /**
@@ -233,10 +252,12 @@ MDR_OSSL_EXTERN int mdr_ossl_set_check(const mdr_ossl_set *set, mdr_error *err);
 
 /**
  * One-call install.  On `initial` (the SSL_CTX the host creates connections
- * from; it owns the session cache and ticket keys): the ClientHello
+ * from; it owns the session cache and ticket keys) and on every vhost
+ * context (OpenSSL takes the callbacks from the context switched to, also
+ * for the second ClientHello after HelloRetryRequest): the ClientHello
  * callback, servername callback and (unless MDR_OSSL_ALPN_NONE) ALPN select
- * callback, and SSL_OP_NO_RENEGOTIATION.  On every vhost context: the
- * servername and ALPN callbacks.  Overwrites any callbacks in those slots.
+ * callback, and SSL_OP_NO_RENEGOTIATION.  Overwrites any callbacks in those
+ * slots.
  * `initial` needs no certificate.  The callbacks hold no reference: keep the
  * set alive as long as `initial` is used (connections hold their own).
  * @return 0, MDR_ERR_CONFIG (mdr_ossl_set_check failed; err filled),
@@ -264,6 +285,10 @@ MDR_OSSL_EXTERN int mdr_ossl_install(mdr_ossl_set *set, SSL_CTX *initial, mdr_er
  * suspended callback) keeps the first decision and must carry the same
  * server_name, else illegal_parameter.  A ClientHello after a completed
  * handshake (renegotiation) is refused with no_renegotiation.
+ * No SNI on a `no-sni=reject` listener is refused by mdr_ossl_servername
+ * (OpenSSL turns missing_extension into handshake_failure before the
+ * version is negotiated): this step then returns SUCCESS without switching
+ * and with a session id context no vhost has, so nothing resumes.
  * @return SSL_CLIENT_HELLO_SUCCESS, or SSL_CLIENT_HELLO_ERROR with *al set
  *         (internal_error for the adapter's own failures, e.g. memory).
  */
@@ -274,7 +299,10 @@ MDR_OSSL_EXTERN int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set);
  * context (initial and vhost) and return what it returns.  Acknowledges a
  * name the ClientHello step matched (SSL_TLSEXT_ERR_OK, so OpenSSL stores it
  * in the session), NOACK for no SNI or an unknown name served by the
- * default, ALERT_FATAL for a refused one.  Records in the new session which
+ * default, ALERT_FATAL for a refused one (missing_extension for no SNI on a
+ * no-sni=reject listener; illegal_parameter when OpenSSL's own parse of the
+ * final ClientHello names another server_name than the one judged).
+ * Records in the new session which
  * vhost and policy created it (SSL_SESSION ex_data and ticket app data); on
  * a resumed session, refuses (handshake_failure) one whose recorded policy
  * differs from this connection's.  Without a prior ClientHello step

@@ -299,9 +299,11 @@ MDR_ORIGIN_EXTERN int mdr_origin_h3_decode(const uint8_t *in, size_t len, mdr_or
  * 1 if a certificate presenting `names` covers the canonical host `host`
  * (as in mdr_origin_parts.host), else 0.  DNS names match case-insensitively
  * (one trailing dot ignored); "*.example.com" matches exactly one extra label
- * (never the apex, never two labels, never an IP); any other use of '*' makes
- * the name invalid and ignored.  IP names ("192.0.2.1", "2001:db8::1" or
- * "[2001:db8::1]") match an IP host of the same address only.
+ * (never the apex, never two labels, never an IP); any other use of '*', and
+ * a wildcard over a single label ("*.com"), make the name invalid and
+ * ignored.  Names that parse as IP addresses ("192.0.2.1", "2001:db8::1" or
+ * "[2001:db8::1]") are taken as IP SANs and match an IP host of the same
+ * address only (no IPv4-mapped equivalence).
  */
 MDR_ORIGIN_EXTERN int mdr_origin_names_cover(const mdr_str *names, size_t n, const char *host,
                                              size_t host_len);

@@ -272,6 +272,9 @@ static void test_origin_canonical(void **state) {
     "https://0.0.0.0:80", "https://[2001:db8::1]", "https://[::1]:8443", "https://[::]",
     "https://[2001:db8::1:0:0:1]", "https://[2001:0:0:1::1]", "https://[2001:db8:1:1:1:1:1:0]",
     "https://[::ffff:192.0.2.50]", "https://[1::]", "https://example.0xg",
+    "https://[::ffff:0:192.0.2.1]", "https://[64:ff9b::192.0.2.1]", "https://[::c000:201]",
+    "https://[::ffff:0.0.0.0]", "https://[1:0:0:1::1]", "https://[::ffff:0:0.0.0.1]",
+    "https://[::ffff:0:0:0:1]",
   };
   static const char *bad[] = {
     "", "https://", "http://a", "HTTPS://a", "https:/a", "https://A", "https://a.", "https://.a",
@@ -283,7 +286,8 @@ static void test_origin_canonical(void **state) {
     "https://[::ffff:c000:232]", "https://[::FFFF:192.0.2.50]", "https://[fe80::1%25eth0]",
     "https://[v1.x]", "https://[::1", "https://::1", "https://[::1]x", "https://[::1]:443",
     "https://[1:2:3:4:5:6:7:8:9]", "https://[1:2:3:4:5:6:7::8]", "https://[2001:db8::1:]",
-    "https://[01::1]",
+    "https://[01::1]", "https://[::ffff:0:c000:201]", "https://[64:ff9b::c000:201]",
+    "https://[::192.0.2.1]", "https://[::ffff:0:0:1]", "https://[1:0:0:1:0:0:0:1]",
   };
   for (size_t i = 0; i < sizeof good / sizeof *good; i++)
     if (!mdrc_origin_is_canonical(good[i], strlen(good[i]))) fail_msg("rejected %s", good[i]);

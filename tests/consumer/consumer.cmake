@@ -75,13 +75,12 @@ function(build_find_package prefix bindir)
   endif()
   find_libdir(${prefix} libdir)
   run("run consumer (find_package)" ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir} ${bindir}/consumer)
-  if(SHARED)
-    # With both libraries installed, misdirect::static names the static one.
-    if(NOT EXISTS ${bindir}/consumer_static)
-      message(FATAL_ERROR "the installed package has no misdirect::static target")
-    endif()
-    run("run consumer_static (find_package)" ${bindir}/consumer_static)
+  # misdirect::static names the static library (an alias of misdirect::misdirect
+  # in a static-only install).
+  if(NOT EXISTS ${bindir}/consumer_static)
+    message(FATAL_ERROR "the installed package has no misdirect::static target")
   endif()
+  run("run consumer_static (find_package)" ${bindir}/consumer_static)
 endfunction()
 
 # Build consumer.c with pkg-config's flags from `prefix` and run it.
@@ -107,6 +106,22 @@ function(build_pkg_config prefix bindir)
     if(NOT at EQUAL 0)
       message(FATAL_ERROR "pkg-config ${var}=${value} is not inside ${prefix}")
     endif()
+  endforeach()
+
+  # Every installed module (adapters included) must resolve, with flags
+  # pointing into this prefix.
+  file(GLOB pcs ${libdir}/pkgconfig/*.pc)
+  foreach(pc IN LISTS pcs)
+    get_filename_component(mod ${pc} NAME_WE)
+    foreach(mode "" "--static")
+      execute_process(COMMAND ${PKG_CONFIG} ${mode} --cflags --libs ${mod}
+                      OUTPUT_VARIABLE mflags ERROR_VARIABLE merr RESULT_VARIABLE rc
+                      OUTPUT_STRIP_TRAILING_WHITESPACE)
+      if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "pkg-config ${mode} --cflags --libs ${mod} failed: ${merr}")
+      endif()
+      message("-- pkg-config ${mode} --cflags --libs ${mod}: ${mflags}")
+    endforeach()
   endforeach()
 
   # Shared (the default link when both libraries are installed).
@@ -228,16 +243,21 @@ if(STEP STREQUAL "install")
     endif()
   endif()
 
-  # The .pc file must be relocatable: no absolute path to this prefix.
-  file(READ ${libdir}/pkgconfig/misdirect.pc pc)
-  message("-- misdirect.pc:\n${pc}")
-  if(NOT pc MATCHES "prefix=\\\${pcfiledir}")
-    message(FATAL_ERROR "misdirect.pc does not derive its prefix from \${pcfiledir}")
-  endif()
-  string(FIND "${pc}" "${PREFIX}" at)
-  if(NOT at EQUAL -1)
-    message(FATAL_ERROR "misdirect.pc names the install prefix ${PREFIX}")
-  endif()
+  # Every .pc file (the core's and each adapter's) must be relocatable: its
+  # prefix comes from ${pcfiledir}, and it names no absolute path to here.
+  file(GLOB pcs ${libdir}/pkgconfig/*.pc)
+  foreach(pcfile IN LISTS pcs)
+    get_filename_component(pcname ${pcfile} NAME)
+    file(READ ${pcfile} pc)
+    message("-- ${pcname}:\n${pc}")
+    if(NOT pc MATCHES "prefix=\\\${pcfiledir}")
+      message(FATAL_ERROR "${pcname} does not derive its prefix from \${pcfiledir}")
+    endif()
+    string(FIND "${pc}" "${PREFIX}" at)
+    if(NOT at EQUAL -1)
+      message(FATAL_ERROR "${pcname} names the install prefix ${PREFIX}")
+    endif()
+  endforeach()
   message("-- installed tree OK")
 
 elseif(STEP STREQUAL "find_package")

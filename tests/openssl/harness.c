@@ -269,9 +269,11 @@ mdr_index h_vhost(const mdr_table *t, const char *name) {
 /* Servers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int new_set(h_server *s, const h_pki *p, const char *listener, mdr_ossl_alpn_mode alpn) {
+static int new_set(h_server *s, const h_pki *p, const char *listener, mdr_ossl_alpn_mode alpn,
+                   unsigned protocols) {
   mdr_ossl_set_options o;
   memset(&o, 0, sizeof o);
+  o.protocols = protocols;
   o.base_dir = S(p->dir);
   o.alpn = alpn;
   mdr_error err;
@@ -281,9 +283,14 @@ static int new_set(h_server *s, const h_pki *p, const char *listener, mdr_ossl_a
 }
 
 int h_server_init(h_server *s, const h_pki *p, const char *listener, mdr_ossl_alpn_mode alpn) {
+  return h_server_init_proto(s, p, listener, alpn, 0);
+}
+
+int h_server_init_proto(h_server *s, const h_pki *p, const char *listener,
+                        mdr_ossl_alpn_mode alpn, unsigned protocols) {
   memset(s, 0, sizeof *s);
   s->table = h_table(p, NULL);
-  if (!s->table || !new_set(s, p, listener, alpn)) return 0;
+  if (!s->table || !new_set(s, p, listener, alpn, protocols)) return 0;
   s->initial = SSL_CTX_new(TLS_server_method());
   mdr_error err;
   return s->initial && mdr_ossl_install(s->set, s->initial, &err) == 0;
@@ -330,6 +337,7 @@ void h_host_attach(SSL_CTX *initial, mdr_ossl_set *set) {
   for (mdr_index v = 0; v < mdr_table_vhost_count(t); v++) {
     SSL_CTX *ctx = mdr_ossl_set_ctx(set, v);
     if (!ctx) continue;
+    SSL_CTX_set_client_hello_cb(ctx, host_client_hello, set);
     SSL_CTX_set_tlsext_servername_callback(ctx, host_servername);
     SSL_CTX_set_alpn_select_cb(ctx, host_alpn, NULL);
   }
@@ -338,7 +346,7 @@ void h_host_attach(SSL_CTX *initial, mdr_ossl_set *set) {
 int h_server_init_host(h_server *s, const h_pki *p, const char *listener, mdr_table *table) {
   memset(s, 0, sizeof *s);
   s->table = table ? mdr_table_ref(table) : h_table(p, NULL);
-  if (!s->table || !new_set(s, p, listener, MDR_OSSL_ALPN_STRICT)) return 0;
+  if (!s->table || !new_set(s, p, listener, MDR_OSSL_ALPN_STRICT, 0)) return 0;
   s->initial = SSL_CTX_new(TLS_server_method());
   if (!s->initial) return 0;
   h_host_attach(s->initial, s->set);
@@ -369,7 +377,8 @@ SSL *h_client(SSL_CTX *cctx, const char *sni, const char *verify_name) {
   return c;
 }
 
-static int g_client_alert, g_server_alert, g_server_hellos;
+/* Per thread: test_ossl_threads handshakes on several threads at once. */
+static _Thread_local int g_client_alert, g_server_alert, g_server_hellos;
 
 static void client_info(const SSL *ssl, int where, int ret) {
   (void)ssl;
@@ -397,11 +406,7 @@ void h_alerts_reset(void) {
   g_client_alert = g_server_alert = -1;
 }
 
-h_result h_handshake(SSL *server, SSL *client) {
-  h_result r;
-  memset(&r, 0, sizeof r);
-  g_client_alert = g_server_alert = -1;
-  g_server_hellos = 0;
+void h_wire(SSL *server, SSL *client) {
   BIO *c2s = BIO_new(BIO_s_mem()), *s2c = BIO_new(BIO_s_mem());
   BIO_set_mem_eof_return(c2s, -1);
   BIO_set_mem_eof_return(s2c, -1);
@@ -410,6 +415,14 @@ h_result h_handshake(SSL *server, SSL *client) {
   BIO_up_ref(s2c);
   SSL_set_bio(client, s2c, c2s);
   SSL_set_accept_state(server);
+}
+
+h_result h_handshake(SSL *server, SSL *client) {
+  h_result r;
+  memset(&r, 0, sizeof r);
+  g_client_alert = g_server_alert = -1;
+  g_server_hellos = 0;
+  h_wire(server, client);
   SSL_set_info_callback(client, client_info);
   SSL_set_info_callback(server, server_info);
   SSL_set_msg_callback(server, server_msg);
@@ -479,38 +492,118 @@ static void put16(unsigned char *p, size_t v) {
   p[1] = (unsigned char)v;
 }
 
-int h_raw_hello(h_server *s, const unsigned char *sni_ext, size_t sni_ext_len) {
-  static const unsigned char other_ext[] = {
+/* Build a ClientHello record into msg (cap bytes); returns its length.
+ * tls13: TLS 1.3 hello (supported_versions, one key share of `share_group`);
+ * else a TLS 1.2 hello. sni_ext NULL = no server_name. */
+static size_t build_hello(unsigned char *msg, size_t cap, int tls13, unsigned share_group,
+                          const unsigned char *sni_ext, size_t sni_ext_len) {
+  static const unsigned char ext12[] = {
       0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17,             /* groups: P-256 */
       0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,                         /* point formats */
       0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03,             /* sig algs: ecdsa_p256 */
   };
-  unsigned char msg[2048];
+  static const unsigned char ext13[] = {
+      0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04,                   /* supported_versions: 1.3 */
+      0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x17, /* groups: X25519, P-256 */
+      0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03,             /* sig algs: ecdsa_p256 */
+  };
+  unsigned char share[4 + 6 + 65];
+  size_t share_len = 0;
+  if (tls13) {
+    size_t kl = share_group == 0x1d ? 32 : 65;
+    put16(share, 0x33);
+    put16(share + 2, 2 + 4 + kl);
+    put16(share + 4, 4 + kl);
+    put16(share + 6, share_group);
+    put16(share + 8, kl);
+    for (size_t i = 0; i < kl; i++) share[10 + i] = (unsigned char)(9 + i * 3);
+    if (kl == 65) share[10] = 0x04;
+    share_len = 10 + kl;
+  }
+  const unsigned char *ext = tls13 ? ext13 : ext12;
+  size_t ext_fixed = tls13 ? sizeof ext13 : sizeof ext12;
   size_t n = 9; /* record header (5) + handshake header (4) */
-  msg[n++] = 0x03; msg[n++] = 0x03;                  /* client_version TLS 1.2 */
+  msg[n++] = 0x03; msg[n++] = 0x03;                  /* legacy_version TLS 1.2 */
   for (int i = 0; i < 32; i++) msg[n++] = (unsigned char)(i * 7 + 1); /* random */
   msg[n++] = 0;                                      /* session id */
-  msg[n++] = 0x00; msg[n++] = 0x02; msg[n++] = 0xc0; msg[n++] = 0x2b; /* one suite */
+  msg[n++] = 0x00; msg[n++] = 0x02;                  /* one suite */
+  msg[n++] = tls13 ? 0x13 : 0xc0;
+  msg[n++] = tls13 ? 0x01 : 0x2b;
   msg[n++] = 0x01; msg[n++] = 0x00;                  /* null compression */
-  size_t ext_len = sizeof other_ext + (sni_ext ? 4 + sni_ext_len : 0);
-  if (n + 2 + ext_len > sizeof msg) return -2;
+  size_t ext_len = ext_fixed + share_len + (sni_ext ? 4 + sni_ext_len : 0);
+  if (n + 2 + ext_len > cap) return 0;
   put16(msg + n, ext_len);
   n += 2;
-  memcpy(msg + n, other_ext, sizeof other_ext);
-  n += sizeof other_ext;
-  if (sni_ext) {
+  if (sni_ext) { /* first, as real clients do */
     put16(msg + n, 0);
     put16(msg + n + 2, sni_ext_len);
     n += 4;
     if (sni_ext_len) memcpy(msg + n, sni_ext, sni_ext_len);
     n += sni_ext_len;
   }
+  memcpy(msg + n, ext, ext_fixed);
+  n += ext_fixed;
+  memcpy(msg + n, share, share_len);
+  n += share_len;
   msg[0] = 0x16; msg[1] = 0x03; msg[2] = 0x01;
   put16(msg + 3, n - 5);
   msg[5] = 0x01;
   msg[6] = (unsigned char)((n - 9) >> 16);
   put16(msg + 7, n - 9);
+  return n;
+}
 
+/* Feed one record to ssl and return what the server wrote back. */
+static int feed(SSL *ssl, BIO *in, BIO *out, const unsigned char *msg, size_t n,
+                unsigned char *resp, size_t cap) {
+  BIO_write(in, msg, (int)n);
+  SSL_do_handshake(ssl);
+  if (getenv("H_DEBUG")) ERR_print_errors_fp(stderr);
+  ERR_clear_error();
+  int got = BIO_read(out, resp, (int)cap);
+  return got < 0 ? 0 : got;
+}
+
+int h_raw_hello_hrr(h_server *s, const unsigned char *sni1, size_t len1,
+                    const unsigned char *sni2, size_t len2, int *hrr_seen) {
+  static const unsigned char hrr_random[32] = {
+      0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+      0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+  unsigned char msg[2048], resp[8192];
+  *hrr_seen = 0;
+  SSL *ssl = SSL_new(s->initial);
+  if (!ssl) return -2;
+  /* The server accepts X25519 only; the first hello shares P-256. */
+  if (SSL_set1_groups_list(ssl, "X25519") != 1) {
+    SSL_free(ssl);
+    return -2;
+  }
+  BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(in, -1);
+  BIO_set_mem_eof_return(out, -1);
+  SSL_set_bio(ssl, in, out);
+  SSL_set_accept_state(ssl);
+  size_t n = build_hello(msg, sizeof msg, 1, 0x17, sni1, len1);
+  int got = feed(ssl, in, out, msg, n, resp, sizeof resp);
+  /* record(5) + type(1) + len(3) + legacy_version(2) + random(32) */
+  if (got >= 43 && resp[0] == 0x16 && resp[5] == 0x02 && memcmp(resp + 11, hrr_random, 32) == 0)
+    *hrr_seen = 1;
+  int alert = -1;
+  if (*hrr_seen) {
+    n = build_hello(msg, sizeof msg, 1, 0x1d, sni2, len2);
+    got = feed(ssl, in, out, msg, n, resp, sizeof resp);
+    if (got >= 7 && resp[0] == 0x15) alert = resp[6];
+  } else if (got >= 7 && resp[0] == 0x15) {
+    alert = resp[6];
+  }
+  SSL_free(ssl);
+  return alert;
+}
+
+int h_raw_hello(h_server *s, const unsigned char *sni_ext, size_t sni_ext_len) {
+  unsigned char msg[2048];
+  size_t n = build_hello(msg, sizeof msg, 0, 0, sni_ext, sni_ext_len);
+  if (!n) return -2;
   SSL *ssl = SSL_new(s->initial);
   if (!ssl) return -2;
   BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());

@@ -66,6 +66,9 @@ typedef struct h_server {
   SSL_CTX *initial;
 } h_server;
 int h_server_init(h_server *s, const h_pki *p, const char *listener, mdr_ossl_alpn_mode alpn);
+/* The same with mdr_ossl_set_options.protocols = protocols. */
+int h_server_init_proto(h_server *s, const h_pki *p, const char *listener,
+                        mdr_ossl_alpn_mode alpn, unsigned protocols);
 void h_server_free(h_server *s);
 
 /* A client context trusting the server CA, protocol pinned to `version`
@@ -96,6 +99,9 @@ void h_alerts_reset(void);
  * initial context and every vhost context of set. */
 void h_host_attach(SSL_CTX *initial, mdr_ossl_set *set);
 
+/* Wire server and client together with memory BIOs (done by h_handshake). */
+void h_wire(SSL *server, SSL *client);
+
 /* Close both ends cleanly (close_notify both ways) and free them.  OpenSSL
  * marks the session of an SSL freed without a shutdown as not resumable. */
 void h_close(SSL *server, SSL *client);
@@ -108,6 +114,14 @@ int h_exchange(SSL *from, SSL *to, const char *data);
  * is `sni_ext` (NULL = no extension) to a fresh server SSL of s; returns the
  * alert description the server sent (-1 if none). */
 int h_raw_hello(h_server *s, const unsigned char *sni_ext, size_t sni_ext_len);
+
+/* TLS 1.3 by hand: a first ClientHello with server_name sni1 whose only key
+ * share is for a group the server refuses (forcing HelloRetryRequest), then a
+ * second one with server_name sni2.  *hrr_seen tells whether the server
+ * answered the first with HelloRetryRequest.  Returns the alert the server
+ * sent (-1 none). */
+int h_raw_hello_hrr(h_server *s, const unsigned char *sni1, size_t len1,
+                    const unsigned char *sni2, size_t len2, int *hrr_seen);
 
 /* Counters of the adapter callbacks in host mode (h_server_init_host). */
 typedef struct h_host_counts {

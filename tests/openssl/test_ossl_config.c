@@ -123,6 +123,31 @@ static void test_table_parse_learns_names(void **state) {
   mdr_handshake_result hs;
   assert_int_equal(mdr_handshake(t, l, 1, "a.example", 9, &hs), 0);
   assert_int_equal(hs.outcome, MDR_HS_ACCEPT);
+  /* file= is kept as written; the adapter joins it to its base_dir. */
+  mdr_vhost_info vi;
+  assert_int_equal(mdr_table_vhost_info(t, hs.vhost, &vi), 0);
+  assert_int_equal(vi.cert_file.len, strlen("leaf-a.pem"));
+
+  /* The whole file-based path: parse, load, install, handshake. */
+  mdr_ossl_set *set = NULL;
+  mdr_ossl_set_options o;
+  memset(&o, 0, sizeof o);
+  o.base_dir = S(g_pki.dir);
+  assert_int_equal(mdr_ossl_set_new(&set, t, S("web"), &o, &err), 0);
+  SSL_CTX *initial = SSL_CTX_new(TLS_server_method());
+  assert_int_equal(mdr_ossl_install(set, initial, &err), 0);
+  SSL_CTX *cctx = h_client_ctx(&g_pki, TLS1_3_VERSION);
+  SSL *sv = SSL_new(initial), *cl = h_client(cctx, "c.example", "c.example");
+  h_result r = h_handshake(sv, cl);
+  assert_true(r.client_ok);
+  assert_true(r.server_ok);
+  mdr_index vc;
+  assert_int_equal(mdr_table_find_vhost(t, S("c"), &vc), 0);
+  assert_int_equal(mdr_ossl_conn_vhost(sv), vc);
+  h_close(sv, cl);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(initial);
+  mdr_ossl_set_unref(set);
   mdr_table_unref(t);
 
   /* Names listed that disagree with the certificate: an error. */
@@ -132,6 +157,63 @@ static void test_table_parse_learns_names(void **state) {
   rc = mdr_ossl_table_parse(bad, sizeof bad - 1, S("vhosts"), S(g_pki.dir), NULL, &t, &err);
   assert_int_equal(rc, MDR_ERR_CONFIG);
   assert_non_null(strstr(err.message, "vhosts:2"));
+}
+
+
+/* ca-file= identity by contents: two paths holding the same CA are one TLS
+ * policy; a different CA is another; an unreadable file is a config error. */
+static void test_ca_identity_by_contents(void **state) {
+  (void)state;
+  /* A copy of ca-a.pem under another name. */
+  char copy[512];
+  snprintf(copy, sizeof copy, "%s/ca-a-copy.pem", g_pki.dir);
+  X509 *certs[1] = { g_pki.client_ca_a };
+  assert_int_equal(h_write_cert(copy, certs, 1), 1);
+  static const char text[] =
+      "listener web https 443 default=a\n"
+      "cert ca file=leaf-a.pem key=leaf-a.key\n"
+      "policy p1 client-auth=required ca-file=ca-a.pem\n"
+      "policy p2 client-auth=required ca-file=ca-a-copy.pem\n"
+      "policy p3 client-auth=required ca-file=ca-b.pem\n"
+      "vhost a listen=web names=a.example cert=ca policy=p1\n"
+      "vhost b listen=web names=b.example cert=ca policy=p2\n"
+      "vhost e listen=web names=e.example cert=ca policy=p3\n";
+  mdr_table *t = NULL;
+  mdr_error err;
+  memset(&err, 0, sizeof err);
+  int rc = mdr_ossl_table_parse(text, sizeof text - 1, S("vhosts"), S(g_pki.dir), NULL, &t, &err);
+  if (rc) print_error("%s\n", err.message);
+  assert_int_equal(rc, 0);
+  mdr_vhost_info a, b, e;
+  assert_int_equal(mdr_table_vhost_info(t, h_vhost(t, "a"), &a), 0);
+  assert_int_equal(mdr_table_vhost_info(t, h_vhost(t, "b"), &b), 0);
+  assert_int_equal(mdr_table_vhost_info(t, h_vhost(t, "e"), &e), 0);
+  assert_int_equal(a.policy_class, b.policy_class);
+  assert_int_not_equal(a.policy_class, e.policy_class);
+  mdr_table_unref(t);
+  /* Without the adapter's callback the paths differ, so the policies do. */
+  mdr_parse_options o;
+  memset(&o, 0, sizeof o);
+  o.cert_names = mdr_ossl_cert_names;
+  mdr_ossl_names names = {0};
+  o.cert_names_user = &names;
+  o.base_dir = S(g_pki.dir);
+  assert_int_equal(mdr_table_parse(text, sizeof text - 1, S("vhosts"), &o, &t, &err), 0);
+  assert_int_equal(mdr_table_vhost_info(t, h_vhost(t, "a"), &a), 0);
+  assert_int_equal(mdr_table_vhost_info(t, h_vhost(t, "b"), &b), 0);
+  assert_int_not_equal(a.policy_class, b.policy_class);
+  mdr_table_unref(t);
+  mdr_ossl_names_free(&names);
+  static const char missing[] = "listener web https 443 default=a\n"
+                                "cert ca file=leaf-a.pem key=leaf-a.key\n"
+                                "policy p1 client-auth=required ca-file=nope.pem\n"
+                                "vhost a listen=web names=a.example cert=ca policy=p1\n";
+  rc = mdr_ossl_table_parse(missing, sizeof missing - 1, S("vhosts"), S(g_pki.dir), NULL, &t, &err);
+  assert_int_equal(rc, MDR_ERR_IO);
+  assert_non_null(strstr(err.message, "vhosts:3: policy 'p1': cannot read the CA set"));
+  assert_non_null(strstr(err.message, "cannot open the file"));
+  assert_string_equal(err.token, "nope.pem");
+  remove(copy);
 }
 
 static SSL_CTX *ctx_with(const char *ca_file, int mode) {
@@ -409,6 +491,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cert_names),
       cmocka_unit_test(test_table_parse_learns_names),
+    cmocka_unit_test(test_ca_identity_by_contents),
       cmocka_unit_test(test_policy_identity),
       cmocka_unit_test(test_set_identities),
       cmocka_unit_test(test_set_errors),

@@ -317,6 +317,18 @@ static void test_alpn(void **state) {
   conn_free(&x);
   h_server_free(&srv);
 
+  /* A server that speaks HTTP/1.x only: h2 is never negotiated, even for a
+   * vhost that allows it. */
+  assert_true(h_server_init_proto(&srv, &g_pki, "web", MDR_OSSL_ALPN_STRICT, MDR_PROTO_H1));
+  x = alpn_conn(&srv, cctx, "a.example", h2_h1, sizeof h2_h1 - 1);
+  expect_alpn(&x, "http/1.1");
+  conn_free(&x);
+  x = alpn_conn(&srv, cctx, "a.example", h2, sizeof h2 - 1);
+  assert_false(x.r.server_ok);
+  assert_int_equal(x.r.client_alert_recv, SSL_AD_NO_APPLICATION_PROTOCOL);
+  conn_free(&x);
+  h_server_free(&srv);
+
   /* Lenient: no overlap continues without ALPN. */
   assert_true(h_server_init(&srv, &g_pki, "web", MDR_OSSL_ALPN_LENIENT));
   x = alpn_conn(&srv, cctx, "c.example", h2, sizeof h2 - 1);
@@ -557,6 +569,42 @@ static void test_raw_server_name(void **state) {
   h_server_free(&srv);
 }
 
+/* A second ClientHello (after HelloRetryRequest) must carry the
+ * server_name the first one was judged by (Mbed TLS HRR advisory). */
+static void test_hrr_changed_server_name(void **state) {
+  (void)state;
+  h_server srv;
+  assert_true(h_server_init(&srv, &g_pki, "web", MDR_OSSL_ALPN_STRICT));
+  static const unsigned char a[] = {0, 12, 0, 0, 9, 'a', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e'};
+  static const unsigned char b[] = {0, 12, 0, 0, 9, 'b', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e'};
+  static const unsigned char a_upper[] = {0, 12, 0, 0, 9, 'A', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e'};
+  int hrr = 0;
+  /* Control: same name twice goes through the retry without an alert. */
+  assert_int_equal(h_raw_hello_hrr(&srv, a, sizeof a, a, sizeof a, &hrr), -1);
+  assert_true(hrr);
+  /* Another vhost's name (b: client certificates required), a changed
+   * spelling, or no name at all in the second hello: refused. */
+  assert_int_equal(h_raw_hello_hrr(&srv, a, sizeof a, b, sizeof b, &hrr), SSL_AD_ILLEGAL_PARAMETER);
+  assert_true(hrr);
+  assert_int_equal(h_raw_hello_hrr(&srv, a, sizeof a, a_upper, sizeof a_upper, &hrr),
+                   SSL_AD_ILLEGAL_PARAMETER);
+  assert_int_equal(h_raw_hello_hrr(&srv, a, sizeof a, NULL, 0, &hrr), SSL_AD_ILLEGAL_PARAMETER);
+  assert_true(hrr);
+  h_server_free(&srv);
+
+  /* A host that forgot its ClientHello callback on the vhost contexts: the
+   * servername step still compares OpenSSL's own view of the final
+   * ClientHello with the name the decision was made on. */
+  assert_true(h_server_init_host(&srv, &g_pki, "web", NULL));
+  for (mdr_index v = 0; v < mdr_table_vhost_count(srv.table); v++)
+    if (mdr_ossl_set_ctx(srv.set, v)) SSL_CTX_set_client_hello_cb(mdr_ossl_set_ctx(srv.set, v), NULL, NULL);
+  assert_int_equal(h_raw_hello_hrr(&srv, a, sizeof a, a, sizeof a, &hrr), -1);
+  assert_true(hrr);
+  assert_int_equal(h_raw_hello_hrr(&srv, a, sizeof a, b, sizeof b, &hrr), SSL_AD_ILLEGAL_PARAMETER);
+  assert_true(hrr);
+  h_server_free(&srv);
+}
+
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &v12), cmocka_unit_test_prestate(fn, &v13)
 
 int main(void) {
@@ -568,6 +616,7 @@ int main(void) {
       BOTH(test_ip_literal_sni),
       BOTH(test_case_and_trailing_dot),
       cmocka_unit_test(test_hello_retry_request),
+      cmocka_unit_test(test_hrr_changed_server_name),
       BOTH(test_alpn),
       BOTH(test_client_auth),
       cmocka_unit_test(test_renegotiation_refused),

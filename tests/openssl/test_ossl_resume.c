@@ -268,6 +268,85 @@ static void test_resumed_facts_decide(void **state) {
   h_server_free(&srv);
 }
 
+static mdr_decision decide_get(const mdr_table *t, SSL *s, const char *host) {
+  mdr_conn facts;
+  memset(&facts, 0, sizeof facts);
+  assert_int_equal(mdr_ossl_conn_facts(s, &facts), 0);
+  mdr_request rq;
+  memset(&rq, 0, sizeof rq);
+  mdr_str h = {host, strlen(host)};
+  rq.version = MDR_HTTP_1_1;
+  rq.has_target = 1;
+  rq.target.ptr = "/";
+  rq.target.len = 1;
+  rq.host = &h;
+  rq.n_host = 1;
+  mdr_decision d;
+  assert_int_equal(mdr_decide(t, &facts, &rq, &d, NULL, 0), 0);
+  return d;
+}
+
+/* TLS 1.3 0-RTT: a request read as early data carries early_data = 1 in the
+ * facts (425 for a vhost without early-data); after the handshake, 0. */
+static void test_early_data(void **state) {
+  (void)state;
+  h_server srv;
+  setup_server(&srv, &m13_ticket, NULL);
+  assert_int_equal(SSL_CTX_set_max_early_data(srv.initial, 4096), 1);
+  SSL_CTX *cctx = h_client_ctx(&g_pki, TLS1_3_VERSION);
+  attempt a1 = try_conn(&srv, cctx, &m13_ticket, "a.example", NULL, 0);
+  assert_non_null(a1.sess);
+  assert_true(SSL_SESSION_get_max_early_data(a1.sess) > 0);
+
+  SSL *s = SSL_new(srv.initial), *c = h_client(cctx, "a.example", "a.example");
+  assert_int_equal(SSL_set_session(c, a1.sess), 1);
+  h_wire(s, c);
+  static const char req[] = "GET / HTTP/1.1\r\nHost: a.example:8443\r\n\r\n";
+  size_t written = 0;
+  assert_int_equal(SSL_write_early_data(c, req, sizeof req - 1, &written), 1);
+  assert_int_equal(written, sizeof req - 1);
+  char buf[256];
+  size_t got = 0, rb = 0;
+  for (int i = 0; i < 20 && got == 0; i++) {
+    int r = SSL_read_early_data(s, buf, sizeof buf, &rb);
+    assert_int_not_equal(r, SSL_READ_EARLY_DATA_ERROR);
+    if (r == SSL_READ_EARLY_DATA_SUCCESS) got = rb;
+    if (r == SSL_READ_EARLY_DATA_FINISH) break;
+  }
+  assert_int_equal(got, sizeof req - 1);
+  assert_int_equal(SSL_get_early_data_status(s), SSL_EARLY_DATA_ACCEPTED);
+  mdr_conn facts;
+  memset(&facts, 0, sizeof facts);
+  assert_int_equal(mdr_ossl_conn_facts(s, &facts), 0);
+  assert_true(facts.early_data);
+  assert_true(facts.resumed);
+  mdr_decision d = decide_get(srv.table, s, "a.example:8443");
+  assert_int_equal(d.kind, MDR_TOO_EARLY);
+  assert_int_equal(d.status, 425);
+
+  /* Finish the handshake: later requests are not early data. */
+  int s_done = 0, c_done = 0;
+  for (int i = 0; i < 20 && !(s_done && c_done); i++) {
+    if (!c_done) c_done = SSL_do_handshake(c) == 1;
+    if (!s_done) {
+      int r = SSL_read_early_data(s, buf, sizeof buf, &rb);
+      if (r == SSL_READ_EARLY_DATA_FINISH) s_done = SSL_do_handshake(s) == 1;
+    }
+    ERR_clear_error();
+  }
+  assert_true(s_done);
+  assert_true(c_done);
+  memset(&facts, 0, sizeof facts);
+  assert_int_equal(mdr_ossl_conn_facts(s, &facts), 0);
+  assert_false(facts.early_data);
+  d = decide_get(srv.table, s, "a.example:8443");
+  assert_int_equal(d.kind, MDR_SERVE);
+  h_close(s, c);
+  SSL_SESSION_free(a1.sess);
+  SSL_CTX_free(cctx);
+  h_server_free(&srv);
+}
+
 #define ALL_MODES(fn)                                                                     \
   cmocka_unit_test_prestate(fn, &m12_sid), cmocka_unit_test_prestate(fn, &m12_ticket),    \
       cmocka_unit_test_prestate(fn, &m13_ticket), cmocka_unit_test_prestate(fn, &m13_stateful)
@@ -277,6 +356,7 @@ int main(void) {
       ALL_MODES(test_cross_policy_resumption),
       ALL_MODES(test_reload_changes_identity),
       ALL_MODES(test_resumed_facts_decide),
+      cmocka_unit_test(test_early_data),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -369,6 +369,30 @@ static void test_invalid_arguments(void **state) {
   mdr_table_unref(t);
 }
 
+static void test_name_listing_and_cert_cover(void **state) {
+  (void)state;
+  mdr_table *t = basic_table(NULL);
+  mdr_index home, other;
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("home"), &home), 0);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("other"), &other), 0);
+  mdr_str n;
+  int alias = -1;
+  assert_int_equal(mdr_table_vhost_name_at(t, home, 0, &n, &alias), 0);
+  assert_int_equal(alias, 0);
+  assert_memory_equal(n.ptr, "www.example.com", n.len);
+  assert_int_equal(mdr_table_vhost_name_at(t, home, 1, &n, &alias), 0);
+  assert_int_equal(alias, 1);
+  assert_memory_equal(n.ptr, "example.com", n.len);
+  assert_int_equal(mdr_table_vhost_name_at(t, home, 2, &n, &alias), MDR_ERR_NOT_FOUND);
+  assert_int_equal(mdr_table_vhost_name_at(t, 99, 0, &n, &alias), MDR_ERR_INVALID_ARGUMENT);
+  assert_int_equal(mdr_table_cert_covers(t, home, tu_str("ADMIN.example.com.")), 1);
+  assert_int_equal(mdr_table_cert_covers(t, home, tu_str("other.org")), 0);
+  assert_int_equal(mdr_table_cert_covers(t, other, tu_str("other.org")), 1);
+  assert_int_equal(mdr_table_cert_covers(t, other, tu_str("other.org:443")), 0);
+  assert_int_equal(mdr_table_cert_covers(t, other, tu_str("bad host")), 0);
+  mdr_table_unref(t);
+}
+
 static void test_handshake_step(void **state) {
   (void)state;
   mdr_table *t = basic_table(NULL);
@@ -421,6 +445,7 @@ int main(void) {
     cmocka_unit_test(test_trace_visits_rules_in_order),
     cmocka_unit_test(test_invalid_arguments),
     cmocka_unit_test(test_handshake_step),
+    cmocka_unit_test(test_name_listing_and_cert_cover),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

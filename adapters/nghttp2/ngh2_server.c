@@ -1,0 +1,155 @@
+/*
+ * misdirect-nghttp2, server side: the connection's origin set from the core,
+ * submitted as one or more ORIGIN frames through nghttp2_submit_origin.
+ */
+#include <misdirect/nghttp2.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+static void *ngh2_alloc(const mdr_mem *mem, size_t size) {
+  return mem ? mem->malloc(size, mem->user) : malloc(size);
+}
+
+static void *ngh2_realloc(const mdr_mem *mem, void *p, size_t size) {
+  return mem ? mem->realloc(p, size, mem->user) : realloc(p, size);
+}
+
+static void ngh2_free(const mdr_mem *mem, void *p) {
+  if (!p) return;
+  if (mem)
+    mem->free(p, mem->user);
+  else
+    free(p);
+}
+
+void mdr_ngh2_origins_free(mdr_ngh2_origins *o) {
+  if (!o) return;
+  ngh2_free(o->mem, o->origins);
+  ngh2_free(o->mem, o->buf);
+  memset(o, 0, sizeof *o);
+}
+
+/* Collector state for mdr_origin_set_each: offsets first (buf may move). */
+typedef struct collect {
+  mdr_ngh2_origins *o;
+  size_t *ends;                  /* end offset of each origin in o->buf */
+  size_t ends_cap;
+  int err;
+} collect;
+
+static int collect_one(void *user, const char *origin, size_t len) {
+  collect *c = user;
+  mdr_ngh2_origins *o = c->o;
+  if (o->n == c->ends_cap) {
+    size_t cap = c->ends_cap ? 2 * c->ends_cap : 16;
+    size_t *e = ngh2_realloc(o->mem, c->ends, cap * sizeof *e);
+    if (!e) goto nomem;
+    c->ends = e;
+    c->ends_cap = cap;
+  }
+  if (len > o->buf_cap - o->buf_len) {
+    size_t cap = o->buf_cap ? o->buf_cap : 1024;
+    while (cap - o->buf_len < len) cap *= 2;
+    char *b = ngh2_realloc(o->mem, o->buf, cap);
+    if (!b) goto nomem;
+    o->buf = b;
+    o->buf_cap = cap;
+  }
+  memcpy(o->buf + o->buf_len, origin, len);
+  o->buf_len += len;
+  c->ends[o->n++] = o->buf_len;
+  return 0;
+nomem:
+  c->err = MDR_ERR_NOMEM;
+  return 1;
+}
+
+int mdr_ngh2_origins_compute(mdr_ngh2_origins *o, const mdr_table *t, mdr_index listener,
+                             mdr_index handshake_vhost, const mdr_mem *mem) {
+  if (!o || !t) return MDR_ERR_INVALID_ARGUMENT;
+  if (mem && (!mem->malloc || !mem->realloc || !mem->free)) return MDR_ERR_INVALID_ARGUMENT;
+  mdr_ngh2_origins_free(o);
+  o->mem = mem;
+  collect c = {o, NULL, 0, 0};
+  int rc = mdr_origin_set_each(t, listener, handshake_vhost, MDR_HTTP_2, collect_one, &c);
+  if (rc >= 0 && c.err) rc = c.err;
+  if (rc >= 0 && o->n > 0) {
+    o->origins = ngh2_alloc(mem, o->n * sizeof *o->origins);
+    if (!o->origins) rc = MDR_ERR_NOMEM;
+  }
+  if (rc < 0) {
+    ngh2_free(mem, c.ends);
+    mdr_ngh2_origins_free(o);
+    o->mem = mem;
+    return rc;
+  }
+  o->cap = o->n;
+  size_t start = 0;
+  for (size_t i = 0; i < o->n; i++) {
+    o->origins[i].ptr = o->buf + start;
+    o->origins[i].len = c.ends[i] - start;
+    start = c.ends[i];
+  }
+  ngh2_free(mem, c.ends);
+  return 0;
+}
+
+void mdr_ngh2_origins_to_conn(const mdr_ngh2_origins *o, mdr_conn *c) {
+  if (!o || !c) return;
+  c->has_origin_set = 1;
+  c->origin_set = o->origins;
+  c->n_origin_set = o->n;
+}
+
+/* Entries per nghttp2_submit_origin call are converted in chunks of this
+ * many, so no allocation is needed (nghttp2 copies them). */
+#define NGH2_CHUNK 64
+
+int mdr_ngh2_submit_origins(nghttp2_session *session, const mdr_str *origins, size_t n,
+                            size_t max_payload, size_t *frames_out) {
+  if (frames_out) *frames_out = 0;
+  if (!session || (n > 0 && !origins)) return MDR_ERR_INVALID_ARGUMENT;
+  if (max_payload == 0 || max_payload > MDR_NGH2_ORIGIN_MAX_PAYLOAD)
+    max_payload = MDR_NGH2_ORIGIN_MAX_PAYLOAD;
+  if (!nghttp2_session_check_server_session(session)) return NGHTTP2_ERR_INVALID_STATE;
+
+  mdr_origin_split it;
+  mdr_origin_split_init(&it, origins, n, max_payload);
+  size_t frames = 0;
+  for (;;) {
+    size_t first = 0, count = 0, payload = 0;
+    int rc = mdr_origin_split_next(&it, &first, &count, &payload);
+    if (rc < 0) return rc;
+    if (rc == 0) break;
+    /* One frame: nghttp2 wants the whole frame's entries in one array.  A
+     * 16384-byte payload holds at most 16384 / (2 + 9) entries ("https://"
+     * + one byte is the shortest canonical origin). */
+    nghttp2_origin_entry ov[MDR_NGH2_ORIGIN_MAX_PAYLOAD / 11 + 1];
+    if (count > sizeof ov / sizeof ov[0]) return MDR_ERR_LIMIT;
+    for (size_t i = 0; i < count; i++) {
+      /* nghttp2 copies the entries and never writes through the pointer. */
+      ov[i].origin = (uint8_t *)(uintptr_t)origins[first + i].ptr;
+      ov[i].origin_len = origins[first + i].len;
+    }
+    rc = nghttp2_submit_origin(session, NGHTTP2_FLAG_NONE, count ? ov : NULL, count);
+    if (rc != 0) {
+      if (frames_out) *frames_out = frames;
+      return rc;
+    }
+    frames++;
+  }
+  if (frames_out) *frames_out = frames;
+  return 0;
+}
+
+int mdr_ngh2_server_submit_origin(nghttp2_session *session, mdr_ngh2_origins *o,
+                                  const mdr_table *t, mdr_index listener,
+                                  mdr_index handshake_vhost, const mdr_mem *mem,
+                                  size_t *frames_out) {
+  if (frames_out) *frames_out = 0;
+  if (!session || !o) return MDR_ERR_INVALID_ARGUMENT;
+  int rc = mdr_ngh2_origins_compute(o, t, listener, handshake_vhost, mem);
+  if (rc != 0) return rc;
+  return mdr_ngh2_submit_origins(session, o->origins, o->n, 0, frames_out);
+}

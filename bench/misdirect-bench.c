@@ -1,0 +1,467 @@
+/* misdirect-bench: the benchmark of issue 5.
+ *
+ *   misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] [--clock cpu|wall]
+ *                   [--names-per-vhost K] [--hugepages]
+ *   misdirect-bench --callgrind COUNT [--what W] [--names N] [--queries Q] [--seed S]
+ *
+ * Without --names it runs N = 1000, 100000 and 1000000.  Every figure is a
+ * key=value line; timed figures are the median of P (default 5) timed passes
+ * after one warm-up pass, with _min and _max beside them.  The same figures
+ * are measured for an in-run baseline (bench/baseline.c) and ratio_* lines
+ * give misdirect / baseline (below 1 means misdirect is cheaper).
+ *
+ * --callgrind COUNT builds the table, then runs COUNT operations (W =
+ * decide, handshake, baseline-decide or baseline-handshake) over the first Q
+ * queries (Q defaults to 100000 here) and nothing else, for
+ * `valgrind --tool=callgrind`: instructions per operation =
+ * (Ir of a COUNT run - Ir of a 0 run) / COUNT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#ifndef MISDIRECT_BENCH_BUILD_TYPE
+#define MISDIRECT_BENCH_BUILD_TYPE "unknown"
+#endif
+
+typedef struct opts {
+  size_t names[8];
+  size_t n_names;
+  size_t queries;
+  int queries_set;
+  uint64_t seed;
+  unsigned passes;
+  long long callgrind; /* -1 = off */
+  size_t per_vhost;    /* names per vhost (1) */
+  const char *what;
+} opts;
+
+typedef struct stat3 {
+  double med, min, max;
+} stat3;
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static stat3 summarise(double *v, unsigned n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  stat3 s = { n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v[0], v[n - 1] };
+  return s;
+}
+
+static void put3(const char *key, stat3 s) {
+  printf("%s=%.1f\n%s_min=%.1f\n%s_max=%.1f\n", key, s.med, key, s.min, key, s.max);
+}
+
+/* Everything one run over a workload needs. */
+typedef struct ctx {
+  const bench_workload *w;
+  const mdr_table *t;
+  const bench_baseline *base;
+  mdr_index *hv;       /* handshake vhost per query (misdirect) */
+  mdr_index *bhv;      /* handshake vhost per query (baseline) */
+  volatile uint64_t sink;
+} ctx;
+
+/* ---- the timed loops ---------------------------------------------------- */
+
+static uint64_t run_handshake(ctx *x, size_t count) {
+  const mdr_str *q = x->w->queries;
+  size_t nq = x->w->n_queries;
+  mdr_handshake_result hr;
+  uint64_t acc = 0;
+  for (size_t i = 0, k = 0; i < count; i++, k = k + 1 == nq ? 0 : k + 1) {
+    mdr_handshake(x->t, 0, 1, q[k].ptr, q[k].len, &hr);
+    acc += hr.vhost;
+  }
+  return acc;
+}
+
+static void request_init(mdr_conn *c, mdr_request *r, mdr_str *auth) {
+  memset(c, 0, sizeof *c);
+  memset(r, 0, sizeof *r);
+  c->listener = 0;
+  c->has_sni = 1;
+  c->has_alpn = 1;
+  c->alpn = (mdr_str)MDR_STR_LIT("h2");
+  r->version = MDR_HTTP_2;
+  r->has_target = 1;
+  r->target = (mdr_str)MDR_STR_LIT("/");
+  r->has_scheme = 1;
+  r->scheme = (mdr_str)MDR_STR_LIT("https");
+  r->authority = auth;
+  r->n_authority = 1;
+}
+
+static uint64_t run_decide(ctx *x, size_t count) {
+  const mdr_str *q = x->w->queries;
+  size_t nq = x->w->n_queries;
+  mdr_conn c;
+  mdr_request r;
+  mdr_str auth;
+  mdr_decision d;
+  char loc[512];
+  uint64_t acc = 0;
+  request_init(&c, &r, &auth);
+  for (size_t i = 0, k = 0; i < count; i++, k = k + 1 == nq ? 0 : k + 1) {
+    auth = q[k];
+    c.sni = q[k];
+    c.handshake_vhost = x->hv[k];
+    mdr_decide(x->t, &c, &r, &d, loc, sizeof loc);
+    acc += d.status;
+  }
+  return acc;
+}
+
+/* Each query's index depends on the previous decision (through the vhost
+ * index the lookup loaded), so lookups cannot overlap. */
+static uint64_t run_decide_latency(ctx *x, size_t count) {
+  const mdr_str *q = x->w->queries;
+  size_t nq = x->w->n_queries;
+  mdr_conn c;
+  mdr_request r;
+  mdr_str auth;
+  mdr_decision d;
+  char loc[512];
+  uint64_t acc = 0;
+  request_init(&c, &r, &auth);
+  size_t k = 0;
+  for (size_t i = 0; i < count; i++) {
+    auth = q[k];
+    c.sni = q[k];
+    c.handshake_vhost = x->hv[k];
+    mdr_decide(x->t, &c, &r, &d, loc, sizeof loc);
+    acc += d.status;
+    k += 1 + (size_t)((d.vhost ^ d.request_vhost) == 0x7fffffffu);
+    if (k >= nq) k = 0;
+  }
+  return acc;
+}
+
+static uint64_t run_base_handshake(ctx *x, size_t count) {
+  const mdr_str *q = x->w->queries;
+  size_t nq = x->w->n_queries;
+  uint64_t acc = 0;
+  for (size_t i = 0, k = 0; i < count; i++, k = k + 1 == nq ? 0 : k + 1) {
+    mdr_index v = bench_baseline_lookup(x->base, q[k].ptr, q[k].len);
+    acc += v == MDR_NONE ? 0 : v; /* unknown-sni=default: the default vhost 0 */
+  }
+  return acc;
+}
+
+static uint64_t run_base_decide(ctx *x, size_t count) {
+  const mdr_str *q = x->w->queries;
+  size_t nq = x->w->n_queries;
+  uint64_t acc = 0;
+  for (size_t i = 0, k = 0; i < count; i++, k = k + 1 == nq ? 0 : k + 1) {
+    mdr_index v;
+    acc += bench_baseline_decide(x->base, q[k].ptr, q[k].len, x->bhv[k], &v);
+  }
+  return acc;
+}
+
+static uint64_t run_base_decide_latency(ctx *x, size_t count) {
+  const mdr_str *q = x->w->queries;
+  size_t nq = x->w->n_queries;
+  uint64_t acc = 0;
+  size_t k = 0;
+  for (size_t i = 0; i < count; i++) {
+    mdr_index v;
+    acc += bench_baseline_decide(x->base, q[k].ptr, q[k].len, x->bhv[k], &v);
+    k += 1 + (size_t)(v == 0x7ffffffeu);
+    if (k >= nq) k = 0;
+  }
+  return acc;
+}
+
+typedef uint64_t (*run_fn)(ctx *x, size_t count);
+
+/* One warm-up pass, then `passes` timed passes of `count` operations;
+ * returns ns per operation. */
+static stat3 timed(ctx *x, run_fn fn, size_t count, unsigned passes) {
+  double v[64];
+  x->sink += fn(x, count);
+  for (unsigned p = 0; p < passes; p++) {
+    uint64_t t0 = bench_now_ns();
+    x->sink += fn(x, count);
+    uint64_t t1 = bench_now_ns();
+    v[p] = (double)(t1 - t0) / (double)count;
+  }
+  return summarise(v, passes);
+}
+
+/* ---- checks: the benchmark measures correct work only ------------------ */
+
+/* Every exact and wildcard query must be served by its vhost (the same one
+ * the baseline finds), every miss refused with 421. */
+static size_t check(ctx *x) {
+  const bench_workload *w = x->w;
+  mdr_conn c;
+  mdr_request r;
+  mdr_str auth;
+  mdr_decision d;
+  char loc[512];
+  size_t bad = 0;
+  request_init(&c, &r, &auth);
+  for (size_t k = 0; k < w->n_queries; k++) {
+    mdr_index bv = bench_baseline_lookup(x->base, w->queries[k].ptr, w->queries[k].len);
+    auth = w->queries[k];
+    c.sni = w->queries[k];
+    c.handshake_vhost = x->hv[k];
+    int rc = mdr_decide(x->t, &c, &r, &d, loc, sizeof loc);
+    int hit = w->query_kind[k] != BENCH_Q_MISS;
+    if (rc != 0 || (hit && (d.status != 200 || d.vhost != bv || bv == MDR_NONE)) ||
+        (!hit && (d.status != 421 || bv != MDR_NONE)))
+      bad++;
+  }
+  return bad;
+}
+
+/* ---- one workload size --------------------------------------------------- */
+
+static int bench_one(const opts *o, size_t n) {
+  bench_workload w;
+  if (bench_workload_make(&w, n, o->queries, o->seed)) {
+    fprintf(stderr, "misdirect-bench: out of memory\n");
+    return 1;
+  }
+  n = w.n_names;
+  w.names_per_vhost = o->per_vhost;
+  printf("names_per_vhost=%zu\nhugepages=%d\n", o->per_vhost, bench_hugepages);
+  printf("names=%zu\nqueries=%zu\nseed=%llu\npasses=%u\nbuild_type=%s\nclock=%s\n", n,
+         w.n_queries, (unsigned long long)o->seed, o->passes, MISDIRECT_BENCH_BUILD_TYPE,
+         bench_clock_cpu ? "thread-cpu" : "wall");
+  printf("name_bytes_per_name=%.1f\n", (double)w.name_bytes / (double)n);
+
+  /* Build: warm-up + timed passes; the last table is kept. */
+  bench_mem mem;
+  bench_mem_init(&mem);
+  mdr_table *t = NULL;
+  double bv[64];
+  size_t table_bytes = 0;
+  for (unsigned p = 0; p <= o->passes; p++) {
+    mdr_table_unref(t);
+    t = NULL;
+    uint64_t ns;
+    if (bench_build_table_timed(&w, &mem.mem, &t, &ns)) return 1;
+    if (p) bv[p - 1] = (double)ns / (double)n;
+    table_bytes = mem.live_bytes;
+  }
+  stat3 build = summarise(bv, o->passes);
+  put3("build_ns_per_name", build);
+  printf("table_bytes=%zu\nbytes_per_name=%.1f\noverhead_bytes_per_name=%.1f\n", table_bytes,
+         (double)table_bytes / (double)n, (double)(table_bytes - w.name_bytes) / (double)n);
+
+  /* Baseline build. */
+  bench_mem bmem;
+  bench_mem_init(&bmem);
+  bench_baseline *base = NULL;
+  for (unsigned p = 0; p <= o->passes; p++) {
+    if (base) bench_baseline_free(base, &bmem);
+    uint64_t t0 = bench_now_ns();
+    base = bench_baseline_build(&w, &bmem);
+    uint64_t t1 = bench_now_ns();
+    if (!base) {
+      fprintf(stderr, "misdirect-bench: out of memory\n");
+      return 1;
+    }
+    if (p) bv[p - 1] = (double)(t1 - t0) / (double)n;
+  }
+  stat3 bbuild = summarise(bv, o->passes);
+  size_t base_bytes = bmem.live_bytes;
+
+  ctx x;
+  memset(&x, 0, sizeof x);
+  x.w = &w;
+  x.t = t;
+  x.base = base;
+  x.hv = malloc(w.n_queries * sizeof *x.hv);
+  x.bhv = malloc(w.n_queries * sizeof *x.bhv);
+  if (!x.hv || !x.bhv) return 1;
+  for (size_t k = 0; k < w.n_queries; k++) {
+    mdr_handshake_result hr;
+    mdr_handshake(t, 0, 1, w.queries[k].ptr, w.queries[k].len, &hr);
+    x.hv[k] = hr.vhost;
+    mdr_index b = bench_baseline_lookup(base, w.queries[k].ptr, w.queries[k].len);
+    x.bhv[k] = b == MDR_NONE ? 0 : b;
+  }
+  size_t bad = check(&x);
+  printf("check_failures=%zu\n", bad);
+
+  size_t q = w.n_queries;
+  uint64_t c0 = mem.calls;
+  stat3 hs = timed(&x, run_handshake, q, o->passes);
+  uint64_t c1 = mem.calls;
+  stat3 dc = timed(&x, run_decide, q, o->passes);
+  stat3 dl = timed(&x, run_decide_latency, q, o->passes);
+  uint64_t c2 = mem.calls;
+  double ops = (double)q * (o->passes + 1);
+  put3("handshake_ns", hs);
+  put3("decide_ns", dc);
+  put3("decide_latency_ns", dl);
+  printf("allocs_per_handshake=%.3f\n", (double)(c1 - c0) / ops);
+  printf("allocs_per_decision=%.3f\n", (double)(c2 - c1) / (2 * ops));
+
+  stat3 bhs = timed(&x, run_base_handshake, q, o->passes);
+  stat3 bdc = timed(&x, run_base_decide, q, o->passes);
+  stat3 bdl = timed(&x, run_base_decide_latency, q, o->passes);
+  put3("baseline_build_ns_per_name", bbuild);
+  printf("baseline_bytes_per_name=%.1f\n", (double)base_bytes / (double)n);
+  put3("baseline_handshake_ns", bhs);
+  put3("baseline_decide_ns", bdc);
+  put3("baseline_decide_latency_ns", bdl);
+  printf("ratio_build=%.3f\n", build.med / bbuild.med);
+  printf("ratio_bytes=%.3f\n", (double)table_bytes / (double)base_bytes);
+  printf("ratio_handshake=%.3f\n", hs.med / bhs.med);
+  printf("ratio_decide=%.3f\n", dc.med / bdc.med);
+  printf("ratio_decide_latency=%.3f\n", dl.med / bdl.med);
+  printf("\n");
+  fflush(stdout);
+
+  free(x.hv);
+  free(x.bhv);
+  bench_baseline_free(base, &bmem);
+  mdr_table_unref(t);
+  bench_workload_free(&w);
+  return bad ? 1 : 0;
+}
+
+/* ---- callgrind mode -------------------------------------------------------- */
+
+static int bench_callgrind(const opts *o) {
+  bench_workload w;
+  size_t n = o->n_names ? o->names[0] : 1000;
+  size_t q = o->queries_set ? o->queries : 100000;
+  if (q == 0) q = 1;
+  if (bench_workload_make(&w, n, q, o->seed)) return 1;
+  w.names_per_vhost = o->per_vhost;
+  mdr_table *t = NULL;
+  if (bench_build_table(&w, NULL, &t)) return 1;
+  bench_mem bmem;
+  bench_mem_init(&bmem);
+  int base = strncmp(o->what, "baseline", 8) == 0;
+  ctx x;
+  memset(&x, 0, sizeof x);
+  x.w = &w;
+  x.t = t;
+  x.hv = malloc(q * sizeof *x.hv);
+  x.bhv = malloc(q * sizeof *x.bhv);
+  if (!x.hv || !x.bhv) return 1;
+  if (base) {
+    x.base = bench_baseline_build(&w, &bmem);
+    if (!x.base) return 1;
+  }
+  for (size_t k = 0; k < q; k++) {
+    if (base) {
+      mdr_index b = bench_baseline_lookup(x.base, w.queries[k].ptr, w.queries[k].len);
+      x.bhv[k] = b == MDR_NONE ? 0 : b;
+    } else {
+      mdr_handshake_result hr;
+      mdr_handshake(t, 0, 1, w.queries[k].ptr, w.queries[k].len, &hr);
+      x.hv[k] = hr.vhost;
+    }
+  }
+  run_fn fn = NULL;
+  if (strcmp(o->what, "decide") == 0) fn = run_decide;
+  else if (strcmp(o->what, "handshake") == 0) fn = run_handshake;
+  else if (strcmp(o->what, "baseline-decide") == 0) fn = run_base_decide;
+  else if (strcmp(o->what, "baseline-handshake") == 0) fn = run_base_handshake;
+  if (!fn) {
+    fprintf(stderr, "misdirect-bench: --what must be decide, handshake, baseline-decide or "
+                    "baseline-handshake\n");
+    return 2;
+  }
+  size_t count = (size_t)o->callgrind;
+  x.sink += fn(&x, count);
+  printf("callgrind_what=%s\ncallgrind_ops=%zu\nnames=%zu\nqueries=%zu\n", o->what, count,
+         w.n_names, q);
+  free(x.hv);
+  free(x.bhv);
+  if (x.base) bench_baseline_free((bench_baseline *)x.base, &bmem);
+  mdr_table_unref(t);
+  bench_workload_free(&w);
+  return 0;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static int parse_num(const char *s, unsigned long long *out) {
+  char *end;
+  if (!s || !*s) return -1;
+  *out = strtoull(s, &end, 10);
+  return *end ? -1 : 0;
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] "
+          "[--clock cpu|wall] [--names-per-vhost K] [--hugepages]\n"
+          "       misdirect-bench --callgrind COUNT [--what decide|handshake|baseline-decide|"
+          "baseline-handshake] [--names N] [--queries Q] [--seed S]\n");
+}
+
+int main(int argc, char **argv) {
+  opts o;
+  memset(&o, 0, sizeof o);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  o.queries = 2000000;
+  o.seed = 42;
+  o.passes = 5;
+  o.callgrind = -1;
+  o.what = "decide";
+  o.per_vhost = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    unsigned long long x = 0;
+    if (strcmp(a, "--what") == 0 && v) {
+      o.what = v;
+      i++;
+      continue;
+    }
+    if (strcmp(a, "--hugepages") == 0) {
+      bench_hugepages = 1;
+      continue;
+    }
+    if (strcmp(a, "--clock") == 0 && v && (strcmp(v, "cpu") == 0 || strcmp(v, "wall") == 0)) {
+      bench_clock_cpu = strcmp(v, "cpu") == 0;
+      i++;
+      continue;
+    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage();
+      return 0;
+    }
+    if (parse_num(v, &x)) {
+      usage();
+      return 2;
+    }
+    i++;
+    if (strcmp(a, "--names") == 0 && x >= 10 && o.n_names < 8) o.names[o.n_names++] = (size_t)x;
+    else if (strcmp(a, "--queries") == 0 && x > 0) {
+      o.queries = (size_t)x;
+      o.queries_set = 1;
+    } else if (strcmp(a, "--seed") == 0) o.seed = x;
+    else if (strcmp(a, "--names-per-vhost") == 0 && x >= 1) o.per_vhost = (size_t)x;
+    else if (strcmp(a, "--passes") == 0 && x >= 1 && x <= 64) o.passes = (unsigned)x;
+    else if (strcmp(a, "--callgrind") == 0) o.callgrind = (long long)x;
+    else {
+      usage();
+      return 2;
+    }
+  }
+  if (o.callgrind >= 0) return bench_callgrind(&o);
+  if (o.n_names == 0) {
+    o.names[0] = 1000;
+    o.names[1] = 100000;
+    o.names[2] = 1000000;
+    o.n_names = 3;
+  }
+  int rc = 0;
+  for (size_t i = 0; i < o.n_names; i++) rc |= bench_one(&o, o.names[i]);
+  return rc;
+}

@@ -1,0 +1,463 @@
+/*
+ * misdirect-server — example HTTP server: HTTP/1.1 and HTTP/2 over TLS,
+ * HTTP/1.1 and HTTP/2 prior knowledge (h2c) in cleartext, on 127.0.0.1.
+ *
+ *   misdirect-server -c VHOSTS [--log FILE] [--port-offset N]
+ *
+ * Every listener of the vhosts file is bound on 127.0.0.1 at its port (plus
+ * N: the configured port stays the one decisions use, as behind a port
+ * mapping).  cert file=/key= and policy ca-file= are relative to the vhosts
+ * file.  One line per decision goes to the log (default stderr).  SIGTERM or
+ * SIGINT stop it cleanly.
+ *
+ * This file: start-up, the poll() loop and transport I/O (TLS or plain).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+static long long now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec;
+}
+
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) break;
+    if (n == cap) {
+      if (cap >= (1u << 24)) { free(buf); buf = NULL; break; } /* 16 MiB: not a vhosts file */
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb) { free(buf); buf = NULL; break; }
+      buf = nb;
+    }
+  }
+  fclose(f);
+  *len = n;
+  return buf;
+}
+
+static int set_nonblock(int fd) {
+  int fl = fcntl(fd, F_GETFL, 0);
+  return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int open_listener(srv *s, srv_listener *l, mdr_str base) {
+  int port = (int)l->info.port + s->port_offset;
+  if (port < 1 || port > 65535) {
+    fprintf(stderr, "listener %.*s: port %d out of range\n", (int)l->info.name.len,
+            l->info.name.ptr, port);
+    return -1;
+  }
+  l->bind_port = (uint16_t)port;
+  if (l->info.tls) {
+    mdr_ossl_set_options o;
+    memset(&o, 0, sizeof o);
+    o.base_dir = base;
+    o.alpn = MDR_OSSL_ALPN_STRICT;
+    mdr_error err;
+    memset(&err, 0, sizeof err);
+    if (mdr_ossl_set_new(&l->set, s->table, l->info.name, &o, &err) != 0) {
+      fprintf(stderr, "%s\n", err.message);
+      return -1;
+    }
+    l->initial = SSL_CTX_new(TLS_server_method());
+    if (!l->initial || mdr_ossl_install(l->set, l->initial, &err) != 0) {
+      fprintf(stderr, "listener %.*s: %s\n", (int)l->info.name.len, l->info.name.ptr,
+              err.message);
+      return -1;
+    }
+    SSL_CTX_set_mode(l->initial, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  }
+  l->fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (l->fd < 0) return -1;
+  int one = 1;
+  setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons(l->bind_port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(l->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(l->fd, 64) != 0 ||
+      set_nonblock(l->fd) != 0) {
+    fprintf(stderr, "listener %.*s: 127.0.0.1:%d: %s\n", (int)l->info.name.len, l->info.name.ptr,
+            port, strerror(errno));
+    return -1;
+  }
+  srv_log(s, "listening listener=%.*s scheme=%s addr=127.0.0.1:%u", (int)l->info.name.len,
+          l->info.name.ptr, l->info.tls ? "https" : "http", (unsigned)l->bind_port);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void conn_close(srv *s, srv_conn *c) {
+  (void)s;
+  if (c->h2) h2_free(c);
+  mdr_ngh2_origins_free(&c->origins);
+  if (c->ssl) {
+    if (c->state != C_HANDSHAKE) SSL_shutdown(c->ssl); /* best effort close_notify */
+    SSL_free(c->ssl);
+  }
+  close(c->fd);
+  memset(c, 0, sizeof *c);
+  c->state = C_FREE;
+  c->fd = -1;
+}
+
+/* Remember the fatal alert a refused handshake sent, for the log line. */
+static void on_tls_info(const SSL *ssl, int where, int ret) {
+  if (!(where & SSL_CB_WRITE_ALERT)) return;
+  srv_conn *c = SSL_get_app_data(ssl);
+  if (c && (ret >> 8) == SSL3_AL_FATAL) c->alert_sent = ret & 0xff;
+}
+
+static void conn_accept(srv *s, srv_listener *l) {
+  for (int k = 0; k < 16; k++) { /* bounded accepts per wake-up */
+    srv_conn *c = NULL;
+    for (size_t i = 0; i < SRV_MAX_CONNS; i++)
+      if (s->conns[i].state == C_FREE) { c = &s->conns[i]; break; }
+    if (!c) return; /* full: the listener is not polled until a slot frees */
+    int fd = accept(l->fd, NULL, NULL);
+    if (fd < 0) return;
+    if (set_nonblock(fd) != 0) { close(fd); continue; }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+    c->lst = l;
+    c->last_active = now_s();
+    c->facts.listener = l->index;
+    c->facts.handshake_vhost = MDR_NONE;
+    if (l->info.tls) {
+      c->ssl = SSL_new(l->initial);
+      if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) { conn_close(s, c); continue; }
+      SSL_set_accept_state(c->ssl);
+      SSL_set_app_data(c->ssl, c); /* index 0 is the host's; the adapter never uses it */
+      SSL_set_info_callback(c->ssl, on_tls_info);
+      c->state = C_HANDSHAKE;
+    } else {
+      c->state = C_SNIFF;
+    }
+  }
+}
+
+/* Transport read: >0 bytes, 0 = nothing now, -1 = closed or failed. */
+static long tr_read(srv_conn *c, void *buf, size_t cap) {
+  if (c->ssl) {
+    int r = SSL_read(c->ssl, buf, (int)cap);
+    if (r > 0) return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) return 0;
+    if (e == SSL_ERROR_WANT_WRITE) { c->want_write = 1; return 0; }
+    return -1;
+  }
+  ssize_t r = recv(c->fd, buf, cap, 0);
+  if (r > 0) return (long)r;
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
+  return -1;
+}
+
+/* Write what is pending (h1 response, or h2 chunks).  -1 = close. */
+static int conn_flush(srv_conn *c) {
+  c->want_write = 0;
+  for (int k = 0; k < 1024; k++) {
+    if (c->wlen == 0) {
+      if (c->state != C_H2) return 0;
+      int r = h2_next_chunk(c);
+      if (r < 0) return -1;
+      if (c->wlen == 0) return 0;
+    }
+    long n;
+    if (c->ssl) {
+      int r = SSL_write(c->ssl, c->wptr, (int)c->wlen);
+      if (r <= 0) {
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) { c->want_write = 1; return 0; }
+        return -1;
+      }
+      n = r;
+    } else {
+      ssize_t r = send(c->fd, c->wptr, c->wlen, MSG_NOSIGNAL);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { c->want_write = 1; return 0; }
+        return -1;
+      }
+      n = (long)r;
+    }
+    c->wptr += n;
+    c->wlen -= (size_t)n;
+  }
+  c->want_write = c->wlen > 0;
+  return 0;
+}
+
+static const uint8_t H2_PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/* The handshake finished: record the facts, pick HTTP/1.1 or HTTP/2. */
+static int conn_established(srv *s, srv_conn *c) {
+  if (mdr_ossl_conn_facts(c->ssl, &c->facts) != 0) return -1;
+  const unsigned char *alpn = NULL;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+  if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) {
+    c->state = C_H2;
+    return h2_start(s, c, 1);
+  }
+  c->state = C_H1;
+  return 0;
+}
+
+static void log_handshake_failure(srv *s, srv_conn *c) {
+  const mdr_handshake_result *hs = mdr_ossl_conn_handshake(c->ssl);
+  unsigned long e = ERR_peek_last_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  if (hs && hs->outcome == MDR_HS_ALERT)
+    srv_log(s, "handshake listener=%.*s -> alert %s reason=%s", (int)c->lst->info.name.len,
+            c->lst->info.name.ptr, mdr_alert_name(hs->alert), mdr_reason_token(hs->reason));
+  else if (c->alert_sent)
+    /* The adapter keeps no result for a refused ClientHello: name the
+     * alert OpenSSL sent. */
+    srv_log(s, "handshake listener=%.*s -> alert %s (%s)", (int)c->lst->info.name.len,
+            c->lst->info.name.ptr, mdr_alert_name((unsigned)c->alert_sent), e ? buf : "-");
+  else
+    srv_log(s, "handshake listener=%.*s -> failed (%s)", (int)c->lst->info.name.len,
+            c->lst->info.name.ptr, e ? buf : "connection closed");
+  ERR_clear_error();
+}
+
+/* Drive one connection after poll() said it is ready.  -1 = close it. */
+static int conn_io(srv *s, srv_conn *c) {
+  c->last_active = now_s();
+  if (c->state == C_HANDSHAKE) {
+    int r = SSL_do_handshake(c->ssl);
+    if (r != 1) {
+      int e = SSL_get_error(c->ssl, r);
+      if (e == SSL_ERROR_WANT_READ) return 0;
+      if (e == SSL_ERROR_WANT_WRITE) { c->want_write = 1; return 0; }
+      log_handshake_failure(s, c);
+      return -1;
+    }
+    if (conn_established(s, c) != 0) return -1;
+  }
+  if (conn_flush(c) != 0) return -1;
+  if (c->wlen > 0) return 0; /* still writing: read later */
+  if (c->close_after_write) return -1;
+
+  if (c->state == C_H1 && c->h1_again) { /* a pipelined request already buffered */
+    c->h1_again = 0;
+    if (h1_process(s, c) != 0) return -1;
+    if (conn_flush(c) != 0) return -1;
+    if (c->wlen > 0 || c->close_after_write) return c->wlen > 0 ? 0 : -1;
+  }
+  for (int k = 0; k < 64; k++) { /* bounded reads per wake-up */
+    long n;
+    if (c->state == C_H2) {
+      uint8_t buf[16384];
+      n = tr_read(c, buf, sizeof buf);
+      if (n < 0) return -1;
+      if (n == 0) break;
+      if (h2_recv(c, buf, (size_t)n) != 0) return -1;
+      continue;
+    }
+    /* HTTP/1.1 or not yet known: fill the head buffer, skipping body bytes. */
+    size_t room = sizeof c->in - c->in_len;
+    if (room == 0) {
+      if (h1_process(s, c) != 0) return -1;
+      break;
+    }
+    n = tr_read(c, c->in + c->in_len, room);
+    if (n < 0) return -1;
+    if (n == 0) break;
+    c->in_len += (size_t)n;
+    if (c->state == C_SNIFF) {
+      size_t m = c->in_len < sizeof H2_PREFACE - 1 ? c->in_len : sizeof H2_PREFACE - 1;
+      if (memcmp(c->in, H2_PREFACE, m) == 0) {
+        if (m < sizeof H2_PREFACE - 1) continue; /* wait for the whole preface */
+        c->state = C_H2;
+        if (h2_start(s, c, 0) != 0) return -1;
+        if (h2_recv(c, (const uint8_t *)c->in, c->in_len) != 0) return -1;
+        c->in_len = 0;
+        continue;
+      }
+      c->state = C_H1;
+    }
+    if (h1_process(s, c) != 0) return -1;
+    if (c->wlen > 0) break;
+  }
+  if (conn_flush(c) != 0) return -1;
+  if (c->state == C_H2 && h2_done(c) && c->wlen == 0) return -1;
+  if (c->close_after_write && c->wlen == 0) return -1;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void usage(const char *argv0) {
+  fprintf(stderr, "usage: %s -c VHOSTS [--log FILE] [--port-offset N]\n", argv0);
+}
+
+int main(int argc, char **argv) {
+  const char *vhosts = NULL, *logpath = NULL;
+  static srv s; /* large: connection buffers */
+  for (int i = 1; i < argc; i++) {
+    if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+      vhosts = argv[++i];
+    } else if (!strcmp(argv[i], "--log") && i + 1 < argc) {
+      logpath = argv[++i];
+    } else if (!strcmp(argv[i], "--port-offset") && i + 1 < argc) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end || v < -65535 || v > 65535) { usage(argv[0]); return 2; }
+      s.port_offset = (int)v;
+    } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      usage(argv[0]);
+      return 0;
+    } else {
+      usage(argv[0]);
+      return 2;
+    }
+  }
+  if (!vhosts) { usage(argv[0]); return 2; }
+  s.log = stderr;
+  if (logpath && !(s.log = fopen(logpath, "a"))) { perror(logpath); return 1; }
+
+  /* The table: cert file= and policy ca-file= are relative to its folder. */
+  size_t len = 0;
+  char *text = slurp(vhosts, &len);
+  if (!text) { perror(vhosts); return 1; }
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", vhosts);
+  char *slash = strrchr(dir, '/');
+  mdr_str base = {".", 1};
+  if (slash) {
+    slash[slash == dir ? 1 : 0] = '\0';
+    base.ptr = dir;
+    base.len = strlen(dir);
+  }
+  mdr_str source = {vhosts, strlen(vhosts)};
+  mdr_error err;
+  memset(&err, 0, sizeof err);
+  int rc = mdr_ossl_table_parse(text, len, source, base, NULL, &s.table, &err);
+  free(text);
+  if (rc != 0) {
+    fprintf(stderr, "%s\n", err.message[0] ? err.message : mdr_strerror(rc));
+    return 1;
+  }
+
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+
+  size_t nl = mdr_table_listener_count(s.table);
+  if (nl > SRV_MAX_LISTENERS) { fprintf(stderr, "too many listeners (max %d)\n", SRV_MAX_LISTENERS); return 1; }
+  for (size_t i = 0; i < SRV_MAX_CONNS; i++) s.conns[i].fd = -1;
+  int status = 0;
+  for (size_t i = 0; i < nl; i++) {
+    srv_listener *l = &s.lst[s.n_lst++];
+    l->fd = -1;
+    l->index = (mdr_index)i;
+    mdr_table_listener_info(s.table, l->index, &l->info);
+    if (open_listener(&s, l, base) != 0) { status = 1; break; }
+  }
+  if (status == 0) srv_log(&s, "ready pid=%ld listeners=%zu", (long)getpid(), s.n_lst);
+
+  struct pollfd pfd[SRV_MAX_LISTENERS + SRV_MAX_CONNS];
+  srv_conn *who[SRV_MAX_LISTENERS + SRV_MAX_CONNS];
+  while (status == 0 && !g_stop) {
+    size_t n = 0, active = 0;
+    for (size_t i = 0; i < SRV_MAX_CONNS; i++) active += s.conns[i].state != C_FREE;
+    for (size_t i = 0; i < s.n_lst && active < SRV_MAX_CONNS; i++) {
+      pfd[n].fd = s.lst[i].fd;
+      pfd[n].events = POLLIN;
+      who[n++] = NULL;
+    }
+    size_t first_conn = n;
+    long long t = now_s();
+    for (size_t i = 0; i < SRV_MAX_CONNS; i++) {
+      srv_conn *c = &s.conns[i];
+      if (c->state == C_FREE) continue;
+      if (t - c->last_active > SRV_IDLE_SECONDS) { conn_close(&s, c); continue; }
+      pfd[n].fd = c->fd;
+      pfd[n].events = (short)(POLLIN | (c->want_write || c->wlen ? POLLOUT : 0));
+      who[n++] = c;
+    }
+    /* Work that poll() cannot see: bytes OpenSSL already decrypted, or a
+     * pipelined HTTP/1.1 request waiting in our buffer. */
+    int timeout = 1000;
+    for (size_t i = first_conn; i < n; i++) {
+      srv_conn *c = who[i];
+      if (c->wlen == 0 && ((c->ssl && c->state != C_HANDSHAKE && SSL_pending(c->ssl) > 0) ||
+                           (c->state == C_H1 && c->h1_again)))
+        timeout = 0;
+    }
+    int r = poll(pfd, (nfds_t)n, timeout);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      perror("poll");
+      status = 1;
+      break;
+    }
+    for (size_t i = 0; i < first_conn; i++)
+      if (pfd[i].revents & POLLIN)
+        for (size_t k = 0; k < s.n_lst; k++)
+          if (s.lst[k].fd == pfd[i].fd) conn_accept(&s, &s.lst[k]);
+    for (size_t i = first_conn; i < n; i++) {
+      srv_conn *c = who[i];
+      int runnable = c->wlen == 0 && ((c->ssl && c->state != C_HANDSHAKE && c->state != C_FREE &&
+                                       SSL_pending(c->ssl) > 0) ||
+                                      (c->state == C_H1 && c->h1_again));
+      if (!pfd[i].revents && !runnable) continue;
+      if (c->state == C_FREE || c->fd != pfd[i].fd) continue;
+      if (conn_io(&s, c) != 0) conn_close(&s, c);
+    }
+  }
+
+  for (size_t i = 0; i < SRV_MAX_CONNS; i++)
+    if (s.conns[i].state != C_FREE) conn_close(&s, &s.conns[i]);
+  for (size_t i = 0; i < s.n_lst; i++) {
+    if (s.lst[i].fd >= 0) close(s.lst[i].fd);
+    SSL_CTX_free(s.lst[i].initial);
+    mdr_ossl_set_unref(s.lst[i].set);
+  }
+  mdr_table_unref(s.table);
+  if (status == 0) srv_log(&s, "stopped");
+  if (s.log != stderr) fclose(s.log);
+  return status;
+}

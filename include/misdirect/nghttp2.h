@@ -1,0 +1,235 @@
+/*
+ * misdirect-nghttp2 — glue between misdirect's ORIGIN support
+ * (misdirect-origin) and an nghttp2 session (nghttp2 >= 1.33; Debian ships
+ * 1.52).
+ *
+ * Server side: compute the connection's origin set from the vhost table
+ * (mdr_origin_set_each for the connection's listener and handshake vhost)
+ * and submit it with nghttp2_submit_origin right after the server's
+ * SETTINGS, split over several ORIGIN frames when it does not fit in one.
+ * Client side: enable nghttp2's built-in ORIGIN receive and feed every
+ * ORIGIN frame into an mdr_origin_client, and remove an origin on 421.
+ *
+ * Link with misdirect-nghttp2 (CMake target misdirect::nghttp2, pkg-config
+ * misdirect-nghttp2).  See docs/origin.md, "nghttp2 glue".
+ *
+ * Conventions are those of misdirect.h: pointer + length strings, 0 or a
+ * negative MDR_ERR_* code.  nghttp2 error codes returned by nghttp2 calls
+ * are passed through unchanged where documented (they are in -500 .. -999
+ * and never collide with MDR_ERR_*).
+ *
+ * Thread safety: an nghttp2_session is single-threaded, and so is every
+ * call here that takes one.  mdr_ngh2_origins objects are not shared.
+ *
+ * Since 0.1.0.
+ */
+#ifndef MISDIRECT_NGHTTP2_H
+#define MISDIRECT_NGHTTP2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include <misdirect/misdirect.h>
+#include <misdirect/origin.h>
+
+#if defined(MISDIRECT_NGHTTP2_STATICLIB)
+#  define MDR_NGH2_EXTERN
+#elif defined(_WIN32)
+#  if defined(MISDIRECT_NGHTTP2_BUILDING_LIBRARY)
+#    define MDR_NGH2_EXTERN __declspec(dllexport)
+#  else
+#    define MDR_NGH2_EXTERN __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && defined(MISDIRECT_NGHTTP2_BUILDING_LIBRARY)
+#  define MDR_NGH2_EXTERN __attribute__((visibility("default")))
+#else
+#  define MDR_NGH2_EXTERN
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * nghttp2_submit_origin refuses a payload above 16384 bytes whatever the
+ * peer's SETTINGS_MAX_FRAME_SIZE, and 16384 is the smallest value a peer may
+ * announce, so every ORIGIN frame this glue submits has a payload of at
+ * most this many bytes.
+ */
+#define MDR_NGH2_ORIGIN_MAX_PAYLOAD 16384
+
+/* ------------------------------------------------------------------------ */
+/* Server side                                                               */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The origin set of one connection, owned by the caller (zero-initialise;
+ * release with mdr_ngh2_origins_free).  `origins[0..n)` are canonical
+ * "https://host[:port]" strings (pointers into `buf`), in the order the core
+ * enumerated them.  Keep it for the connection's lifetime and hand it to
+ * mdr_decide through mdr_ngh2_origins_to_conn: what was advertised is what
+ * the decision checks.
+ */
+typedef struct mdr_ngh2_origins {
+  mdr_str *origins;
+  size_t n;
+  char *buf;                     /* storage of the strings; treat as opaque */
+  size_t buf_len, buf_cap, cap;  /* treat as opaque */
+  const mdr_mem *mem;            /* allocator used (NULL = libc) */
+} mdr_ngh2_origins;
+
+/**
+ * Compute the HTTP/2 origin set of a TLS connection on `listener` whose
+ * handshake selected `handshake_vhost` (as in mdr_conn: MDR_NONE = the
+ * listener default), replacing what `o` held.  Allocates with `mem` (NULL =
+ * libc); on error `o` is left empty.
+ * @return 0; MDR_ERR_WRONG_LISTENER (cleartext listener: never send ORIGIN
+ *         there); MDR_ERR_INVALID_ARGUMENT; MDR_ERR_NOMEM.
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_origins_compute(mdr_ngh2_origins *o, const mdr_table *t,
+                                             mdr_index listener, mdr_index handshake_vhost,
+                                             const mdr_mem *mem);
+
+/** Release what `o` holds and leave it empty (NULL is fine). */
+MDR_NGH2_EXTERN void mdr_ngh2_origins_free(mdr_ngh2_origins *o);
+
+/**
+ * Point `c`'s origin-set fields at `o` (has_origin_set = 1, origin_set,
+ * n_origin_set), so mdr_decide checks requests against what the ORIGIN
+ * frames advertised.  Call it only once the frames were submitted.
+ */
+MDR_NGH2_EXTERN void mdr_ngh2_origins_to_conn(const mdr_ngh2_origins *o, mdr_conn *c);
+
+/**
+ * Submit `origins[0..n)` as ORIGIN frames on a server session: the set is
+ * split with mdr_origin_split_next so that each frame's payload is at most
+ * `max_payload` bytes (0 or anything above MDR_NGH2_ORIGIN_MAX_PAYLOAD means
+ * MDR_NGH2_ORIGIN_MAX_PAYLOAD) and holds whole entries; an empty set is
+ * one empty ORIGIN frame ("the SNI origin only").  Every entry is checked
+ * before anything is submitted.  Call it right after nghttp2_submit_settings,
+ * before the session sends any response; the frames go out with the next
+ * nghttp2_session_send / nghttp2_session_mem_send.
+ * @param frames_out optional: number of frames submitted
+ * @return 0; MDR_ERR_INVALID_ARGUMENT (NULL session, a non-canonical entry);
+ *         MDR_ERR_LIMIT (an entry longer than a payload); or the nghttp2
+ *         error of nghttp2_submit_origin (NGHTTP2_ERR_INVALID_STATE on a
+ *         client session, NGHTTP2_ERR_NOMEM), in which case frames
+ *         submitted before it stay queued.
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_submit_origins(nghttp2_session *session, const mdr_str *origins,
+                                            size_t n, size_t max_payload, size_t *frames_out);
+
+/**
+ * mdr_ngh2_origins_compute, then mdr_ngh2_submit_origins, in one call: what
+ * a server does for every new TLS HTTP/2 connection after
+ * nghttp2_submit_settings.  On success `o` holds the submitted set (pass it
+ * to mdr_ngh2_origins_to_conn).
+ * @return as the two functions.
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_server_submit_origin(nghttp2_session *session, mdr_ngh2_origins *o,
+                                                  const mdr_table *t, mdr_index listener,
+                                                  mdr_index handshake_vhost, const mdr_mem *mem,
+                                                  size_t *frames_out);
+
+/* ------------------------------------------------------------------------ */
+/* Client side                                                               */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Enable nghttp2's built-in ORIGIN receive on a client session option
+ * (nghttp2_option_set_builtin_recv_extension_type(opt, NGHTTP2_ORIGIN)).
+ * Without it nghttp2 drops ORIGIN frames silently.
+ * @return 0; MDR_ERR_INVALID_ARGUMENT (NULL opt).
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_client_enable_origin(nghttp2_option *opt);
+
+/**
+ * Call from the client's on_frame_recv_callback for every frame.  An ORIGIN
+ * frame (frame->hd.type == NGHTTP2_ORIGIN) on stream 0 without any of the
+ * flags 0x1-0x8 activates `c` and adds its canonical entries; other frames
+ * are left alone.  The flag check is done here because nghttp2 (up to at
+ * least 1.52) ignores frames with the upper flag bits set, where RFC 8336
+ * §2.2 says the lower four bits; non-canonical entries are skipped by
+ * mdr_origin_client_add.  An ORIGIN frame without a parsed payload (the
+ * strict receive path below registers ORIGIN as a user extension) is left
+ * to mdr_ngh2_origin_rx_unpack and returns 0 here.
+ * @return 1 (an ORIGIN frame was processed); 0 (not an ORIGIN frame, or one
+ *         to ignore); MDR_ERR_LIMIT (the set is full: RFC 8336 §4 lets the
+ *         client close the connection); MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_client_on_frame(mdr_origin_client *c, const nghttp2_frame *frame);
+
+/**
+ * A response with status 421 arrived for a request whose :authority was
+ * `authority` (verbatim, as sent): remove its origin from `c`
+ * (mdr_origin_from_authority, then mdr_origin_client_on_421).  Any other
+ * status is a no-op returning 0, so it may be called for every response.
+ * @return 0; MDR_ERR_INVALID_ARGUMENT (an authority without a canonical
+ *         origin); MDR_ERR_LIMIT (no slot to remember the refusal: do not
+ *         reuse the connection for that origin).
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_client_on_response(mdr_origin_client *c, unsigned status,
+                                                const char *authority, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Client side, strict receive (RFC 8336 flag rule)                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * nghttp2's built-in ORIGIN receive (1.52) hides a frame's flags: a frame
+ * with a reserved flag 0x1-0x8 (which RFC 8336 §2.2 says to ignore) is
+ * delivered with flags 0, and one with an upper flag 0x10-0x80 (to be
+ * processed) is dropped.  For the RFC's rule exactly, register ORIGIN as a
+ * user extension instead and pass its raw bytes through misdirect's strict
+ * decoder (mdr_origin_client_on_h2_frame) with an mdr_ngh2_origin_rx:
+ *
+ *   mdr_ngh2_client_enable_origin_strict(opt);
+ *   on_extension_chunk_recv_callback: return mdr_ngh2_origin_rx_chunk(rx, hd, data, len);
+ *   unpack_extension_callback:        mdr_ngh2_origin_rx_unpack(rx, hd); *payload = NULL;
+ *                                     return 0 (or NGHTTP2_ERR_CANCEL to hide the frame);
+ *
+ * Do not also enable the built-in receive (nghttp2 gives the user handler
+ * precedence anyway).
+ */
+
+/** Per-connection receive state (zero-initialise, then mdr_ngh2_origin_rx_init). */
+typedef struct mdr_ngh2_origin_rx {
+  mdr_origin_client *set;
+  size_t len;                    /* payload bytes buffered for the current frame */
+  int overflow;                  /* the current frame did not fit: ignore it */
+  uint8_t buf[MDR_ORIGIN_H2_HEADER_LEN + MDR_NGH2_ORIGIN_MAX_PAYLOAD];
+} mdr_ngh2_origin_rx;
+
+/** Register ORIGIN as a user extension type on a client option. */
+MDR_NGH2_EXTERN int mdr_ngh2_client_enable_origin_strict(nghttp2_option *opt);
+
+/** Start receiving into `set`.  @return 0; MDR_ERR_INVALID_ARGUMENT. */
+MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_init(mdr_ngh2_origin_rx *rx, mdr_origin_client *set);
+
+/**
+ * From on_extension_chunk_recv_callback: buffer a piece of an ORIGIN
+ * frame's payload.  A payload above MDR_NGH2_ORIGIN_MAX_PAYLOAD (a client
+ * that announced a larger SETTINGS_MAX_FRAME_SIZE) makes the frame ignored.
+ * Frames of other types are left alone.
+ * @return 0 (return it to nghttp2); MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_chunk(mdr_ngh2_origin_rx *rx, const nghttp2_frame_hd *hd,
+                                             const uint8_t *data, size_t len);
+
+/**
+ * From unpack_extension_callback, when the whole frame arrived: decode it
+ * strictly (stream != 0, a flag in 0x0f or a truncated entry -> ignored;
+ * non-canonical entries skipped) and feed the set.  Resets the buffer for
+ * the next frame.
+ * @return 1 (an ORIGIN frame was processed), 0 (ignored, or not ORIGIN),
+ *         MDR_ERR_LIMIT (the set is full), MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_unpack(mdr_ngh2_origin_rx *rx, const nghttp2_frame_hd *hd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MISDIRECT_NGHTTP2_H */

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# e2e: curl over HTTP/1.1 and HTTP/2 against misdirect-server, with SNI and
+# Host split by --resolve, --connect-to and -H Host.  Usage: curl.sh SERVER
+set -u
+source "${BASH_SOURCE[0]%/*}/e2e-lib.sh"
+e2e_require curl openssl
+e2e_setup "$1"
+T=$E2E_TLS P=$E2E_PLAIN
+R=(--resolve "www.example.com:$T:127.0.0.1" --resolve "blog.example.com:$T:127.0.0.1"
+   --resolve "admin.example.com:$T:127.0.0.1" --resolve "other.org:$T:127.0.0.1"
+   --resolve "nope.example:$T:127.0.0.1")
+
+e2e_expect "h1 SNI=Host=www" "200 serve" "$(e2e_curl "${R[@]}" --http1.1 "https://www.example.com:$T/")"
+e2e_expect "h1 body names the vhost" "served by vhost home (serve)" "$(cat "$E2E_DIR/body")"
+e2e_expect "h2 SNI=Host=blog" "200 serve" "$(e2e_curl "${R[@]}" --http2 "https://blog.example.com:$T/")"
+e2e_expect "h2 negotiated" "HTTP/2 200" "$(head -1 "$E2E_DIR/headers" | tr -d '\r' | sed 's/ *$//')"
+e2e_expect "h2 coalescing allowed: SNI www, :authority blog" "200 serve-coalesced" \
+  "$(e2e_curl "${R[@]}" --http2 -H "Host: blog.example.com:$T" "https://www.example.com:$T/")"
+e2e_expect "h2 coalescing refused: SNI blog, :authority admin (client-cert vhost)" "421 policy-mismatch" \
+  "$(e2e_curl "${R[@]}" --http2 -H "Host: admin.example.com:$T" "https://blog.example.com:$T/")"
+e2e_expect "421 body explains (names the client-cert policy)" "yes" \
+  "$(grep -q "client-auth=required" "$E2E_DIR/body" && echo yes || echo no)"
+e2e_expect "h1 SNI blog, Host admin" "421 policy-mismatch" \
+  "$(e2e_curl "${R[@]}" --http1.1 -H "Host: admin.example.com:$T" "https://blog.example.com:$T/")"
+e2e_expect "h1 421 closes the connection" "close" "$(e2e_header connection)"
+e2e_expect "h2 SNI www, :authority other.org (other certificate)" "421 cert-not-covering" \
+  "$(e2e_curl "${R[@]}" --http2 -H "Host: other.org:$T" "https://www.example.com:$T/")"
+e2e_expect "admin with its own SNI and a client certificate" "200 serve" \
+  "$(e2e_curl "${R[@]}" --cert "$E2E_DIR/client.pem" --key "$E2E_DIR/client.key" "https://admin.example.com:$T/")"
+# TLS 1.3: the server's alert may arrive after curl considers the handshake
+# done, so curl reports 35, 56 or 16 (HTTP/2 framing) depending on timing.
+e2e_expect "admin with its own SNI, no client certificate: handshake refused" "refused -" \
+  "$(e2e_curl "${R[@]}" --tlsv1.3 "https://admin.example.com:$T/" | sed -E 's/^curl-exit-(16|35|56) /refused /')"
+e2e_expect "server logged the missing client certificate" "1" \
+  "$(grep -c 'handshake listener=web -> .*peer did not return a certificate' "$E2E_DIR/server.log")"
+e2e_expect "--connect-to: SNI other.org over 127.0.0.1" "200 serve" \
+  "$(e2e_curl --connect-to "other.org:$T:127.0.0.1:$T" "https://other.org:$T/")"
+e2e_expect "--connect-to: SNI www, Host blog (h1)" "200 serve-coalesced" \
+  "$(e2e_curl --http1.1 --connect-to "www.example.com:$T:127.0.0.1:$T" -H "Host: blog.example.com:$T" "https://www.example.com:$T/")"
+# No SNI: curl sends none for an IP literal; the listener default (home) is used.
+e2e_expect "no SNI, Host www (the default vhost)" "200 serve" \
+  "$(e2e_curl -k --http1.1 -H "Host: www.example.com:$T" "https://127.0.0.1:$T/")"
+e2e_expect "no SNI, Host admin (client-cert vhost)" "421 policy-mismatch" \
+  "$(e2e_curl -k --http1.1 -H "Host: admin.example.com:$T" "https://127.0.0.1:$T/")"
+e2e_expect "no SNI, h2, :authority blog" "200 serve-coalesced" \
+  "$(e2e_curl -k --http2 -H "Host: blog.example.com:$T" "https://127.0.0.1:$T/")"
+# A name under a wildcard: coalescing is fine for HTTP/1.1 (no ORIGIN frame),
+# but on HTTP/2 the advertised origin set cannot list it, so it is refused.
+e2e_expect "h1 SNI www, Host x.apps (wildcard sibling)" "200 serve-coalesced" \
+  "$(e2e_curl "${R[@]}" --http1.1 -H "Host: x.apps.example.com:$T" "https://www.example.com:$T/")"
+e2e_expect "h2 SNI www, :authority x.apps (not in the ORIGIN set)" "421 not-in-origin-set" \
+  "$(e2e_curl "${R[@]}" --http2 -H "Host: x.apps.example.com:$T" "https://www.example.com:$T/")"
+e2e_expect "h2 SNI x.apps itself (the initial origin)" "200 serve" \
+  "$(e2e_curl --resolve "x.apps.example.com:$T:127.0.0.1" --http2 "https://x.apps.example.com:$T/")"
+e2e_expect "wrong port in Host" "421 wrong-port" \
+  "$(e2e_curl "${R[@]}" --http1.1 -H "Host: www.example.com:1" "https://www.example.com:$T/")"
+e2e_expect "unknown host" "421 unknown-host" \
+  "$(e2e_curl "${R[@]}" --http2 -H "Host: nope.example.com:$T" "https://www.example.com:$T/")"
+e2e_expect "unknown SNI: handshake refused" "curl-exit-35 -" "$(e2e_curl "${R[@]}" "https://nope.example:$T/")"
+e2e_expect "unknown SNI logged as unrecognized_name" "1" \
+  "$(grep -c 'handshake listener=web -> alert unrecognized_name' "$E2E_DIR/server.log")"
+# Cleartext listener.
+e2e_expect "http -> https redirect" "308 redirect-https" \
+  "$(e2e_curl -H "Host: www.example.com:$P" "http://127.0.0.1:$P/login?next=%2F")"
+e2e_expect "Location" "https://www.example.com:$T/login?next=%2F" "$(e2e_header location)"
+e2e_expect "redirect alias over TLS" "308 redirect-alias" \
+  "$(e2e_curl "${R[@]}" -H "Host: example.com:$T" "https://www.example.com:$T/docs")"
+e2e_expect "alias Location" "https://www.example.com:$T/docs" "$(e2e_header location)"
+e2e_expect "cleartext other.org served" "200 serve" "$(e2e_curl -H "Host: other.org:$P" "http://127.0.0.1:$P/")"
+e2e_expect "h2c prior knowledge, other.org" "200 serve" \
+  "$(e2e_curl --http2-prior-knowledge -H "Host: other.org:$P" "http://127.0.0.1:$P/")"
+e2e_expect "h2c is HTTP/2" "HTTP/2 200" "$(head -1 "$E2E_DIR/headers" | tr -d '\r' | sed 's/ *$//')"
+e2e_expect "malformed Host (percent-encoded)" "400 host-percent" \
+  "$(e2e_curl -H "Host: www.exa%6dple.com" "http://127.0.0.1:$P/")"
+e2e_expect "malformed Host (h2, comma)" "400 host-bad-char" \
+  "$(e2e_curl "${R[@]}" --http2 -H "Host: a.example.com,b.example.com" "https://www.example.com:$T/")"
+e2e_expect "one log line per decision" "$(grep -c ' decision ' "$E2E_DIR/server.log")" \
+  "$(grep -c ' decision listener=' "$E2E_DIR/server.log")"
+e2e_finish
