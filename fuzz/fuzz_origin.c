@@ -21,28 +21,6 @@
 
 enum { MAX_ENTRIES = 256 };
 
-#ifdef MISDIRECT_FUZZ_HAVE_CASES
-/* Open finding (docs/fuzzing.md, "Findings"): the case tool's canonical
- * check writes IPv4-translated (::ffff:0:0:0/96) and NAT64 (64:ff9b::/96)
- * addresses in hex, where RFC 5952, the core and the adapter use mixed
- * notation.  Until tools/cases.c is fixed, disagreements on those two
- * prefixes are tolerated so the fuzzer keeps looking for others;
- * MISDIRECT_FUZZ_STRICT=1 turns the tolerance off (the reproducer is
- * fuzz/regress-open/origin-ipv4-translated). */
-static int known_tool_divergence(const char *s, size_t n) {
-  static int strict = -1;
-  if (strict < 0) strict = getenv("MISDIRECT_FUZZ_STRICT") != NULL;
-  if (strict || n < 10 || memcmp(s, "https://[", 9) != 0) return 0;
-  const char *close = memchr(s, ']', n);
-  if (!close) return 0;
-  mdr_authority a;
-  int valid = 0;
-  mdr_reason why;
-  mdr_authority_parse(s + 8, (size_t)(close + 1 - (s + 8)), 0, &a, &valid, &why);
-  if (!valid || a.kind != MDR_HOST_IPV6) return 0;
-  return strncmp(a.host, "[::ffff:0:", 10) == 0 || strncmp(a.host, "[64:ff9b::", 10) == 0;
-}
-#endif
 
 typedef struct list {
   mdr_str e[MAX_ENTRIES];
@@ -169,8 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       size_t sl = e - i;
       int canon = mdr_origin_is_canonical(s, sl);
 #ifdef MISDIRECT_FUZZ_HAVE_CASES
-      if (canon != mdrc_origin_is_canonical(s, sl) && !known_tool_divergence(s, sl))
-        FZ_CHECK(canon == mdrc_origin_is_canonical(s, sl));
+      FZ_CHECK(canon == mdrc_origin_is_canonical(s, sl));
 #endif
       if (canon) {
         mdr_origin_parts parts;
