@@ -124,9 +124,8 @@ static void lw_port(lw *w, unsigned port) {
 static int is_lit(mdr_str s, const char *lit) { return mdri_str_eq_lit(s, lit); }
 
 /* Does the request origin pass the ORIGIN-set check? */
-static int origin_ok(const mdr_table *t, const mdri_listener *l, const mdr_conn *c,
-                     const mdr_authority *a, unsigned port) {
-  (void)t;
+static int origin_ok(const mdri_listener *l, const mdr_conn *c, const mdr_authority *a,
+                     unsigned port) {
   /* Canonical origin text of the request: https://host[:port]. */
   char org[8 + MDR_HOST_MAX + 8];
   int n = snprintf(org, sizeof org, port == 443 ? "https://%s" : "https://%s:%u", a->host, port);
@@ -137,12 +136,8 @@ static int origin_ok(const mdr_table *t, const mdri_listener *l, const mdr_conn 
   }
   /* The initial origin: https:// + normalised SNI, on the listener's port or
    * any of its public ports. */
-  if (!c->has_sni || c->sni.len == 0 || c->sni.len > 255) return 0;
-  for (size_t i = 0; i < c->sni.len; i++)
-    if (c->sni.ptr[i] == '\0' || c->sni.ptr[i] == ':') return 0;
   mdr_authority s;
-  if (mdri_authority(c->sni.ptr, c->sni.len, &s) != MDR_REASON_COUNT_ || s.kind != MDR_HOST_NAME)
-    return 0;
+  if (!c->has_sni || !mdri_sni_valid(c->sni.ptr, c->sni.len, &s)) return 0;
   return s.host_len == a->host_len && memcmp(s.host, a->host, a->host_len) == 0 &&
          mdri_listener_port_ok(l, port);
 }
@@ -380,7 +375,7 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
       if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && !fallback) serve_reason = cr;
       if (cr == MDR_REASON_SERVE_UNCHECKED) serve_reason = cr;
       if (c->has_origin_set) {
-        if (!origin_ok(t, l, c, a, port)) return misdirected(x, d, MDR_REASON_NOT_IN_ORIGIN_SET, 7);
+        if (!origin_ok(l, c, a, port)) return misdirected(x, d, MDR_REASON_NOT_IN_ORIGIN_SET, 7);
         TR(x, 7, "origin is in the connection's origin set");
       }
     }

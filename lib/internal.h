@@ -43,6 +43,10 @@ int mdri_ipv6_parse(const char *p, size_t len, uint8_t out[16]);
 /* RFC 5952 text of 16 bytes into buf (>= 46 bytes); returns its length. */
 size_t mdri_ipv6_format(const uint8_t a[16], char *buf);
 
+/* Is an SNI a valid host name for the handshake step (1-255 bytes, no NUL
+ * or ':', a DNS name under rule 2, not an IP literal)?  Fills *a. */
+int mdri_sni_valid(const char *p, size_t n, mdr_authority *a);
+
 /* Is the URI scheme grammar satisfied: ALPHA *( ALPHA / DIGIT / + / - / . ) */
 int mdri_scheme_ok(mdr_str s);
 

@@ -19,7 +19,7 @@ int mdr_sni_extension_parse(const uint8_t *ext, size_t len, mdr_str *name_out) {
 }
 
 /* Is the SNI a valid DNS name under rule 2 (no IP literal, no port)?  Fills a. */
-static int sni_valid(const char *p, size_t n, mdr_authority *a) {
+int mdri_sni_valid(const char *p, size_t n, mdr_authority *a) {
   if (n == 0 || n > 255) return 0;
   for (size_t i = 0; i < n; i++)
     if (p[i] == '\0' || p[i] == ':') return 0;
@@ -51,7 +51,7 @@ int mdr_handshake(const mdr_table *t, mdr_index listener, int has_sni, const cha
     return 0;
   }
   mdr_authority a;
-  int valid = sni_valid(sni, sni_len, &a);
+  int valid = mdri_sni_valid(sni, sni_len, &a);
   if (valid) {
     out->sni_valid = 1;
     memcpy(out->sni, a.host, a.host_len + 1);
