@@ -656,6 +656,162 @@ typedef int (*mdr_origin_fn)(void *user, const char *origin, size_t len);
 MDR_EXTERN int mdr_origin_set_each(const mdr_table *t, mdr_index listener, mdr_index handshake_vhost,
                                    mdr_http_version version, mdr_origin_fn fn, void *user);
 
+/* ------------------------------------------------------------------------ */
+/* Structured explanation (since 0.2.0)                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Likely causes of an outcome, each with a stable token, what happened and
+ * what to change.  X(ENUM, "token", "cause", "fix").  Tokens are stable;
+ * texts may be reworded.
+ */
+#define MDR_CAUSE_MAP(X)                                                                         \
+  X(NONE, "none", "nothing is wrong: the request was served as configured", "nothing to change") \
+  X(PROXY_NO_SNI, "proxy-no-sni", "a reverse proxy or load balancer in front of this server opened the TLS connection without SNI (or with a fixed SNI) instead of the client's server name", "make the proxy forward the client's SNI (e.g. nginx proxy_ssl_server_name on; HAProxy 'sni req.hdr(host)'), or give the listener a default vhost meant for such connections") \
+  X(PROXY_REWROTE_HOST, "proxy-rewrote-host", "a proxy or load balancer rewrote the Host header (or :authority) so it no longer names the host the client connected to", "make the proxy pass the original Host through (e.g. nginx proxy_set_header Host $host), or configure a vhost for the rewritten name") \
+  X(CDN_REWROTE_HOST, "cdn-rewrote-host", "a CDN forwards requests with its own origin hostname (or a rewritten Host) that no vhost here serves", "set the CDN's origin host header to a name a vhost serves, or add that name to the vhost") \
+  X(CONNECTION_REUSE, "connection-reuse", "an HTTP/2 or HTTP/3 client reused a connection opened for another origin (connection coalescing: the certificate covered both names)", "nothing is broken: the client retries on a new connection; to avoid the extra round trip give vhosts with different TLS policies separate certificates") \
+  X(TLS_TERMINATED_UPSTREAM, "tls-terminated-upstream", "TLS was terminated in front of this server and the request was forwarded to a cleartext port while still claiming https", "forward to the TLS listener, or declare the terminating proxy trusted (a cleartext listener serving https needs the proxy to pass http)") \
+  X(WRONG_SERVER, "wrong-server", "DNS, a load balancer or a CDN sends this host to a server that does not serve it", "point the name at the right server, or add the name to a vhost on this listener") \
+  X(MISSING_VHOST, "missing-vhost", "the configuration has no vhost (server block) for this scheme and authority", "add the name to a vhost's names= on this listener, or set unknown-host=default to send it to the listener default") \
+  X(PORT_MAPPING, "port-mapping", "the request names a port this listener does not serve, usually because a proxy or NAT maps a public port to it", "declare the public port with public-ports=, or fix the link that carries the port") \
+  X(CLIENT_NO_SNI, "client-no-sni", "the client sent no SNI (an old client, a script using an IP address, or a health check)", "send SNI for the host name, or set no-sni=default with a default vhost for such clients") \
+  X(CLIENT_BAD_SNI, "client-bad-sni", "the client's SNI is not a configured name, or not a DNS name at all", "connect with the configured host name, or add the name to a vhost") \
+  X(CLIENT_MALFORMED, "client-malformed", "the client or an intermediary sent a malformed request line, Host or :authority", "fix the client or the intermediary that builds the request; the server cannot guess what was meant") \
+  X(CLIENT_PROTOCOL, "client-protocol", "the client used a protocol feature this vhost does not accept (an HTTP version, ALPN, 0-RTT, CONNECT or a scheme)", "retry on a fresh connection with a supported protocol, or enable it on the vhost") \
+  X(CONFIGURED, "configured", "the configuration asks for exactly this (a redirect, strict SNI, a default vhost)", "nothing, unless the configuration is not what was intended")
+
+typedef enum mdr_cause {
+#define MDR_X_(e, tok, cause, fix) MDR_CAUSE_##e,
+  MDR_CAUSE_MAP(MDR_X_)
+#undef MDR_X_
+  MDR_CAUSE_COUNT_
+} mdr_cause;
+
+/** Stable token of a cause ("proxy-no-sni"); "unknown" for out-of-range values. */
+MDR_EXTERN const char *mdr_cause_token(mdr_cause c);
+/** What happened, in one line.  Never NULL. */
+MDR_EXTERN const char *mdr_cause_text(mdr_cause c);
+/** What to change, in one line.  Never NULL. */
+MDR_EXTERN const char *mdr_cause_fix(mdr_cause c);
+
+/* Bits of mdr_explanation.differs: how the request vhost R differs from the
+ * handshake vhost H. */
+#define MDR_DIFF_CLIENT_AUTH 0x01u  /* client-auth= differs */
+#define MDR_DIFF_CA          0x02u  /* the CA set (ca-file= or its contents) differs */
+#define MDR_DIFF_MIN_TLS     0x04u  /* min-tls= differs */
+#define MDR_DIFF_CERT        0x08u  /* H's certificate does not cover the requested host */
+#define MDR_DIFF_VHOST       0x10u  /* R is not H */
+
+/** Most causes an explanation lists. */
+#define MDR_EXPLAIN_MAX_CAUSES 4
+
+/**
+ * A structured explanation of one outcome, for servers that log in their
+ * own format.  Filled by mdr_explain_decision / mdr_explain_handshake
+ * without allocation.  mdr_str fields point into the table, the mdr_conn,
+ * the mdr_request or the mdr_decision passed in: they are valid while those
+ * are.
+ */
+typedef struct mdr_explanation {
+  mdr_kind kind;                 /* the decision's kind (MDR_MISDIRECTED for a handshake alert) */
+  unsigned status;               /* HTTP status, or 0 for a handshake alert */
+  unsigned alert;                /* MDR_ALERT_* for a handshake alert, else 0 */
+  mdr_reason reason;
+  unsigned rule;                 /* DESIGN rule that decided (0 = handshake step) */
+  mdr_index listener;
+  mdr_index handshake_vhost;     /* H, or MDR_NONE */
+  mdr_index request_vhost;       /* R, or MDR_NONE */
+  mdr_index vhost;               /* serving or redirecting vhost, or MDR_NONE */
+  int has_sni;
+  mdr_str sni;                   /* SNI as sent */
+  int has_host;
+  mdr_str host;                  /* first Host header value as received */
+  int has_authority;
+  mdr_str authority;             /* first :authority value as received */
+  mdr_str request_host;          /* the normalised host the decision used (len 0 if none) */
+  unsigned request_port;         /* its port (the scheme default when absent), 0 if none */
+  unsigned differs;              /* MDR_DIFF_* between R and H (0 when either is missing) */
+  size_t n_causes;               /* most likely first */
+  mdr_cause causes[MDR_EXPLAIN_MAX_CAUSES];
+} mdr_explanation;
+
+/**
+ * Explain a decision made by mdr_decide for (c, r).  `r` may be NULL (the
+ * Host and :authority fields are then empty).  No allocation, no locks.
+ * @return 0, or MDR_ERR_INVALID_ARGUMENT (NULL t/c/d/out, bad listener).
+ */
+MDR_EXTERN int mdr_explain_decision(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
+                                    const mdr_decision *d, mdr_explanation *out);
+
+/**
+ * Explain a handshake step's result for a connection on `listener` that
+ * sent (has_sni, sni, sni_len).  No allocation, no locks.
+ * @return 0, or MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_EXTERN int mdr_explain_handshake(const mdr_table *t, mdr_index listener, int has_sni,
+                                     const char *sni, size_t sni_len,
+                                     const mdr_handshake_result *hs, mdr_explanation *out);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration lint (since 0.2.0)                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Lint findings.  X(ENUM, "id", "why it matters", "how to fix").  The ids
+ * are stable; texts may be reworded.
+ */
+#define MDR_LINT_MAP(X)                                                                          \
+  X(COALESCE_POLICY, "coalesce-policy-mismatch", "vhosts on one TLS listener share or overlap certificates but have different TLS policies: browsers coalesce HTTP/2 connections across the names and get 421", "give the stricter vhost its own certificate that covers only its names, or make the policies equal") \
+  X(NAME_NOT_COVERED, "name-not-covered", "a vhost name is not covered by the vhost's certificate: clients connecting with that SNI get a certificate error", "add the name to the certificate, or move it to a vhost whose certificate covers it") \
+  X(ALIAS_NOT_COVERED, "alias-not-covered", "a redirect alias is not covered by the vhost's certificate: https clients fail the handshake before they can be redirected", "add the alias to the certificate, or drop it from redirect-names=") \
+  X(WILDCARD_SHADOW, "wildcard-shadow-policy", "an exact name and a wildcard covering it belong to vhosts with different TLS policies: which policy applies depends on the exact spelling the client uses", "give both vhosts the same policy, or use separate certificates") \
+  X(DEFAULT_STRICTER, "default-stricter-policy", "unknown-host=default or unknown-sni=default sends unknown names to a default vhost whose TLS policy is stricter than other vhosts' on the listener: their clients meet client-certificate or TLS-version failures", "make a vhost with the listener's loosest policy the default, or set unknown-host=reject / unknown-sni=reject") \
+  X(REDIRECT_CHAIN, "redirect-chain", "a request is redirected more than once before it is served: each hop costs a round trip", "point the first redirect at the final origin (e.g. make the alias part of the final vhost)") \
+  X(REDIRECT_LOOP, "redirect-loop", "redirects lead back to an origin already visited: clients give up", "make one of the vhosts in the loop serve instead of redirect") \
+  X(REDIRECT_DEAD_END, "redirect-dead-end", "a redirect points at an origin this configuration refuses (421, 400 or a handshake alert)", "make the redirect target served by a vhost on the target listener") \
+  X(REDIRECT_NO_TLS, "redirect-no-tls-listener", "a vhost with http=redirect has no TLS listener: it redirects to an https origin on port 443 served elsewhere", "add the vhost to a TLS listener, or use http=serve") \
+  X(WILDCARD_NOT_ADVERTISED, "wildcard-not-advertised", "a wildcard name on a TLS listener that allows HTTP/2 or HTTP/3 can never be listed in an ORIGIN frame, so clients that rely on ORIGIN will not reuse connections for it", "list the concrete names in names= if connection reuse matters") \
+  X(NAME_NOT_CANONICAL, "name-not-canonical", "a name is written with upper-case letters or a trailing dot: it is normalised, so it works, but the file does not show what is matched", "write names in lower case without the trailing dot")
+
+typedef enum mdr_lint_id {
+#define MDR_X_(e, id, why, fix) MDR_LINT_##e,
+  MDR_LINT_MAP(MDR_X_)
+#undef MDR_X_
+  MDR_LINT_COUNT_
+} mdr_lint_id;
+
+/** Stable id of a finding ("coalesce-policy-mismatch"); "unknown" when out of range. */
+MDR_EXTERN const char *mdr_lint_token(mdr_lint_id id);
+/** Why it matters, in one line.  Never NULL. */
+MDR_EXTERN const char *mdr_lint_why(mdr_lint_id id);
+/** How to fix it, in one line.  Never NULL. */
+MDR_EXTERN const char *mdr_lint_fix(mdr_lint_id id);
+
+/** One lint finding.  mdr_str fields point into the table. */
+typedef struct mdr_lint_finding {
+  mdr_lint_id id;
+  unsigned line;                 /* source line of the statement concerned; 0 if unknown */
+  mdr_index listener;            /* listener concerned, or MDR_NONE */
+  mdr_index vhost;               /* vhost concerned, or MDR_NONE */
+  mdr_index other_vhost;         /* the second vhost (coalescing, shadowing, redirect target), or MDR_NONE */
+  mdr_str name;                  /* host name concerned, or empty */
+  char message[512];             /* specific one-line message naming the statements, NUL-terminated */
+} mdr_lint_finding;
+
+/** Called once per finding; return non-zero to stop. */
+typedef int (*mdr_lint_fn)(void *user, const mdr_lint_finding *f);
+
+/**
+ * Check a frozen table for the configurations listed in MDR_LINT_MAP and
+ * call fn for each finding, in a deterministic order.  May allocate
+ * temporary memory with the table's allocator (setup use, not per request).
+ * @return the number of findings reported (>= 0; when fn stops the walk
+ *         the finding it stopped at is counted), MDR_ERR_NOMEM or
+ *         MDR_ERR_INVALID_ARGUMENT.
+ */
+MDR_EXTERN int mdr_table_lint(const mdr_table *t, mdr_lint_fn fn, void *user);
+
 #ifdef __cplusplus
 }
 #endif
