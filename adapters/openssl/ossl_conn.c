@@ -124,6 +124,7 @@ int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set) {
   int has_sni;
   mdr_str name;
   mdr_handshake_result hs;
+  hs.outcome = MDR_HS_ACCEPT; /* read below even when the core did not run */
   int alert = 0;
   const mdr_ossl_set *use = c->set; /* the set this connection started with */
   int ok = hello_decide(ssl, use, &has_sni, &name, &hs, &alert);
@@ -147,12 +148,21 @@ int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set) {
     if (!SSL_set_session_id_context(ssl, refused_ctx, sizeof refused_ctx - 1))
       return refuse(c, al, SSL_AD_INTERNAL_ERROR);
     c->hs = hs;
+    c->have_hs = 1;
     c->has_sni = 0;
     c->deferred = 1;
     c->alert = alert;
     return SSL_CLIENT_HELLO_SUCCESS;
   }
-  if (!ok) return refuse(c, al, alert);
+  if (!ok) {
+    /* Keep the core's refusal (reason, SNI) so the host can log why. */
+    if (hs.outcome == MDR_HS_ALERT && alert == (int)hs.alert) {
+      c->hs = hs;
+      c->have_hs = 1;
+      c->has_sni = has_sni;
+    }
+    return refuse(c, al, alert);
+  }
   if (hs.vhost >= use->n_vh || !use->vh[hs.vhost].ctx)
     return refuse(c, al, SSL_AD_INTERNAL_ERROR);
   if (!ossl_apply_ctx(ssl, &use->vh[hs.vhost])) {
@@ -160,6 +170,7 @@ int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set) {
     return refuse(c, al, SSL_AD_INTERNAL_ERROR);
   }
   c->hs = hs;
+  c->have_hs = 1;
   c->has_sni = has_sni;
   c->sni_full_len = name.len;
   c->sni_raw_len = name.len < sizeof c->sni_raw ? name.len : sizeof c->sni_raw;
@@ -355,5 +366,5 @@ mdr_index mdr_ossl_conn_vhost(const SSL *ssl) {
 
 const mdr_handshake_result *mdr_ossl_conn_handshake(const SSL *ssl) {
   ossl_conn *c = ssl ? conn_get(ssl) : NULL;
-  return c && c->accepted ? &c->hs : NULL;
+  return c && c->have_hs ? &c->hs : NULL;
 }

@@ -45,6 +45,7 @@ typedef struct ossl_conn {
   int deferred;                      /* 1: refuse with `alert` in the servername step */
   int alert;
   mdr_handshake_result hs;           /* the core's answer (first ClientHello) */
+  int have_hs;                       /* 1: hs holds the core's answer (accepted or refused) */
   int has_sni;
   unsigned char sni_raw[256];        /* raw name, truncated to 256 bytes */
   size_t sni_raw_len;

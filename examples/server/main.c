@@ -246,8 +246,8 @@ static void log_handshake_failure(srv *s, srv_conn *c) {
     srv_log(s, "handshake listener=%.*s -> alert %s reason=%s", (int)c->lst->info.name.len,
             c->lst->info.name.ptr, mdr_alert_name(hs->alert), mdr_reason_token(hs->reason));
   else if (c->alert_sent)
-    /* The adapter keeps no result for a refused ClientHello: name the
-     * alert OpenSSL sent. */
+    /* Refused before the core ran (a malformed server_name, an adapter
+     * failure) or by OpenSSL itself: name the alert OpenSSL sent. */
     srv_log(s, "handshake listener=%.*s -> alert %s (%s)", (int)c->lst->info.name.len,
             c->lst->info.name.ptr, mdr_alert_name((unsigned)c->alert_sent), e ? buf : "-");
   else

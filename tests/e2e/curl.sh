@@ -57,8 +57,8 @@ e2e_expect "wrong port in Host" "421 wrong-port" \
 e2e_expect "unknown host" "421 unknown-host" \
   "$(e2e_curl "${R[@]}" --http2 -H "Host: nope.example.com:$T" "https://www.example.com:$T/")"
 e2e_expect "unknown SNI: handshake refused" "curl-exit-35 -" "$(e2e_curl "${R[@]}" "https://nope.example:$T/")"
-e2e_expect "unknown SNI logged as unrecognized_name" "1" \
-  "$(grep -c 'handshake listener=web -> alert unrecognized_name' "$E2E_DIR/server.log")"
+e2e_expect "unknown SNI logged with the core's reason" "1" \
+  "$(grep -c 'handshake listener=web -> alert unrecognized_name reason=sni-unknown' "$E2E_DIR/server.log")"
 # Cleartext listener.
 e2e_expect "http -> https redirect" "308 redirect-https" \
   "$(e2e_curl -H "Host: www.example.com:$P" "http://127.0.0.1:$P/login?next=%2F")"

@@ -99,6 +99,14 @@ static void test_unknown_sni_strict(void **state) {
   mdr_conn facts;
   memset(&facts, 0, sizeof facts);
   assert_int_equal(mdr_ossl_conn_facts(x.s, &facts), MDR_ERR_NOT_FOUND);
+  /* The core's refusal is kept so the host can log why. */
+  const mdr_handshake_result *hs = mdr_ossl_conn_handshake(x.s);
+  assert_non_null(hs);
+  assert_int_equal(hs->outcome, MDR_HS_ALERT);
+  assert_int_equal(hs->alert, MDR_ALERT_UNRECOGNIZED_NAME);
+  assert_int_equal(hs->reason, MDR_REASON_SNI_UNKNOWN);
+  assert_true(hs->sni_valid);
+  assert_string_equal(hs->sni, "unknown.example");
   conn_free(&x);
   SSL_CTX_free(cctx);
   h_server_free(&srv);
@@ -156,7 +164,11 @@ static void test_no_sni(void **state) {
   assert_int_equal(x.r.client_alert_recv,
                    v == TLS1_3_VERSION ? SSL_AD_MISSING_EXTENSION : SSL_AD_HANDSHAKE_FAILURE);
   assert_int_equal(mdr_ossl_conn_vhost(x.s), MDR_NONE);
-  assert_null(mdr_ossl_conn_handshake(x.s));
+  const mdr_handshake_result *hs = mdr_ossl_conn_handshake(x.s);
+  assert_non_null(hs);
+  assert_int_equal(hs->outcome, MDR_HS_ALERT);
+  assert_int_equal(hs->alert, MDR_ALERT_MISSING_EXTENSION);
+  assert_int_equal(hs->reason, MDR_REASON_SNI_MISSING);
   conn_free(&x);
   /* ... while a known name still works there. */
   expect_vhost(&srv, cctx, "a.example", "a");
@@ -173,6 +185,8 @@ static void test_ip_literal_sni(void **state) {
   conn x = connect_to(&srv, cctx, "192.0.2.7", NULL);
   assert_false(x.r.server_ok);
   assert_int_equal(x.r.client_alert_recv, SSL_AD_UNRECOGNIZED_NAME);
+  assert_int_equal(mdr_ossl_conn_handshake(x.s)->reason, MDR_REASON_SNI_INVALID);
+  assert_false(mdr_ossl_conn_handshake(x.s)->sni_valid);
   conn_free(&x);
   h_server_free(&srv);
 
