@@ -297,9 +297,28 @@ static int coal_hit(coal *co, uint32_t r, mdr_str name) {
   if (r == MDR_NONE || co->stamp[r] == co->visit) return 0;
   co->stamp[r] = co->visit;
   uint32_t rk = mdri_vhost_class(t, r);
+  /* The group is sorted by class: skip R's class run [lo, hi) without
+   * walking it, so the work is proportional to the pairs reported. */
+  size_t lo = 0, hi = co->n_grp;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (co->grp[mid].klass < rk) lo = mid + 1; else hi = mid;
+  }
+  hi = lo;
+  {
+    size_t b = co->n_grp;
+    while (hi < b) {
+      size_t mid = hi + (b - hi) / 2;
+      if (co->grp[mid].klass <= rk) hi = mid + 1; else b = mid;
+    }
+  }
   for (size_t i = 0; i < co->n_grp; i++) {
+    if (i == lo) {
+      i = hi;
+      if (i >= co->n_grp) break;
+    }
     uint32_t a = co->grp[i].vhost;
-    if (a == r || co->grp[i].klass == rk) continue;
+    if (a == r) continue;
     int rc = add(co->x, MDR_LINT_COALESCE_POLICY, mdri_vhost_line(t, r), co->l, r, a, name,
                  co->cert, 0);
     if (rc) return rc;
@@ -479,14 +498,28 @@ typedef struct sim {
   uint32_t redirector;  /* vhost whose redirect led to a missing listener */
 } sim;
 
-/* The listener a client reaches for (tls, port): one whose own port is
- * `port`, else the first that declares it in public-ports=. */
-static uint32_t target_listener(const mdr_table *t, int tls, unsigned port) {
-  for (uint32_t l = 0; l < t->n_listeners; l++)
-    if (t->listeners[l].tls == tls && t->listeners[l].port == port) return l;
-  for (uint32_t l = 0; l < t->n_listeners; l++)
-    if (t->listeners[l].tls == tls && mdri_listener_port_ok(&t->listeners[l], port)) return l;
-  return MDR_NONE;
+/* The listener a client reaches for tls://host:port: among the listeners
+ * that accept the port (their own or a public-ports= entry), one where the
+ * host is configured, then one whose own port it is, then the first in the
+ * file.  (The configuration does not say which addresses names resolve to;
+ * this is lint's model, documented in docs/lint.md.) */
+static uint32_t target_listener(const mdr_table *t, int tls, unsigned port, const mdr_authority *a,
+                                int *configured) {
+  uint32_t best = MDR_NONE;
+  int best_score = -1;
+  for (uint32_t l = 0; l < t->n_listeners; l++) {
+    const mdri_listener *li = &t->listeners[l];
+    if (li->tls != tls || !mdri_listener_port_ok(li, port)) continue;
+    int kind;
+    int score = (mdri_lookup(t, l, a->host, a->host_len, a->kind, &kind) != MDR_NONE) * 2 +
+                (li->port == port);
+    if (score > best_score) {
+      best = l;
+      best_score = score;
+    }
+  }
+  *configured = best_score >= 2;
+  return best;
 }
 
 /* One request: GET / for step s.  Returns 1 with the next step filled for a
@@ -561,7 +594,14 @@ static int sim_request(const mdr_table *t, const sim_step *s, sim *sm, sim_step 
   next->port = a.port ? a.port : mdri_default_port(tls);
   memcpy(next->host, a.host, a.host_len + 1);
   next->host_len = a.host_len;
-  next->listener = target_listener(t, tls, next->port);
+  int configured;
+  next->listener = target_listener(t, tls, next->port, &a, &configured);
+  /* A vhost with http=redirect and no TLS listener sends clients to an
+   * https origin "served elsewhere" (DESIGN rule 9): follow it here only
+   * when a listener on that port has the name configured. */
+  const mdri_vhost *rv = &t->vhosts[d.vhost];
+  if (tls && !li->tls && rv->http == MDR_HTTP_REDIRECT && rv->first_tls_listener == MDR_NONE && !configured)
+    next->listener = MDR_NONE;
   return 1;
 }
 
