@@ -448,7 +448,8 @@ static int check_coalesce(lint *x) {
     unsigned ro = policy_rank(&t->policies[t->vhosts[r->other].policy]);
     r->aux2 = rv > ro ? 0 : rv == ro ? (r->vhost > r->other ? 1 : 2) : 3;
   }
-  qsort(x->recs + first_rec, x->n_recs - first_rec, sizeof *x->recs, coal_pair_cmp);
+  if (x->n_recs > first_rec)
+    qsort(x->recs + first_rec, x->n_recs - first_rec, sizeof *x->recs, coal_pair_cmp);
   {
     size_t w = first_rec;
     for (size_t i = first_rec; i < x->n_recs; i++) {
