@@ -69,10 +69,10 @@ typedef struct lint {
 
 static int add(lint *x, mdr_lint_id id, uint32_t line, uint32_t l, uint32_t v, uint32_t o,
                mdr_str name, uint32_t aux, uint32_t aux2) {
+  if (x->n_recs >= INT32_MAX) return 0; /* the count must fit the return value */
   if (x->n_recs == x->cap_recs &&
       mdri_grow(x->m, (void **)&x->recs, &x->cap_recs, x->n_recs + 1, sizeof *x->recs))
     return MDR_ERR_NOMEM;
-  if (x->n_recs >= INT32_MAX) return 0; /* the count must fit the return value */
   rec *r = &x->recs[x->n_recs];
   r->line = line;
   r->id = (uint32_t)id;

@@ -20,7 +20,7 @@ static void json_str(const char *p, size_t n) {
     unsigned char c = (unsigned char)p[i];
     if (c == '"' || c == '\\')
       printf("\\%c", c);
-    else if (c < 0x20 || c >= 0x7f)
+    else if (c < 0x20 || c == 0x7f) /* bytes >= 0x80 pass through (UTF-8 file names) */
       printf("\\u%04x", c);
     else
       putchar(c);
