@@ -12,6 +12,7 @@
  * The redirect checks do not re-implement rule 9: they run the core itself
  * (mdr_handshake + mdr_decide) on a request for every configured name and
  * follow the Location it returns, at most MAX_HOPS times. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -735,7 +736,6 @@ static void put(out *o, const char *fmt, ...)
 #endif
     ;
 
-#include <stdarg.h>
 static void put(out *o, const char *fmt, ...) {
   if (o->len + 1 >= o->cap) return;
   va_list ap;
