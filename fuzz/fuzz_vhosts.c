@@ -9,7 +9,12 @@
  *    name, is consistent (fz_check_handshake);
  *  - every origin of every TLS connection (each listener x each handshake
  *    vhost x HTTP/2 and /3), given as ORIGIN and as :authority, is served or
- *    redirected, never 421. */
+ *    redirected, never 421;
+ *  - lint (mdr_table_lint) runs on every table: it returns the number of
+ *    findings it reported, each with a valid id, a one-line NUL-terminated
+ *    message, indexes inside the table and a line within the input; a second
+ *    run gives the same findings in the same order (deterministic), and a
+ *    callback that stops at the first finding stops the walk there. */
 #include "fuzz_common.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -60,6 +65,41 @@ static void check_table(const mdr_table *t) {
   }
 }
 
+typedef struct fz_lint {
+  const mdr_table *t;
+  size_t lines;       /* physical lines of the input */
+  size_t n;
+  uint64_t digest;    /* order-sensitive digest of (id, line, message) */
+  int stop;           /* return 1 from the first call */
+} fz_lint;
+
+static int lint_cb(void *user, const mdr_lint_finding *f) {
+  fz_lint *x = user;
+  FZ_CHECK((unsigned)f->id < MDR_LINT_COUNT_);
+  FZ_CHECK(memchr(f->message, '\0', sizeof f->message) != NULL);
+  FZ_CHECK(f->message[0] != '\0' && strchr(f->message, '\n') == NULL);
+  FZ_CHECK(f->line >= 1 && f->line <= x->lines);
+  FZ_CHECK(f->listener == MDR_NONE || f->listener < mdr_table_listener_count(x->t));
+  FZ_CHECK(f->vhost == MDR_NONE || f->vhost < mdr_table_vhost_count(x->t));
+  FZ_CHECK(f->other_vhost == MDR_NONE || f->other_vhost < mdr_table_vhost_count(x->t));
+  FZ_CHECK(f->name.len == 0 || f->name.ptr != NULL);
+  uint64_t h = x->digest ^ ((uint64_t)f->id << 32 | f->line);
+  for (const char *p = f->message; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  x->digest = h;
+  x->n++;
+  return x->stop;
+}
+
+static void check_lint(const mdr_table *t, const uint8_t *data, size_t size) {
+  size_t lines = 1;
+  for (size_t i = 0; i < size; i++) lines += data[i] == '\n';
+  fz_lint a = { t, lines, 0, 0, 0 }, b = { t, lines, 0, 0, 0 }, s = { t, lines, 0, 0, 1 };
+  int n = mdr_table_lint(t, lint_cb, &a);
+  FZ_CHECK(n >= 0 && (size_t)n == a.n);
+  FZ_CHECK(mdr_table_lint(t, lint_cb, &b) == n && b.digest == a.digest);
+  FZ_CHECK(mdr_table_lint(t, lint_cb, &s) == (n > 0) && s.n == (size_t)(n > 0));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 16384) return 0;
   mdr_str text = fz_dup(data, size);
@@ -70,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (rc == 0) {
     FZ_CHECK(t != NULL);
     check_table(t);
+    check_lint(t, data, size);
     mdr_table_unref(t);
   } else {
     FZ_CHECK(t == NULL);

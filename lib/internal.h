@@ -55,10 +55,16 @@ int mdri_scheme_ok(mdr_str s);
 enum { MDRI_NAME_EXACT = 0, MDRI_NAME_WILD = 1, MDRI_NAME_ALIAS = 2 };
 
 typedef struct mdri_name {
-  mdr_str host;          /* normalised; for wildcards the suffix without "*." */
+  mdr_str host;          /* normalised; wildcards keep their leading "*." */
   uint8_t kind;          /* MDRI_NAME_* */
   uint8_t host_kind;     /* mdr_host_kind */
+  uint8_t flags;         /* MDRI_NAMEF_*: how it was written (for lint; in padding) */
 } mdri_name;
+
+/* How a configured name was written (mdri_name.flags). */
+#define MDRI_NAMEF_UPPER 0x1u /* upper-case letters */
+#define MDRI_NAMEF_DOT 0x2u   /* a trailing dot */
+#define MDRI_NAMEF_FORM 0x4u  /* another spelling of the normalised form (e.g. IPv6 not in RFC 5952 form) */
 
 typedef struct mdri_listener {
   mdr_str name;
@@ -138,7 +144,22 @@ struct mdr_table {
   char *strings;
   uint32_t *listener_refs;
   uint16_t *ports;
+  /* Source line of every statement (0 = unknown), for lint: listeners,
+   * certs, policies ([0] = built-in default) and vhosts, in that order.
+   * Kept apart from the records the decision reads. */
+  uint32_t *lines;
 };
+
+static inline uint32_t mdri_listener_line(const mdr_table *t, uint32_t i) { return t->lines[i]; }
+static inline uint32_t mdri_cert_line(const mdr_table *t, uint32_t i) {
+  return t->lines[t->n_listeners + i];
+}
+static inline uint32_t mdri_policy_line(const mdr_table *t, uint32_t i) {
+  return t->lines[t->n_listeners + t->n_certs + i];
+}
+static inline uint32_t mdri_vhost_line(const mdr_table *t, uint32_t i) {
+  return t->lines[t->n_listeners + t->n_certs + t->n_policies + i];
+}
 
 /* Hashing and lookup (lookup.c).  Limits of the slot layout, checked by the
  * build: owners (listener and cert indexes) below MDRI_MAX_OWNER, the string

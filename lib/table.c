@@ -271,6 +271,22 @@ static int norm_config_name(mdr_builder *b, mdr_str in, int allow_wild, mdri_nam
   if (arena_str(&b->mem, &b->strings, h, &out->host)) return MDR_ERR_NOMEM;
   out->kind = wild ? MDRI_NAME_WILD : MDRI_NAME_EXACT;
   out->host_kind = (uint8_t)a.kind;
+  /* How it was written, for lint: upper case, a trailing dot, or another
+   * spelling of the same host (compared after lower-casing and dropping the
+   * dot). */
+  out->flags = 0;
+  size_t sl = s.len;
+  if (sl && s.ptr[sl - 1] == '.') {
+    out->flags |= MDRI_NAMEF_DOT;
+    sl--;
+  }
+  int differs = sl != a.host_len;
+  for (size_t i = 0; i < sl; i++) {
+    unsigned char ch = (unsigned char)s.ptr[i];
+    if (ch >= 'A' && ch <= 'Z') out->flags |= MDRI_NAMEF_UPPER;
+    if (!differs && mdri_lower(ch) != (unsigned char)a.host[i]) differs = 1;
+  }
+  if (differs) out->flags |= MDRI_NAMEF_FORM;
   return 0;
 }
 
@@ -534,6 +550,7 @@ void mdri_table_free(mdr_table *t) {
   mdri_free(&m, t->strings);
   mdri_free(&m, t->listener_refs);
   mdri_free(&m, t->ports);
+  mdri_free(&m, t->lines);
   mdri_free(&m, t);
 }
 
@@ -600,9 +617,20 @@ int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
   t->cert_names = mdri_malloc(m, (t->n_cert_names + 1) * sizeof *t->cert_names);
   t->listener_refs = mdri_malloc(m, (n_refs + 1) * sizeof *t->listener_refs);
   t->ports = mdri_malloc(m, (n_ports + 1) * sizeof *t->ports);
+  t->lines = mdri_malloc(m, ((size_t)t->n_listeners + t->n_certs + t->n_policies + t->n_vhosts) *
+                                sizeof *t->lines);
   if (!t->strings || !t->listeners || !t->vhosts || !t->certs || !t->policies || !t->names ||
-      !t->cert_names || !t->listener_refs || !t->ports)
+      !t->cert_names || !t->listener_refs || !t->ports || !t->lines)
     goto fail;
+  /* Statement lines (see mdri_*_line). */
+  {
+    uint32_t *ln = t->lines;
+    for (size_t i = 0; i < b->n_listeners; i++) *ln++ = b->listeners[i].c.line;
+    for (size_t i = 0; i < b->n_certs; i++) *ln++ = b->certs[i].c.line;
+    *ln++ = 0; /* the built-in default policy */
+    for (size_t i = 0; i < b->n_policies; i++) *ln++ = b->policies[i].c.line;
+    for (size_t i = 0; i < b->n_vhosts; i++) *ln++ = b->vhosts[i].c.line;
+  }
   if (strmap_init(m, &vmap, b->n_vhosts) || strmap_init(m, &cmap, b->n_certs)) goto fail;
   char *cur = t->strings;
 

@@ -4,9 +4,10 @@
  *   misdirect decide  -c VHOSTS            case lines on stdin -> one result line each
  *   misdirect test    -c VHOSTS FILE...    check the expectations of case files
  *   misdirect explain -c VHOSTS [CASE...]  every rule step of one case
- *   misdirect lint    -c VHOSTS            configuration warnings
+ *   misdirect lint    -c VHOSTS [--json]   configuration warnings (exit 1 if any)
  *
- * Exit status: 0 success, 1 a test failed, 2 usage, file or case-syntax error.
+ * Exit status: 0 success, 1 a test failed (lint: warnings found), 2 usage,
+ * file or case-syntax error.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #endif
 
 #include "cases.h"
+#include "lint.h"
 
 #define MAX_FILE_BYTES (64u * 1024u * 1024u)
 #define LOC_MAX 20000
@@ -35,14 +37,20 @@ static const char usage_text[] =
   "                               each failure as FILE:LINE and 'N passed, N failed'\n"
   "  explain -c VHOSTS [CASE]     print every rule step of one case (from the\n"
   "                               arguments, or the first case line on stdin)\n"
-  "  lint    -c VHOSTS            warn about suspicious configurations\n"
+  "  lint    -c VHOSTS [--json]   warn about configurations that cause 421s, failed\n"
+  "                               handshakes or needless redirects: one\n"
+  "                               'FILE:LINE: warning: MESSAGE [ID]' with why and\n"
+  "                               fix lines each, then 'N warnings' (--json: one\n"
+  "                               JSON object per line); exit 0 clean, 1 warnings\n"
   "\n"
   "options:\n"
   "  -c VHOSTS    the vhosts file (DESIGN.md contract format)\n"
+  "  --json       lint only: JSON output\n"
   "  --help       this text\n"
   "  --version    the library version\n"
   "\n"
-  "exit status: 0 ok, 1 a test failed, 2 usage, file or case syntax error\n";
+  "exit status: 0 ok, 1 a test failed (lint: warnings), 2 usage, file or case\n"
+  "syntax error\n";
 
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
@@ -545,191 +553,6 @@ static int cmd_explain(const mdr_table *t, mdrc_case *c, line_buf *lb, char **ar
 }
 
 /* ------------------------------------------------------------------------ */
-/* lint                                                                      */
-/* ------------------------------------------------------------------------ */
-
-#define LINT_MAX_TOK 256
-
-/* One logical statement of the vhosts file: tokens after joining '\' lines. */
-typedef struct stmt {
-  unsigned line;
-  size_t n;
-  mdr_str tok[LINT_MAX_TOK];
-} stmt;
-
-/*
- * Walk the vhosts text statement by statement (the lexical rules of the
- * contract: '#' comments, blank-separated tokens, '\' continuations) and
- * call fn for each.  The table already parsed the file, so it is valid.
- */
-static void each_stmt(const char *text, size_t len, void (*fn)(const stmt *, void *), void *user) {
-  stmt *s = malloc(sizeof *s);
-  if (!s) return;
-  size_t i = 0;
-  unsigned line = 1;
-  while (i < len) {
-    s->n = 0;
-    s->line = line;
-    int cont;
-    do {
-      cont = 0;
-      size_t e = i;
-      while (e < len && text[e] != '\n') e++;
-      size_t end = e;
-      for (size_t k = i; k < e; k++)
-        if (text[k] == '#') {
-          end = k;
-          break;
-        }
-      while (end > i && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r'))
-        end--;
-      if (end > i && text[end - 1] == '\\') {
-        cont = 1;
-        end--;
-      }
-      size_t k = i;
-      while (k < end) {
-        while (k < end && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r')) k++;
-        size_t st = k;
-        while (k < end && text[k] != ' ' && text[k] != '\t' && text[k] != '\r') k++;
-        if (k > st && s->n < LINT_MAX_TOK) {
-          s->tok[s->n].ptr = text + st;
-          s->tok[s->n].len = k - st;
-          s->n++;
-        }
-      }
-      i = e < len ? e + 1 : e;
-      line++;
-    } while (cont && i < len);
-    if (s->n) fn(s, user);
-  }
-  free(s);
-}
-
-static int has_prefix(mdr_str s, const char *pre) {
-  size_t n = strlen(pre);
-  return s.len >= n && memcmp(s.ptr, pre, n) == 0;
-}
-
-static int ieq(const char *a, size_t an, const char *b, size_t bn) {
-  if (an && a[an - 1] == '.') an--;
-  if (bn && b[bn - 1] == '.') bn--;
-  if (an != bn) return 0;
-  for (size_t i = 0; i < an; i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = (char)(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = (char)(y - 'A' + 'a');
-    if (x != y) return 0;
-  }
-  return 1;
-}
-
-/* Does certificate name `pat` (maybe "*.x") cover host name `h`? */
-static int cert_covers(mdr_str pat, mdr_str h) {
-  if (ieq(pat.ptr, pat.len, h.ptr, h.len)) return 1;
-  if (pat.len > 2 && pat.ptr[0] == '*' && pat.ptr[1] == '.' && !(h.len && h.ptr[0] == '*')) {
-    const char *dot = memchr(h.ptr, '.', h.len);
-    if (!dot || dot == h.ptr) return 0;
-    size_t rest = h.len - (size_t)(dot - h.ptr) - 1;
-    return ieq(pat.ptr + 2, pat.len - 2, dot + 1, rest);
-  }
-  return 0;
-}
-
-typedef struct lint_ctx {
-  const mdr_table *t;
-  const char *path;
-  char *text;
-  size_t len;
-  unsigned warnings;
-} lint_ctx;
-
-static int cert_stmt_covers(const stmt *cs, mdr_str h, int *listed) {
-  for (size_t k = 2; k < cs->n; k++) {
-    if (memchr(cs->tok[k].ptr, '=', cs->tok[k].len)) continue;
-    *listed = 1;
-    if (cert_covers(cs->tok[k], h)) return 1;
-  }
-  return 0;
-}
-
-typedef struct cert_find {
-  mdr_str name;
-  mdr_str host;
-  int found, listed, covered;
-} cert_find;
-
-static void find_cert_cb(const stmt *s, void *user) {
-  cert_find *cf = user;
-  if (s->n < 2 || !bytes_eq(s->tok[0], "cert", 4)) return;
-  if (!bytes_eq(cf->name, s->tok[1].ptr, s->tok[1].len)) return;
-  cf->found = 1;
-  if (cert_stmt_covers(s, cf->host, &cf->listed)) cf->covered = 1;
-}
-
-static void lint_vhost_cb(const stmt *s, void *user) {
-  lint_ctx *lc = user;
-  if (s->n < 2 || !bytes_eq(s->tok[0], "vhost", 5)) return;
-  mdr_str cert = { NULL, 0 };
-  for (size_t k = 2; k < s->n; k++)
-    if (has_prefix(s->tok[k], "cert=")) {
-      cert.ptr = s->tok[k].ptr + 5;
-      cert.len = s->tok[k].len - 5;
-    }
-  if (!cert.len) return;
-  for (size_t k = 2; k < s->n; k++) {
-    size_t pl;
-    if (has_prefix(s->tok[k], "names="))
-      pl = 6;
-    else if (has_prefix(s->tok[k], "redirect-names="))
-      pl = 15;
-    else
-      continue;
-    const char *p = s->tok[k].ptr + pl;
-    size_t n = s->tok[k].len - pl, st = 0;
-    for (size_t i = 0; i <= n; i++) {
-      if (i < n && p[i] != ',') continue;
-      mdr_str h = { p + st, i - st };
-      st = i + 1;
-      if (!h.len) continue;
-      cert_find cf = { cert, h, 0, 0, 0 };
-      each_stmt(lc->text, lc->len, find_cert_cb, &cf);
-      if (cf.found && cf.listed && !cf.covered) {
-        printf("%s:%u: warning: vhost '%.*s': name '%.*s' is not covered by cert '%.*s'\n",
-               lc->path, s->line, (int)s->tok[1].len, s->tok[1].ptr, (int)h.len, h.ptr,
-               (int)cert.len, cert.ptr);
-        lc->warnings++;
-      }
-    }
-  }
-}
-
-static int cmd_lint(const mdr_table *t, const char *path, char *text, size_t len) {
-  lint_ctx lc = { t, path, text, len, 0 };
-  size_t nv = mdr_table_vhost_count(t), nl = mdr_table_listener_count(t);
-  for (size_t v = 0; v < nv; v++) {
-    mdr_vhost_info vi;
-    if (mdr_table_vhost_info(t, (mdr_index)v, &vi) != 0 || vi.http != MDR_HTTP_REDIRECT) continue;
-    int tls = 0;
-    for (size_t l = 0; l < nl; l++) {
-      mdr_listener_info li;
-      if (mdr_vhost_on_listener(t, (mdr_index)v, (mdr_index)l) &&
-          mdr_table_listener_info(t, (mdr_index)l, &li) == 0 && li.tls)
-        tls = 1;
-    }
-    if (!tls) {
-      printf("%s: warning: vhost '%.*s' has http=redirect but no TLS listener; "
-             "it redirects to https port 443 served elsewhere\n",
-             path, (int)vi.name.len, vi.name.ptr);
-      lc.warnings++;
-    }
-  }
-  each_stmt(text, len, lint_vhost_cb, &lc);
-  printf("%u warning%s\n", lc.warnings, lc.warnings == 1 ? "" : "s");
-  return 0;
-}
-
-/* ------------------------------------------------------------------------ */
 /* main                                                                      */
 /* ------------------------------------------------------------------------ */
 
@@ -740,6 +563,7 @@ static int usage_error(const char *msg) {
 
 int main(int argc, char **argv) {
   const char *cmd = NULL, *vhosts = NULL;
+  int json = 0;
   char **rest = calloc((size_t)argc + 1, sizeof *rest);
   int nrest = 0;
   if (!rest) return 2;
@@ -758,6 +582,8 @@ int main(int argc, char **argv) {
     }
     if (!literal && strcmp(a, "--") == 0) {
       literal = 1;
+    } else if (!literal && strcmp(a, "--json") == 0) {
+      json = 1;
     } else if (!literal && strcmp(a, "-c") == 0) {
       if (i + 1 >= argc) {
         free(rest);
@@ -793,6 +619,10 @@ int main(int argc, char **argv) {
     free(rest);
     return usage_error("missing -c VHOSTS");
   }
+  if (json && strcmp(cmd, "lint") != 0) {
+    free(rest);
+    return usage_error("--json is only for lint");
+  }
   if (strcmp(cmd, "test") == 0 && nrest == 0) {
     free(rest);
     return usage_error("test needs at least one case file");
@@ -821,7 +651,7 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "explain") == 0)
       status = cmd_explain(t, c, lb, rest, nrest);
     else
-      status = cmd_lint(t, vhosts, text, len);
+      status = tool_lint(t, vhosts, json);
   } else {
     fprintf(stderr, "misdirect: out of memory\n");
   }
