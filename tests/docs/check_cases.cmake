@@ -1,6 +1,7 @@
 # Runs every line of the ```cases blocks of DOC through `TOOL test -c VHOSTS`:
 # the decisions a document shows must be the ones the core makes.
 #   cmake -DTOOL=misdirect -DDOC=docs/troubleshooting-421.md -DVHOSTS=basic.vhosts -DOUT=dir -P check_cases.cmake
+cmake_policy(VERSION 3.25)
 file(READ "${DOC}" doc)
 set(cases "")
 set(rest "${doc}")

@@ -1,7 +1,8 @@
 # Fails unless every fenced block opened with "```LANG file=PATH" in DOC is
 # byte for byte the file ROOT/PATH, and every file listed in REQUIRE (a
-# ;-separated list of paths relative to ROOT) has such a block.
-#   cmake -DDOC=docs/integration.md -DROOT=. -DREQUIRE="a.c;b.c" -P check_code_blocks.cmake
+# comma-separated list of paths relative to ROOT) has such a block.
+#   cmake -DDOC=docs/integration.md -DROOT=. -DREQUIRE=a.c,b.c -P check_code_blocks.cmake
+cmake_policy(VERSION 3.25)
 file(READ "${DOC}" doc)
 set(seen "")
 set(failed "")
@@ -33,6 +34,7 @@ foreach(guard RANGE 100) # at most 100 blocks
     list(APPEND failed "${path}: the block differs from the file")
   endif()
 endforeach()
+string(REPLACE "," ";" REQUIRE "${REQUIRE}")
 foreach(path IN LISTS REQUIRE)
   if(NOT path IN_LIST seen)
     list(APPEND failed "${path}: no block in ${DOC}")

@@ -2,6 +2,7 @@
 # MDR_REASON_MAP, every lint id of MDR_LINT_MAP and every cause token of
 # MDR_CAUSE_MAP declared in HEADER.
 #   cmake -DHEADER=include/misdirect/misdirect.h -DDOC=docs/troubleshooting-421.md -P check_tokens.cmake
+cmake_policy(VERSION 3.25)
 foreach(v HEADER DOC)
   if(NOT EXISTS "${${v}}")
     message(FATAL_ERROR "${v} '${${v}}' does not exist")
