@@ -92,6 +92,15 @@ static int client_hello(SSL *ssl, int *al, void *arg) {
   return mdr_ossl_client_hello(ssl, al, s->set);
 }
 
+#ifdef MISDIRECT_EXAMPLE_LINT
+/* One lint finding, in the format of `misdirect lint`. */
+static int print_finding(void *user, const mdr_lint_finding *f) {
+  fprintf(stderr, "%s:%u: warning: %s [%s]\n", (const char *)user, f->line, f->message,
+          mdr_lint_token(f->id));
+  return 0;
+}
+#endif
+
 int server_init(server *s, const char *vhosts_path, const char *listener, unsigned protocols) {
   memset(s, 0, sizeof *s);
   /* cert file=, key= and ca-file= are relative to the vhosts file. */
@@ -121,6 +130,12 @@ int server_init(server *s, const char *vhosts_path, const char *listener, unsign
     fprintf(stderr, "%s\n", err.message);
     return -1;
   }
+
+#ifdef MISDIRECT_EXAMPLE_LINT
+  /* Configurations that lead to 421s later (since 0.2.0): report, go on. */
+  if ((rc = mdr_table_lint(s->table, print_finding, (void *)vhosts_path)) < 0)
+    fprintf(stderr, "lint: %s\n", mdr_strerror(rc));
+#endif
 
   mdr_str name = {listener, strlen(listener)};
   if (mdr_table_find_listener(s->table, name, &s->listener) != 0 ||
@@ -314,14 +329,16 @@ void log_decision(const server *s, const char *proto, const mdr_conn *c, const m
    * between the request vhost and the handshake vhost. */
   mdr_explanation x;
   if (mdr_explain_decision(s->table, c, r, d, &x) == 0) {
-    static const char *const diff[] = {"client-auth", "ca", "min-tls", "cert", "vhost"};
-    append(line, sizeof line, &k, " causes=");
-    for (size_t i = 0; i < x.n_causes; i++)
+    static const struct { unsigned bit; const char *name; } diff[] = {
+        {MDR_DIFF_CLIENT_AUTH, "client-auth"}, {MDR_DIFF_CA, "ca"}, {MDR_DIFF_MIN_TLS, "min-tls"},
+        {MDR_DIFF_CERT, "cert"}, {MDR_DIFF_VHOST, "vhost"}};
+    append(line, sizeof line, &k, " causes=%s", x.n_causes ? "" : "-");
+    for (size_t i = 0; i < x.n_causes && i < MDR_EXPLAIN_MAX_CAUSES; i++)
       append(line, sizeof line, &k, "%s%s", i ? "," : "", mdr_cause_token(x.causes[i]));
     append(line, sizeof line, &k, " differs=%s", x.differs ? "" : "-");
-    for (unsigned b = 0, first = 1; b < 5; b++)
-      if (x.differs & (1u << b)) {
-        append(line, sizeof line, &k, "%s%s", first ? "" : ",", diff[b]);
+    for (size_t i = 0, first = 1; i < sizeof diff / sizeof diff[0]; i++)
+      if (x.differs & diff[i].bit) {
+        append(line, sizeof line, &k, "%s%s", first ? "" : ",", diff[i].name);
         first = 0;
       }
   }

@@ -86,7 +86,15 @@ expect "421 is not cached" "no-store" "$(header cache-control)"
 expect "421 body: status, token, generic text" "421 Misdirected Request (policy-mismatch): " \
   "$(sed 's/policy-mismatch): .*/policy-mismatch): /' "$DIR/body")"
 expect "log line: token, rule and the specific explanation" "1" \
-  "$(grep -c "^decision http/1.1 sni=blog.example.com host=admin.example.com target=/ -> 421 policy-mismatch rule=7 vhost=- request-vhost=admin: .*'blog'.*client-auth=required" "$DIR/log")"
+  "$(grep -c "^decision http/1.1 sni=blog.example.com host=admin.example.com target=/ -> 421 policy-mismatch rule=7 vhost=- request-vhost=admin\( causes=[^ ]* differs=[^ ]*\)\?: .*'blog'.*client-auth=required" "$DIR/log")"
+if [[ ${MISDIRECT_EXAMPLE_STRUCTURED:-OFF} == ON ]]; then # mdr_explain_decision (0.2.0)
+  expect "structured log fields: causes, and what differs between blog and admin" "1" \
+    "$(grep -c "^decision http/1.1 sni=blog.example.com host=admin.example.com .* causes=[a-z-]\+\(,[a-z-]\+\)* differs=client-auth,ca,vhost: " "$DIR/log")"
+fi
+if [[ ${MISDIRECT_EXAMPLE_LINT:-OFF} == ON ]]; then # mdr_table_lint (0.2.0)
+  expect "lint at start-up: admin shares certificate site under another policy" "yes" \
+    "$(grep -q "^$DIR/site.vhosts:[0-9]*: warning: .* \[coalesce-policy-mismatch\]$" "$DIR/log" && echo yes || echo no)"
+fi
 expect "h1 SNI www, Host other.org" "421 cert-not-covering" \
   "$(req www.example.com:443 --http1.1 -H 'Host: other.org' https://www.example.com/)"
 expect "h1 unknown host" "421 unknown-host" \
