@@ -102,9 +102,12 @@ typedef uint32_t mdr_index;
  * `user` unchanged.  `realloc` must behave like C realloc (NULL ptr = malloc).
  * The allocator must outlive every object created with it.  An mdr_mem with
  * any of the three functions NULL is ignored (libc is used).  A builder
- * calls it from one thread at a time; a table calls it only to free itself,
- * in the mdr_table_unref that drops the last reference, on that caller's
- * thread (so it must allow a free from another thread than the malloc).
+ * calls it from one thread at a time.  A table calls it to free itself, in
+ * the mdr_table_unref that drops the last reference, on that caller's
+ * thread (so it must allow a free from another thread than the malloc),
+ * and (since 0.2.0) for mdr_table_lint's temporary memory, on the threads
+ * that call mdr_table_lint: an allocator shared by concurrent lints must be
+ * thread-safe.  The decision path never calls it.
  * @since 0.1.0
  */
 typedef struct mdr_mem {
@@ -535,8 +538,8 @@ MDR_EXTERN size_t mdr_table_listener_count(const mdr_table *t);
  */
 MDR_EXTERN size_t mdr_table_vhost_count(const mdr_table *t);
 /**
- * Find a listener by statement name (linear in the number of
- * statements: call at setup, not per request).  Names compare exactly.
+ * Find a listener by statement name.  Linear in the number of
+ * statements: call at setup, not per request.  Names compare exactly.
  * @param t    the table
  * @param name statement name (not a host name)
  * @param out  receives the index
@@ -1179,9 +1182,9 @@ MDR_EXTERN const char *mdr_cause_text(mdr_cause c);
  */
 MDR_EXTERN const char *mdr_cause_fix(mdr_cause c);
 
-/** Bits of mdr_explanation.differs: how the request vhost R differs from the
- * handshake vhost H.  This one: client-auth= differs.  @since 0.2.0 */
-#define MDR_DIFF_CLIENT_AUTH 0x01u  /**< client-auth= differs */
+/* Bits of mdr_explanation.differs: how the request vhost R differs from the
+ * handshake vhost H. */
+#define MDR_DIFF_CLIENT_AUTH 0x01u  /**< client-auth= differs.  @since 0.2.0 */
 #define MDR_DIFF_CA          0x02u  /**< the CA set (ca-file= or its contents) differs.  @since 0.2.0 */
 #define MDR_DIFF_MIN_TLS     0x04u  /**< min-tls= differs.  @since 0.2.0 */
 #define MDR_DIFF_CERT        0x08u  /**< H's certificate does not cover the requested host.  @since 0.2.0 */
@@ -1352,8 +1355,9 @@ typedef int (*mdr_lint_fn)(void *user, const mdr_lint_finding *f);
  * @param user passed to fn
  * @ownership Temporary memory is freed before the call returns; the
  *            finding passed to fn is valid during the callback only.
- * @threadsafety Any number of threads on one table (it only reads it); fn
- *               runs on the calling thread.
+ * @threadsafety Any number of threads on one table (it only reads it), as
+ *               far as the table's allocator allows concurrent use; fn runs
+ *               on the calling thread.
  * @since 0.2.0
  */
 MDR_EXTERN int mdr_table_lint(const mdr_table *t, mdr_lint_fn fn, void *user);

@@ -408,9 +408,10 @@ MDR_OSSL_EXTERN int mdr_ossl_set_check(const mdr_ossl_set *set, mdr_error *err);
  * @ownership The callbacks borrow the set without a reference: keep it
  *            alive while `initial` is used.  Each connection takes its own
  *            reference on the set.
- * @threadsafety Once, by the thread that built the set, before any
- *               handshake; from then on the set is read-only and serves
- *               any number of connections on any threads.
+ * @threadsafety By the thread that built the set, before any handshake
+ *               uses `initial` or a vhost context; from then on the set is
+ *               read-only and serves any number of connections on any
+ *               threads.
  * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_install(mdr_ossl_set *set, SSL_CTX *initial, mdr_error *err);
