@@ -1,5 +1,6 @@
-/*
- * misdirect — atomic table holder for hot reload.
+/**
+ * @file holder.h
+ * @brief misdirect — atomic table holder for hot reload.
  *
  * A holder keeps "the current table" of a running server.  Request or
  * connection handlers take the current table with mdr_holder_acquire(),
@@ -9,6 +10,7 @@
  * last handler that acquired it lets go.  A handler never sees a table change
  * under it: every decision is taken against the one table it acquired.
  *
+ * @code
  *   mdr_holder *h;
  *   mdr_holder_new(&h, table, NULL);      // holder takes its own reference
  *   mdr_table_unref(table);               // ... so the loader may drop its own
@@ -21,6 +23,7 @@
  *   // reload, any thread:
  *   mdr_holder_swap(h, new_table);        // holder takes its own reference
  *   mdr_table_unref(new_table);
+ * @endcode
  *
  * Thread safety and cost
  * ----------------------
@@ -52,19 +55,37 @@
 extern "C" {
 #endif
 
+/**
+ * Holds "the current table" of a running server (opaque).  See the file
+ * description for the thread rules.
+ * @since 0.1.0
+ */
 typedef struct mdr_holder mdr_holder;
 
 /**
  * Create a holder whose current table is `initial` (non-NULL).  The holder
  * takes its own reference on `initial`; the caller keeps its reference.
  * `mem` (NULL = libc) allocates the holder itself and must outlive it.
+ * @param out     receives the holder
+ * @param initial the first current table
+ * @param mem     allocator for the holder, or NULL for libc
  * @return 0; MDR_ERR_INVALID_ARGUMENT (out or initial NULL); MDR_ERR_NOMEM.
+ * @ownership The caller owns the holder (free with mdr_holder_free).  The
+ *            holder takes its own reference on `initial`; `mem` is borrowed.
+ * @threadsafety Any thread; the new holder may then be shared by all threads.
+ * @since 0.1.0
  */
 MDR_EXTERN int mdr_holder_new(mdr_holder **out, mdr_table *initial, const mdr_mem *mem);
 
 /**
  * Free a holder (NULL is fine) and drop its reference to the current table.
  * Tables acquired from it stay valid until their users unref them.
+ * @param h the holder, or NULL
+ * @errors None.
+ * @ownership Frees h and drops the holder's table reference (which frees
+ *            the table when no one else holds it).
+ * @threadsafety Must not race with any other call on the same holder.
+ * @since 0.1.0
  */
 MDR_EXTERN void mdr_holder_free(mdr_holder *h);
 
@@ -72,6 +93,15 @@ MDR_EXTERN void mdr_holder_free(mdr_holder *h);
  * The current table with a new reference taken for the caller, who must
  * release it with mdr_table_unref().  Lock-free; never NULL for a valid
  * holder (NULL only when h is NULL).
+ * @param h the holder
+ * @return the current table (referenced for the caller); NULL only when h
+ *         is NULL: it cannot fail otherwise.
+ * @ownership The caller owns one reference of the returned table and
+ *            releases it with mdr_table_unref; the table stays valid (and
+ *            unchanged) until then, whatever swaps happen.
+ * @threadsafety Any thread, concurrently with swaps and other acquires;
+ *               lock-free, no allocation: safe inside TLS callbacks.
+ * @since 0.1.0
  */
 MDR_EXTERN mdr_table *mdr_holder_acquire(mdr_holder *h);
 
@@ -79,11 +109,26 @@ MDR_EXTERN mdr_table *mdr_holder_acquire(mdr_holder *h);
  * Install `t` (non-NULL) as the current table.  The holder takes its own
  * reference on `t` (the caller keeps its reference) and drops its reference
  * to the previous table.  Swapping in the table already current is allowed.
- * @return 0 or MDR_ERR_INVALID_ARGUMENT.
+ * @param h the holder
+ * @param t the new current table
+ * @return 0 or MDR_ERR_INVALID_ARGUMENT (h or t NULL).
+ * @ownership The holder takes its own reference on `t`; the previous table
+ *            is released by the holder and freed when its last user unrefs it.
+ * @threadsafety Any thread, concurrently with acquires and other swaps
+ *               (swaps are serialised); waits only for acquires in flight,
+ *               never for handlers; no allocation.
+ * @since 0.1.0
  */
 MDR_EXTERN int mdr_holder_swap(mdr_holder *h, mdr_table *t);
 
-/** Number of completed swaps since creation (monotonic; for monitoring). */
+/**
+ * Number of completed swaps since creation (monotonic; for monitoring).
+ * @param h the holder
+ * @return the count; 0 when h is NULL (it cannot fail).
+ * @ownership h is borrowed for the call.
+ * @threadsafety Any thread (an atomic load).
+ * @since 0.1.0
+ */
 MDR_EXTERN unsigned long mdr_holder_generation(const mdr_holder *h);
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
-/*
- * misdirect-nghttp2 — glue between misdirect's ORIGIN support
+/**
+ * @file nghttp2.h
+ * @brief misdirect-nghttp2 — glue between misdirect's ORIGIN support
  * (misdirect-origin) and an nghttp2 session (nghttp2 >= 1.33; Debian ships
  * 1.52).
  *
@@ -34,6 +35,12 @@
 #include <misdirect/misdirect.h>
 #include <misdirect/origin.h>
 
+/**
+ * @def MDR_NGH2_EXTERN
+ * Marks a function of misdirect-nghttp2's ABI (as MDR_EXTERN; define
+ * MISDIRECT_NGHTTP2_STATICLIB for static use).
+ * @since 0.1.0
+ */
 #if defined(MISDIRECT_NGHTTP2_STATICLIB)
 #  define MDR_NGH2_EXTERN
 #elif defined(_WIN32)
@@ -52,11 +59,13 @@
 extern "C" {
 #endif
 
-/*
+/**
+ * Largest ORIGIN payload this glue submits or buffers (16384).
  * nghttp2_submit_origin refuses a payload above 16384 bytes whatever the
  * peer's SETTINGS_MAX_FRAME_SIZE, and 16384 is the smallest value a peer may
  * announce, so every ORIGIN frame this glue submits has a payload of at
  * most this many bytes.
+ * @since 0.1.0
  */
 #define MDR_NGH2_ORIGIN_MAX_PAYLOAD 16384
 
@@ -71,13 +80,17 @@ extern "C" {
  * enumerated them.  Keep it for the connection's lifetime and hand it to
  * mdr_decide through mdr_ngh2_origins_to_conn: what was advertised is what
  * the decision checks.
+ * @since 0.1.0
  */
 typedef struct mdr_ngh2_origins {
-  mdr_str *origins;
-  size_t n;
-  char *buf;                     /* storage of the strings; treat as opaque */
-  size_t buf_len, buf_cap, cap;  /* treat as opaque */
-  const mdr_mem *mem;            /* allocator used (NULL = libc) */
+  mdr_str *origins;              /**< the origins, n of them */
+  size_t n;                      /**< entries in origins */
+  char *buf;                     /**< storage of the strings; treat as opaque */
+  /** @var mdr_ngh2_origins::buf_cap
+   * Treat as opaque. */
+  /** Sizes of buf and origins (buf_len, buf_cap, cap): treat as opaque. */
+  size_t buf_len, buf_cap, cap;  /**< treat as opaque */
+  const mdr_mem *mem;            /**< allocator used (NULL = libc) */
 } mdr_ngh2_origins;
 
 /**
@@ -85,20 +98,48 @@ typedef struct mdr_ngh2_origins {
  * handshake selected `handshake_vhost` (as in mdr_conn: MDR_NONE = the
  * listener default), replacing what `o` held.  Allocates with `mem` (NULL =
  * libc); on error `o` is left empty.
+ * @param o               the set to fill (caller-owned, zero-initialised or
+ *                        filled before)
+ * @param t               the table
+ * @param listener        the TLS listener
+ * @param handshake_vhost H, or MDR_NONE for the listener default
+ * @param mem             allocator, or NULL for libc (all three functions
+ *                        must be set); must outlive `o`'s contents
  * @return 0; MDR_ERR_WRONG_LISTENER (cleartext listener: never send ORIGIN
- *         there); MDR_ERR_INVALID_ARGUMENT; MDR_ERR_NOMEM.
+ *         there); MDR_ERR_INVALID_ARGUMENT (o or t NULL, a bad index, an
+ *         mdr_mem with a NULL function); MDR_ERR_NOMEM.
+ * @ownership `o` owns copies of the origins (release with
+ *            mdr_ngh2_origins_free); nothing points into the table.
+ * @threadsafety Any thread; one thread at a time per `o`; any number of
+ *               threads on one table.
+ * @since 0.1.0
  */
 MDR_NGH2_EXTERN int mdr_ngh2_origins_compute(mdr_ngh2_origins *o, const mdr_table *t,
                                              mdr_index listener, mdr_index handshake_vhost,
                                              const mdr_mem *mem);
 
-/** Release what `o` holds and leave it empty (NULL is fine). */
+/**
+ * Release what `o` holds and leave it empty (NULL is fine).
+ * @param o the set, or NULL
+ * @errors None.
+ * @ownership Frees the storage o holds (not o itself); an mdr_conn pointed
+ *            at it must not be used for decisions any more.
+ * @threadsafety One thread at a time per `o`.
+ * @since 0.1.0
+ */
 MDR_NGH2_EXTERN void mdr_ngh2_origins_free(mdr_ngh2_origins *o);
 
 /**
  * Point `c`'s origin-set fields at `o` (has_origin_set = 1, origin_set,
  * n_origin_set), so mdr_decide checks requests against what the ORIGIN
  * frames advertised.  Call it only once the frames were submitted.
+ * @param o the submitted set (NULL: c is left alone)
+ * @param c the connection facts (NULL: nothing happens)
+ * @errors None.
+ * @ownership c borrows o's array: keep o alive (and unchanged) while c is
+ *            used.
+ * @threadsafety One thread at a time per `o` and `c`.
+ * @since 0.1.0
  */
 MDR_NGH2_EXTERN void mdr_ngh2_origins_to_conn(const mdr_ngh2_origins *o, mdr_conn *c);
 
@@ -117,6 +158,15 @@ MDR_NGH2_EXTERN void mdr_ngh2_origins_to_conn(const mdr_ngh2_origins *o, mdr_con
  *         error of nghttp2_submit_origin (NGHTTP2_ERR_INVALID_STATE on a
  *         client session, NGHTTP2_ERR_NOMEM), in which case frames
  *         submitted before it stay queued.
+ * @param session     a server session
+ * @param origins     the set: canonical origins
+ * @param n           entries in origins
+ * @param max_payload largest payload per frame (0 = MDR_NGH2_ORIGIN_MAX_PAYLOAD)
+ * @ownership nghttp2 copies each frame's payload; `origins` is borrowed for
+ *            the call.
+ * @threadsafety The thread driving the session (an nghttp2_session is
+ *               single-threaded); no locks.
+ * @since 0.1.0
  */
 MDR_NGH2_EXTERN int mdr_ngh2_submit_origins(nghttp2_session *session, const mdr_str *origins,
                                             size_t n, size_t max_payload, size_t *frames_out);
@@ -126,7 +176,20 @@ MDR_NGH2_EXTERN int mdr_ngh2_submit_origins(nghttp2_session *session, const mdr_
  * a server does for every new TLS HTTP/2 connection after
  * nghttp2_submit_settings.  On success `o` holds the submitted set (pass it
  * to mdr_ngh2_origins_to_conn).
- * @return as the two functions.
+ * @param session         a server session
+ * @param o               receives the set (as mdr_ngh2_origins_compute)
+ * @param t               the table
+ * @param listener        the TLS listener
+ * @param handshake_vhost H, or MDR_NONE for the listener default
+ * @param mem             allocator, or NULL for libc
+ * @param frames_out      optional: number of frames submitted
+ * @return as the two functions: 0, MDR_ERR_WRONG_LISTENER,
+ *         MDR_ERR_INVALID_ARGUMENT, MDR_ERR_NOMEM, MDR_ERR_LIMIT or an
+ *         nghttp2 error code.
+ * @ownership As mdr_ngh2_origins_compute: `o` owns the origins.
+ * @threadsafety The thread driving the session (an nghttp2_session is
+ *               single-threaded); no locks.
+ * @since 0.1.0
  */
 MDR_NGH2_EXTERN int mdr_ngh2_server_submit_origin(nghttp2_session *session, mdr_ngh2_origins *o,
                                                   const mdr_table *t, mdr_index listener,
@@ -141,7 +204,11 @@ MDR_NGH2_EXTERN int mdr_ngh2_server_submit_origin(nghttp2_session *session, mdr_
  * Enable nghttp2's built-in ORIGIN receive on a client session option
  * (nghttp2_option_set_builtin_recv_extension_type(opt, NGHTTP2_ORIGIN)).
  * Without it nghttp2 drops ORIGIN frames silently.
+ * @param opt the option object the client session is created with
  * @return 0; MDR_ERR_INVALID_ARGUMENT (NULL opt).
+ * @ownership opt stays the caller's.
+ * @threadsafety One thread at a time per option object.
+ * @since 0.1.0
  */
 MDR_NGH2_EXTERN int mdr_ngh2_client_enable_origin(nghttp2_option *opt);
 
@@ -158,6 +225,12 @@ MDR_NGH2_EXTERN int mdr_ngh2_client_enable_origin(nghttp2_option *opt);
  * @return 1 (an ORIGIN frame was processed); 0 (not an ORIGIN frame, or one
  *         to ignore); MDR_ERR_LIMIT (the set is full: RFC 8336 §4 lets the
  *         client close the connection); MDR_ERR_INVALID_ARGUMENT.
+ * @param c     the connection's client origin set
+ * @param frame the frame nghttp2 received
+ * @ownership The entries are copied into c.
+ * @threadsafety The thread driving the session (an nghttp2_session is
+ *               single-threaded); no locks.
+ * @since 0.1.0
  */
 MDR_NGH2_EXTERN int mdr_ngh2_client_on_frame(mdr_origin_client *c, const nghttp2_frame *frame);
 
@@ -169,6 +242,14 @@ MDR_NGH2_EXTERN int mdr_ngh2_client_on_frame(mdr_origin_client *c, const nghttp2
  * @return 0; MDR_ERR_INVALID_ARGUMENT (an authority without a canonical
  *         origin); MDR_ERR_LIMIT (no slot to remember the refusal: do not
  *         reuse the connection for that origin).
+ * @param c         the connection's client origin set
+ * @param status    the response status
+ * @param authority the request's :authority as sent
+ * @param len       bytes of authority
+ * @ownership Arguments are borrowed; the refusal is copied into c.
+ * @threadsafety The thread driving the session (an nghttp2_session is
+ *               single-threaded); no locks.
+ * @since 0.1.0
  */
 MDR_NGH2_EXTERN int mdr_ngh2_client_on_response(mdr_origin_client *c, unsigned status,
                                                 const char *authority, size_t len);
@@ -194,18 +275,35 @@ MDR_NGH2_EXTERN int mdr_ngh2_client_on_response(mdr_origin_client *c, unsigned s
  * precedence anyway).
  */
 
-/** Per-connection receive state (zero-initialise, then mdr_ngh2_origin_rx_init). */
+/** Per-connection receive state (zero-initialise, then mdr_ngh2_origin_rx_init).  @since 0.1.0 */
 typedef struct mdr_ngh2_origin_rx {
-  mdr_origin_client *set;
-  size_t len;                    /* payload bytes buffered for the current frame */
-  int overflow;                  /* the current frame did not fit: ignore it */
-  uint8_t buf[MDR_ORIGIN_H2_HEADER_LEN + MDR_NGH2_ORIGIN_MAX_PAYLOAD];
+  mdr_origin_client *set;        /**< the set fed (borrowed) */
+  size_t len;                    /**< payload bytes buffered for the current frame */
+  int overflow;                  /**< the current frame did not fit: ignore it */
+  uint8_t buf[MDR_ORIGIN_H2_HEADER_LEN + MDR_NGH2_ORIGIN_MAX_PAYLOAD]; /**< frame buffer */
 } mdr_ngh2_origin_rx;
 
-/** Register ORIGIN as a user extension type on a client option. */
+/**
+ * Register ORIGIN as a user extension type on a client option.
+ * (nghttp2_option_set_user_recv_extension_type), for the strict receive path.
+ * @param opt the option object the client session is created with
+ * @return 0; MDR_ERR_INVALID_ARGUMENT (NULL opt).
+ * @ownership opt stays the caller's.
+ * @threadsafety One thread at a time per option object.
+ * @since 0.1.0
+ */
 MDR_NGH2_EXTERN int mdr_ngh2_client_enable_origin_strict(nghttp2_option *opt);
 
-/** Start receiving into `set`.  @return 0; MDR_ERR_INVALID_ARGUMENT. */
+/**
+ * Start receiving into `set`.
+ * @param rx  the receive state (caller-owned)
+ * @param set the connection's client origin set
+ * @return 0; MDR_ERR_INVALID_ARGUMENT (rx or set NULL).
+ * @ownership rx borrows set: keep it alive while rx is used.
+ * @threadsafety The thread driving the session (an nghttp2_session is
+ *               single-threaded); no locks.
+ * @since 0.1.0
+ */
 MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_init(mdr_ngh2_origin_rx *rx, mdr_origin_client *set);
 
 /**
@@ -213,7 +311,15 @@ MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_init(mdr_ngh2_origin_rx *rx, mdr_origin_c
  * frame's payload.  A payload above MDR_NGH2_ORIGIN_MAX_PAYLOAD (a client
  * that announced a larger SETTINGS_MAX_FRAME_SIZE) makes the frame ignored.
  * Frames of other types are left alone.
+ * @param rx   the receive state
+ * @param hd   the frame header nghttp2 passes
+ * @param data the chunk
+ * @param len  bytes of data
  * @return 0 (return it to nghttp2); MDR_ERR_INVALID_ARGUMENT.
+ * @ownership The chunk is copied into rx.
+ * @threadsafety The thread driving the session (an nghttp2_session is
+ *               single-threaded); no locks.
+ * @since 0.1.0
  */
 MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_chunk(mdr_ngh2_origin_rx *rx, const nghttp2_frame_hd *hd,
                                              const uint8_t *data, size_t len);
@@ -225,6 +331,12 @@ MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_chunk(mdr_ngh2_origin_rx *rx, const nghtt
  * the next frame.
  * @return 1 (an ORIGIN frame was processed), 0 (ignored, or not ORIGIN),
  *         MDR_ERR_LIMIT (the set is full), MDR_ERR_INVALID_ARGUMENT.
+ * @param rx the receive state
+ * @param hd the frame header nghttp2 passes
+ * @ownership Entries are copied into rx's set.
+ * @threadsafety The thread driving the session (an nghttp2_session is
+ *               single-threaded); no locks.
+ * @since 0.1.0
  */
 MDR_NGH2_EXTERN int mdr_ngh2_origin_rx_unpack(mdr_ngh2_origin_rx *rx, const nghttp2_frame_hd *hd);
 

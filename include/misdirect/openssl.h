@@ -1,5 +1,6 @@
-/*
- * misdirect-openssl — the OpenSSL adapter: SNI -> vhost -> SSL_CTX, a TLS
+/**
+ * @file openssl.h
+ * @brief misdirect-openssl — the OpenSSL adapter: SNI -> vhost -> SSL_CTX, a TLS
  * policy identity per vhost, sessions that never resume across policies, and
  * connection facts for mdr_decide that the adapter vouches for.
  *
@@ -40,6 +41,12 @@
 
 #include <misdirect/misdirect.h>
 
+/**
+ * @def MDR_OSSL_EXTERN
+ * Marks a function of misdirect-openssl's ABI (as MDR_EXTERN; define
+ * MISDIRECT_OPENSSL_STATICLIB for static use).
+ * @since 0.1.0
+ */
 #if defined(MISDIRECT_OPENSSL_STATICLIB)
 #  define MDR_OSSL_EXTERN
 #elif defined(_WIN32)
@@ -58,7 +65,7 @@
 extern "C" {
 #endif
 
-/** Bytes of a TLS policy identity (SHA-256); also the session id context. */
+/** Bytes of a TLS policy identity (SHA-256); also the session id context.  @since 0.1.0 */
 #define MDR_OSSL_POLICY_ID_LEN 32
 
 /* ------------------------------------------------------------------------ */
@@ -70,6 +77,8 @@ extern "C" {
  * Once-guarded and thread-safe; every other function calls it as needed, so
  * calling it explicitly is optional.
  * @return 0, or MDR_ERR_NOMEM when OpenSSL could not allocate an index.
+ * @threadsafety Any thread (once-guarded).
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_init(void);
 
@@ -78,6 +87,9 @@ MDR_OSSL_EXTERN int mdr_ossl_init(void);
  * that is about to be unloaded (e.g. a dlclose'd server module), after every
  * SSL and SSL_SESSION the adapter touched has been freed.  Not thread-safe
  * against concurrent use of the adapter.
+ * @errors None.
+ * @threadsafety Not thread-safe: no other adapter call may run meanwhile.
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN void mdr_ossl_cleanup(void);
 
@@ -88,12 +100,21 @@ MDR_OSSL_EXTERN void mdr_ossl_cleanup(void);
 /**
  * Scratch storage for mdr_ossl_cert_names.  Zero-initialise; release with
  * mdr_ossl_names_free.  Holds the names of the last certificate examined.
+ * @since 0.1.0
  */
 typedef struct mdr_ossl_names {
-  char *buf;
-  size_t cap;
+  char *buf;                     /**< storage (OpenSSL allocator); treat as opaque */
+  size_t cap;                    /**< bytes of buf */
 } mdr_ossl_names;
 
+/**
+ * Release the storage of an mdr_ossl_names and leave it empty (reusable).
+ * @param n the scratch storage (NULL is fine)
+ * @errors None.
+ * @ownership Frees n->buf (not n itself); names reported from it become invalid.
+ * @threadsafety One thread at a time per mdr_ossl_names.
+ * @since 0.1.0
+ */
 MDR_OSSL_EXTERN void mdr_ossl_names_free(mdr_ossl_names *n);
 
 /**
@@ -107,6 +128,17 @@ MDR_OSSL_EXTERN void mdr_ossl_names_free(mdr_ossl_names *n);
  *         MDR_ERR_CONFIG (no usable SAN entry, or more than `cap` names);
  *         MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT.  `why` gets a
  *         NUL-terminated reason.
+ * @param user    an mdr_ossl_names (scratch storage for the names)
+ * @param path    the PEM file (NUL-terminated)
+ * @param names   receives up to cap names
+ * @param cap     entries available in names
+ * @param n_names receives the number of names
+ * @param why     receives a reason on failure (why_cap bytes)
+ * @param why_cap bytes of why
+ * @ownership The names point into the mdr_ossl_names `user` until its next
+ *            use or mdr_ossl_names_free.
+ * @threadsafety Any thread; one thread at a time per mdr_ossl_names.
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_cert_names(void *user, const char *path, mdr_str *names, size_t cap,
                                         size_t *n_names, char *why, size_t why_cap);
@@ -117,8 +149,17 @@ MDR_OSSL_EXTERN int mdr_ossl_cert_names(void *user, const char *path, mdr_str *n
  * digests (32 bytes), so two ca-file= paths with the same certificates give
  * equal TLS policies and a changed file gives a different one.  `user` is
  * unused.
+ * @param user    unused
+ * @param path    the PEM file (NUL-terminated)
+ * @param out     receives the identity
+ * @param cap     bytes of out (at least 32)
+ * @param out_len receives 32
+ * @param why     receives a reason on failure (why_cap bytes)
+ * @param why_cap bytes of why
  * @return 0; MDR_ERR_IO (unreadable file or no certificate in it);
  *         MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT (cap < 32).
+ * @ownership All buffers are the caller's; nothing is kept.
+ * @threadsafety Any thread (no state).
  * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_ca_identity(void *user, const char *path, uint8_t *out, size_t cap,
@@ -129,7 +170,19 @@ MDR_OSSL_EXTERN int mdr_ossl_ca_identity(void *user, const char *path, uint8_t *
  * = mdr_ossl_ca_identity, so `cert NAME
  * file=... key=...` learns its names from the certificate.  `base_dir` is the
  * folder of the vhosts file (len 0 = ".").  `mem` may be NULL.
- * @return as mdr_table_parse.
+ * @param text     the file's bytes
+ * @param len      bytes of text
+ * @param source   name used in error messages
+ * @param base_dir folder relative file= and ca-file= paths are joined to
+ * @param mem      allocator, or NULL for libc
+ * @param out      receives the table
+ * @param err      filled for every failure (may be NULL)
+ * @return as mdr_table_parse (0, MDR_ERR_CONFIG, MDR_ERR_IO, MDR_ERR_NOMEM,
+ *         MDR_ERR_LIMIT, MDR_ERR_INVALID_ARGUMENT).
+ * @ownership As mdr_table_parse: the caller owns the table's one reference.
+ * @threadsafety As mdr_table_parse (self-contained; reads the certificate
+ *               files on the calling thread).
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_table_parse(const char *text, size_t len, mdr_str source,
                                          mdr_str base_dir, const mdr_mem *mem, mdr_table **out,
@@ -150,7 +203,12 @@ MDR_OSSL_EXTERN int mdr_ossl_table_parse(const char *text, size_t len, mdr_str s
  * one is acceptable to the other.  This is what the adapter uses as the
  * session id context, so a reload that changes a CA set changes it and old
  * sessions stop resuming.
+ * @param ctx a server context (finish configuring it first)
+ * @param out receives the 32-byte identity
  * @return 0, MDR_ERR_INVALID_ARGUMENT, MDR_ERR_NOMEM.
+ * @ownership ctx is borrowed for the call (read only); out is caller-owned.
+ * @threadsafety Any thread, as long as no thread modifies ctx meanwhile.
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_policy_identity(SSL_CTX *ctx, uint8_t out[MDR_OSSL_POLICY_ID_LEN]);
 
@@ -158,39 +216,44 @@ MDR_OSSL_EXTERN int mdr_ossl_policy_identity(SSL_CTX *ctx, uint8_t out[MDR_OSSL_
 /* Context set: one SSL_CTX per vhost of a TLS listener                      */
 /* ------------------------------------------------------------------------ */
 
+/**
+ * A context set: one SSL_CTX per vhost of one TLS listener, plus the table
+ * (opaque, reference-counted).
+ * @since 0.1.0
+ */
 typedef struct mdr_ossl_set mdr_ossl_set;
 
-/** ALPN handling (mdr_ossl_set_options.alpn). */
+/** ALPN handling (mdr_ossl_set_options.alpn).  @since 0.1.0 */
 typedef enum mdr_ossl_alpn_mode {
-  /* Default.  Negotiate among the handshake vhost's protocols (h2, http/1.1,
+  /** Default.  Negotiate among the handshake vhost's protocols (h2, http/1.1,
    * http/1.0 as protocols= allows); an offer with no overlap is refused with
    * a fatal no_application_protocol alert; no offer is allowed. */
   MDR_OSSL_ALPN_STRICT = 0,
-  /* As strict, but an offer with no overlap continues without ALPN. */
+  /** As strict, but an offer with no overlap continues without ALPN. */
   MDR_OSSL_ALPN_LENIENT,
-  /* The adapter installs no ALPN callback (the host negotiates ALPN). */
+  /** The adapter installs no ALPN callback (the host negotiates ALPN). */
   MDR_OSSL_ALPN_NONE
 } mdr_ossl_alpn_mode;
 
-/** Flags for mdr_ossl_set_options.flags. */
-/* Load nothing from the table: every vhost's SSL_CTX comes from
- * mdr_ossl_set_use_ctx. */
+/* Flags for mdr_ossl_set_options.flags. */
+/** Flag for mdr_ossl_set_options.flags: load nothing from the table: every vhost's SSL_CTX comes from
+ * mdr_ossl_set_use_ctx.  @since 0.1.0 */
 #define MDR_OSSL_NO_LOAD 0x1u
 
-/** Options for mdr_ossl_set_new.  Zero-initialise. */
+/** Options for mdr_ossl_set_new.  Zero-initialise.  @since 0.1.0 */
 typedef struct mdr_ossl_set_options {
-  /* Folder that relative cert file=, key= and ca-file= paths are joined to
+  /** Folder that relative cert file=, key= and ca-file= paths are joined to
    * (the vhosts file's folder); len 0 = ".".  Absolute paths are kept. */
   mdr_str base_dir;
-  mdr_ossl_alpn_mode alpn;
-  unsigned flags;                /* MDR_OSSL_* */
-  /* Optional: called for every SSL_CTX the adapter creates, after it loaded
+  mdr_ossl_alpn_mode alpn;       /**< ALPN handling */
+  unsigned flags;                /**< MDR_OSSL_* */
+  /** Optional: called for every SSL_CTX the adapter creates, after it loaded
    * the certificate and policy, so the host can add settings (ciphers,
    * groups, ...).  Settings made here are part of the policy identity.
    * Return 0, or a negative MDR_ERR_* to fail mdr_ossl_set_new. */
   int (*configure)(void *user, SSL_CTX *ctx, const mdr_table *t, mdr_index vhost);
-  void *configure_user;
-  /* HTTP versions this server speaks (MDR_PROTO_* bits; 0 = all): ALPN
+  void *configure_user;          /**< passed to configure as `user` */
+  /** HTTP versions this server speaks (MDR_PROTO_* bits; 0 = all): ALPN
    * negotiates only those that both the server and the handshake vhost's
    * protocols= allow (e.g. MDR_PROTO_H1 for a server without HTTP/2). */
   unsigned protocols;
@@ -212,6 +275,18 @@ typedef struct mdr_ossl_set_options {
  *         ca-file, ...); MDR_ERR_WRONG_LISTENER (cleartext listener);
  *         MDR_ERR_NOT_FOUND (no such listener); MDR_ERR_NOMEM;
  *         MDR_ERR_INVALID_ARGUMENT.
+ * @param out      receives the set
+ * @param t        the table (the set takes its own reference)
+ * @param listener statement name of the TLS listener
+ * @param opts     options, or NULL (all defaults)
+ * @param err      filled on failure (may be NULL)
+ * @ownership The caller owns the set's one reference (mdr_ossl_set_unref).
+ *            The set holds a reference on `t` and owns the SSL_CTXs it
+ *            creates; `opts` is borrowed for the call.
+ * @threadsafety Any thread; the new set is built (mdr_ossl_set_use_ctx) by
+ *               one thread until it is installed or used.  `configure`
+ *               runs on the calling thread.
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_set_new(mdr_ossl_set **out, mdr_table *t, mdr_str listener,
                                      const mdr_ossl_set_options *opts, mdr_error *err);
@@ -222,31 +297,96 @@ MDR_OSSL_EXTERN int mdr_ossl_set_new(mdr_ossl_set **out, mdr_table *t, mdr_str l
  * (mdr_ossl_policy_identity): finish configuring it first.  The adapter adds
  * SSL_OP_NO_RENEGOTIATION to it.  Must be called before the set is
  * installed or used by a handshake.
+ * @param set the set
+ * @param v   vhost index (a vhost on the set's listener)
+ * @param ctx the vhost's server context
  * @return 0, MDR_ERR_INVALID_ARGUMENT (bad index, vhost not on the
  *         listener, NULL ctx), MDR_ERR_NOMEM.
+ * @ownership The set takes its own reference on ctx (SSL_CTX_up_ref); the
+ *            caller keeps its own.  The set modifies ctx (options).
+ * @threadsafety The thread building the set, before it is installed or used.
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_set_use_ctx(mdr_ossl_set *set, mdr_index v, SSL_CTX *ctx);
 
-/** Take another reference (atomic).  Returns set. */
+/**
+ * Take another reference (atomic).  Returns set.
+ * @param set a set, or NULL (returned as is)
+ * @return set; cannot fail.
+ * @ownership The caller owns the new reference (mdr_ossl_set_unref).
+ * @threadsafety Any thread (atomic).
+ * @since 0.1.0
+ */
 MDR_OSSL_EXTERN mdr_ossl_set *mdr_ossl_set_ref(mdr_ossl_set *set);
 /** Drop a reference; the last one frees the set, its contexts and its table
- * reference.  Connections keep the set alive while they exist.  NULL is fine. */
+ * reference.  Connections keep the set alive while they exist.  NULL is fine.
+ * @param set a set, or NULL
+ * @errors None.
+ * @ownership Gives up one reference; after the caller's last one, contexts
+ *            and the table obtained from the set are valid only through
+ *            references of their own.
+ * @threadsafety Any thread (atomic).
+ * @since 0.1.0
+ */
 MDR_OSSL_EXTERN void mdr_ossl_set_unref(mdr_ossl_set *set);
 
-/** The table and listener of a set. */
+/**
+ * The table of a set.
+ * @param set the set
+ * @return the table, or NULL for a NULL set (it cannot fail otherwise).
+ * @ownership Borrowed: valid while the set is referenced (take
+ *            mdr_table_ref to keep it longer).
+ * @threadsafety Any thread.
+ * @since 0.1.0
+ */
 MDR_OSSL_EXTERN const mdr_table *mdr_ossl_set_table(const mdr_ossl_set *set);
+/**
+ * The listener of a set.
+ * @param set the set
+ * @return the listener index, or MDR_NONE for a NULL set; cannot fail.
+ * @ownership set is borrowed for the call.
+ * @threadsafety Any thread.
+ * @since 0.1.0
+ */
 MDR_OSSL_EXTERN mdr_index mdr_ossl_set_listener(const mdr_ossl_set *set);
 
-/** The SSL_CTX of vhost v (borrowed; NULL if none). */
+/**
+ * The SSL_CTX of vhost v (borrowed; NULL if none).
+ * @param set the set
+ * @param v   vhost index
+ * @return the context, or NULL (no context, bad index, NULL set); it
+ *         cannot fail otherwise.
+ * @ownership Borrowed: valid while the set is referenced (SSL_CTX_up_ref
+ *            to keep it longer).  Do not change it once the set is in use.
+ * @threadsafety Any thread.
+ * @since 0.1.0
+ */
 MDR_OSSL_EXTERN SSL_CTX *mdr_ossl_set_ctx(const mdr_ossl_set *set, mdr_index v);
 
-/** The policy identity of vhost v's context.  MDR_ERR_NOT_FOUND if no context. */
+/**
+ * The policy identity of vhost v's context.  MDR_ERR_NOT_FOUND if no context.
+ * @param set the set
+ * @param v   vhost index
+ * @param out receives the 32-byte identity
+ * @return 0; MDR_ERR_NOT_FOUND (no context, or v out of range);
+ *         MDR_ERR_INVALID_ARGUMENT (set or out NULL).
+ * @ownership out is caller-owned.
+ * @threadsafety Any thread.
+ * @since 0.1.0
+ */
 MDR_OSSL_EXTERN int mdr_ossl_set_policy_id(const mdr_ossl_set *set, mdr_index v,
                                            uint8_t out[MDR_OSSL_POLICY_ID_LEN]);
 
 /**
  * Check that every vhost on the listener has a context.
- * @return 0, or MDR_ERR_CONFIG with err naming the first vhost without one.
+ * @param set the set
+ * @param err filled on MDR_ERR_CONFIG (may be NULL)
+ * @return 0, or MDR_ERR_CONFIG with err naming the first vhost without one;
+ *         MDR_ERR_INVALID_ARGUMENT for a NULL set.
+ * @ownership Arguments are borrowed for the call.
+ * @threadsafety Any thread, concurrently with handshakes using the set (it
+ *               is read-only once installed or used); no locks.
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_set_check(const mdr_ossl_set *set, mdr_error *err);
 
@@ -260,8 +400,19 @@ MDR_OSSL_EXTERN int mdr_ossl_set_check(const mdr_ossl_set *set, mdr_error *err);
  * slots.
  * `initial` needs no certificate.  The callbacks hold no reference: keep the
  * set alive as long as `initial` is used (connections hold their own).
+ * @param set     the set
+ * @param initial the context connections are created from
+ * @param err     filled on failure (may be NULL)
  * @return 0, MDR_ERR_CONFIG (mdr_ossl_set_check failed; err filled),
  *         MDR_ERR_NOMEM, MDR_ERR_INVALID_ARGUMENT.
+ * @ownership The callbacks borrow the set without a reference: keep it
+ *            alive while `initial` is used.  Each connection takes its own
+ *            reference on the set.
+ * @threadsafety By the thread that built the set, before any handshake
+ *               uses `initial` or a vhost context; from then on the set is
+ *               read-only and serves any number of connections on any
+ *               threads.
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_install(mdr_ossl_set *set, SSL_CTX *initial, mdr_error *err);
 
@@ -289,8 +440,16 @@ MDR_OSSL_EXTERN int mdr_ossl_install(mdr_ossl_set *set, SSL_CTX *initial, mdr_er
  * (OpenSSL turns missing_extension into handshake_failure before the
  * version is negotiated): this step then returns SUCCESS without switching
  * and with a session id context no vhost has, so nothing resumes.
+ * @param ssl the connection
+ * @param al  receives the alert on SSL_CLIENT_HELLO_ERROR
+ * @param set the context set
  * @return SSL_CLIENT_HELLO_SUCCESS, or SSL_CLIENT_HELLO_ERROR with *al set
  *         (internal_error for the adapter's own failures, e.g. memory).
+ * @ownership The SSL's adapter data (in a private ex_data slot) takes a
+ *            reference on `set`, released when the SSL is freed.
+ * @threadsafety Only the thread driving this SSL (OpenSSL calls it there
+ *               during the handshake).
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set);
 
@@ -307,6 +466,15 @@ MDR_OSSL_EXTERN int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set);
  * a resumed session, refuses (handshake_failure) one whose recorded policy
  * differs from this connection's.  Without a prior ClientHello step
  * (mdr_ossl_client_hello not called): ALERT_FATAL, internal_error.
+ * @param ssl the connection
+ * @param al  receives the alert with SSL_TLSEXT_ERR_ALERT_FATAL
+ * @return SSL_TLSEXT_ERR_OK, SSL_TLSEXT_ERR_NOACK or
+ *         SSL_TLSEXT_ERR_ALERT_FATAL (*al set), as described above.
+ * @ownership Stores the vhost and policy in the SSL's session (ex_data and
+ *            ticket app data), owned by OpenSSL.
+ * @threadsafety Only the thread driving this SSL (OpenSSL calls it there
+ *               during the handshake).
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_servername(SSL *ssl, int *al);
 
@@ -315,6 +483,18 @@ MDR_OSSL_EXTERN int mdr_ossl_servername(SSL *ssl, int *al);
  * mode for the handshake vhost.  Returns SSL_TLSEXT_ERR_OK with *out and *outlen
  * pointing into `in`, SSL_TLSEXT_ERR_ALERT_FATAL (no_application_protocol)
  * or SSL_TLSEXT_ERR_NOACK.
+ * @param ssl    the connection
+ * @param out    receives the chosen protocol (points into in)
+ * @param outlen receives its length
+ * @param in     the client's offer (wire format)
+ * @param inlen  bytes of in
+ * @return SSL_TLSEXT_ERR_OK; SSL_TLSEXT_ERR_NOACK (lenient mode without
+ *         overlap, or MDR_OSSL_ALPN_NONE); SSL_TLSEXT_ERR_ALERT_FATAL (no
+ *         overlap in strict mode, a malformed offer, or no ClientHello step).
+ * @ownership *out points into `in` (OpenSSL's buffer).
+ * @threadsafety Only the thread driving this SSL (OpenSSL calls it there
+ *               during the handshake).
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_alpn_select(SSL *ssl, const unsigned char **out,
                                          unsigned char *outlen, const unsigned char *in,
@@ -324,8 +504,16 @@ MDR_OSSL_EXTERN int mdr_ossl_alpn_select(SSL *ssl, const unsigned char **out,
  * Strict ALPN, pure: choose from the client's offer (`in`, wire format) the
  * first of h2, http/1.1, http/1.0 that `protocols` (MDR_PROTO_* bits, 0 =
  * all) allows and the client offered.
+ * @param protocols MDR_PROTO_* bits (0 = all)
+ * @param in        the offer (wire format; may be NULL when inlen is 0)
+ * @param inlen     bytes of in
+ * @param out       receives the chosen protocol (may be NULL)
+ * @param outlen    receives its length (may be NULL)
  * @return 1 chosen (*out and *outlen point into in); 0 no overlap (refuse with
  *         no_application_protocol); -1 malformed offer.
+ * @ownership *out points into `in`.
+ * @threadsafety Any thread (pure function, no allocation).
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_alpn_choose(unsigned protocols, const unsigned char *in,
                                          unsigned int inlen, const unsigned char **out,
@@ -345,15 +533,38 @@ MDR_OSSL_EXTERN int mdr_ossl_alpn_choose(unsigned protocols, const unsigned char
  * every request as it is read).  ech is MDR_ECH_NONE.  The origin set fields
  * are left as they were.  Strings point into the SSL and stay valid while
  * it lives.
+ * @param ssl the connection
+ * @param c   the connection facts to fill (caller-owned)
  * @return 0; MDR_ERR_NOT_FOUND when the adapter did not accept a ClientHello
  *         on this SSL; MDR_ERR_INVALID_ARGUMENT.
+ * @ownership c->sni and c->alpn point into the SSL: valid while it lives.
+ * @threadsafety Only the thread driving this SSL (OpenSSL calls it there
+ *               during the handshake).
+ * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_conn_facts(SSL *ssl, mdr_conn *c);
 
-/** The handshake vhost of an SSL (MDR_NONE before/without the ClientHello step). */
+/**
+ * The handshake vhost of an SSL (MDR_NONE before/without the ClientHello step).
+ * @param ssl the connection
+ * @return the vhost index, or MDR_NONE; cannot fail.
+ * @ownership ssl is borrowed for the call.
+ * @threadsafety Only the thread driving this SSL (OpenSSL calls it there
+ *               during the handshake).
+ * @since 0.1.0
+ */
 MDR_OSSL_EXTERN mdr_index mdr_ossl_conn_vhost(const SSL *ssl);
 
-/** The core's handshake result for this SSL (reason, SNI); NULL if none. */
+/**
+ * The core's handshake result for this SSL (reason, SNI); NULL if none.
+ * @param ssl the connection
+ * @return the result, or NULL (no accepted ClientHello step, NULL ssl); it
+ *         cannot fail otherwise.
+ * @ownership Points into the SSL's adapter data: valid while the SSL lives.
+ * @threadsafety Only the thread driving this SSL (OpenSSL calls it there
+ *               during the handshake).
+ * @since 0.1.0
+ */
 MDR_OSSL_EXTERN const mdr_handshake_result *mdr_ossl_conn_handshake(const SSL *ssl);
 
 #ifdef __cplusplus
