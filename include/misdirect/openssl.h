@@ -556,9 +556,14 @@ MDR_OSSL_EXTERN int mdr_ossl_conn_facts(SSL *ssl, mdr_conn *c);
 MDR_OSSL_EXTERN mdr_index mdr_ossl_conn_vhost(const SSL *ssl);
 
 /**
- * The core's handshake result for this SSL (reason, SNI); NULL if none.
+ * The core's handshake result for this SSL (reason, SNI): for an accepted
+ * ClientHello (outcome MDR_HS_ACCEPT) and, since 0.2.0, also for one the
+ * core refused (outcome MDR_HS_ALERT, e.g. reason sni-unknown), so the host
+ * can log why a handshake failed (see mdr_explain_handshake).
  * @param ssl the connection
- * @return the result, or NULL (no accepted ClientHello step, NULL ssl); it
+ * @return the result, or NULL when the core did not judge a ClientHello on
+ *         this SSL (no ClientHello step, a malformed server_name extension
+ *         refused with decode_error, an adapter failure, NULL ssl); it
  *         cannot fail otherwise.
  * @ownership Points into the SSL's adapter data: valid while the SSL lives.
  * @threadsafety Only the thread driving this SSL (OpenSSL calls it there
