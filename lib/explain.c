@@ -437,6 +437,14 @@ static void sb_printf(sb *s, const char *fmt, ...)
 #endif
     ;
 
+static void sb_put(sb *s, const char *p, size_t k) {
+  if (s->len < s->cap) {
+    size_t room = s->cap - s->len;
+    memcpy(s->buf + s->len, p, k < room ? k : room);
+  }
+  s->len += k;
+}
+
 static void sb_printf(sb *s, const char *fmt, ...) {
   char tmp[1024];
   va_list ap;
@@ -444,12 +452,7 @@ static void sb_printf(sb *s, const char *fmt, ...) {
   int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
   if (n < 0) return;
-  size_t k = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
-  if (s->len < s->cap) {
-    size_t room = s->cap - s->len;
-    memcpy(s->buf + s->len, tmp, k < room ? k : room);
-  }
-  s->len += k;
+  sb_put(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 #define SF(s) (int)((s).len > 255 ? 255 : (s).len), ((s).ptr ? (s).ptr : "")
@@ -465,11 +468,33 @@ static void describe_policy(sb *s, const mdr_table *t, mdr_index v) {
             p->min_tls == MDR_TLS_1_3 ? "1.3" : "1.2");
 }
 
+/* Bytes as received (an SNI), quoted, with every byte that is not graphic
+ * ASCII (and the quote and backslash) as \xHH: a log line built from the
+ * explanation cannot be broken by what a client sent. */
+static void sb_value(sb *s, mdr_str v) {
+  static const char hex[] = "0123456789abcdef";
+  size_t n = v.len > 255 ? 255 : v.len;
+  sb_put(s, "'", 1);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)v.ptr[i];
+    if (ch >= 0x21 && ch < 0x7f && ch != '\\' && ch != '\'') {
+      sb_put(s, v.ptr + i, 1);
+    } else {
+      char e[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
+      sb_put(s, e, sizeof e);
+    }
+  }
+  if (v.len > n) sb_put(s, "...", 3);
+  sb_put(s, "'", 1);
+}
+
 static void describe_sni(sb *s, const mdr_conn *c) {
-  if (!c->has_sni)
+  if (!c->has_sni) {
     sb_printf(s, "the connection sent no SNI");
-  else
-    sb_printf(s, "the connection's SNI named '%.*s'", SF(c->sni));
+  } else {
+    sb_printf(s, "the connection's SNI named ");
+    sb_value(s, c->sni);
+  }
 }
 
 /* "; WHO [, or WHO2,] causes this - FIX" from the first two likely causes

@@ -56,6 +56,23 @@ static void w_bytes(const wr *w, const char *p, size_t n) {
 
 static void w_str(const wr *w, const char *s) { w_bytes(w, s, strlen(s)); }
 
+/* Text that may quote what a client sent (the core's trace steps quote
+ * invalid Host values as received): in the human report, bytes that are not
+ * printable ASCII are shown as \xHH so nothing reaches the terminal raw. */
+static void w_text(const wr *w, const char *p, size_t n) {
+  if (w->json) {
+    w_bytes(w, p, n);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)p[i];
+    if (ch >= 0x20 && ch < 0x7f)
+      putc(ch, w->f);
+    else
+      fprintf(w->f, "\\x%02x", ch);
+  }
+}
+
 static void w_fmt(const wr *w, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -296,8 +313,12 @@ static void h_names(const wr *w, const mdr_table *t, const mdrt_run *run, const 
     w_str(w, "(none: cleartext listener, no TLS handshake)\n");
   } else {
     mdr_str n = mdr_vhost_name(t, h);
-    w_fmt(w, "%.*s, chosen by the TLS handshake (%s)\n", (int)n.len, n.ptr,
-          mdr_reason_token(run->hs->reason));
+    mdr_reason hr = run->hs->reason;
+    w_fmt(w, "%.*s, chosen by the TLS handshake (%s: %s)\n", (int)n.len, n.ptr,
+          mdr_reason_token(hr),
+          hr == MDR_REASON_SNI_MATCH ? "the SNI names it"
+          : hr == MDR_REASON_SNI_NONE_DEFAULT ? "no SNI, so the listener default"
+          : "unknown SNI, so the listener default: unknown-sni=default");
     h_vhost(w, t, h);
   }
   h_label(w, "vhost R");
@@ -325,29 +346,29 @@ static void h_compare(const wr *w, const mdr_table *t, const mdr_explanation *e)
   w_str(w, "\nH and R compared:\n");
   h_label(w, "vhost");
   if (h == r)
-    w_fmt(w, "the same (%.*s)\n", (int)hi.name.len, hi.name.ptr);
+    w_fmt(w, "the same: '%.*s'\n", (int)hi.name.len, hi.name.ptr);
   else
-    w_fmt(w, "differ: '%.*s' vs '%.*s'\n", (int)hi.name.len, hi.name.ptr, (int)ri.name.len,
+    w_fmt(w, "'%.*s' (H) vs '%.*s' (R)\n", (int)hi.name.len, hi.name.ptr, (int)ri.name.len,
           ri.name.ptr);
   if (h != r) {
     unsigned policy_bits = MDR_DIFF_CLIENT_AUTH | MDR_DIFF_CA | MDR_DIFF_MIN_TLS;
     if (!(e->differs & policy_bits)) {
       h_label(w, "TLS policy");
-      w_fmt(w, "equal ('%.*s' vs '%.*s')\n", (int)hi.policy.len, hi.policy.ptr,
-            (int)ri.policy.len, ri.policy.ptr);
+      w_fmt(w, "equal: '%.*s' (H) and '%.*s' (R) have the same contents\n", (int)hi.policy.len,
+            hi.policy.ptr, (int)ri.policy.len, ri.policy.ptr);
     }
     if (e->differs & MDR_DIFF_CLIENT_AUTH) {
       h_label(w, "client-auth");
-      w_fmt(w, "differs: %s vs %s\n", auth_name(hi.client_auth), auth_name(ri.client_auth));
+      w_fmt(w, "%s (H) vs %s (R)\n", auth_name(hi.client_auth), auth_name(ri.client_auth));
     }
     if (e->differs & MDR_DIFF_CA) {
       h_label(w, "CA set");
-      w_str(w, "differs: ");
       if (hi.ca_file.len) w_fmt(w, "%.*s", (int)hi.ca_file.len, hi.ca_file.ptr);
       else w_str(w, "none");
-      w_str(w, " vs ");
+      w_str(w, " (H) vs ");
       if (ri.ca_file.len) w_fmt(w, "%.*s", (int)ri.ca_file.len, ri.ca_file.ptr);
       else w_str(w, "none");
+      w_str(w, " (R)");
       if (hi.ca_file.len && ri.ca_file.len && hi.ca_file.len == ri.ca_file.len &&
           memcmp(hi.ca_file.ptr, ri.ca_file.ptr, hi.ca_file.len) == 0)
         w_str(w, " (same path, different contents)");
@@ -355,7 +376,7 @@ static void h_compare(const wr *w, const mdr_table *t, const mdr_explanation *e)
     }
     if (e->differs & MDR_DIFF_MIN_TLS) {
       h_label(w, "min-tls");
-      w_fmt(w, "differs: %s vs %s\n", tls_name(hi.min_tls), tls_name(ri.min_tls));
+      w_fmt(w, "%s (H) vs %s (R)\n", tls_name(hi.min_tls), tls_name(ri.min_tls));
     }
   }
   if (e->request_host.len) {
@@ -403,7 +424,7 @@ static void h_steps(const wr *w, const mdr_table *t, const mdrt_run *run) {
   for (size_t i = 0; i < run->steps->n; i++) {
     const mdrt_step *s = &run->steps->step[i];
     w_fmt(w, "  rule %u: ", s->rule);
-    w_bytes(w, s->text, s->len);
+    w_text(w, s->text, s->len);
     w_str(w, "\n");
   }
   if (run->steps->truncated) w_str(w, "  (more steps not shown)\n");
@@ -425,7 +446,7 @@ static void explanation_line(const wr *w, const mdr_table *t, const mdrt_run *ru
   }
   char buf[2048];
   size_t n = mdr_decision_explain(t, &run->c->conn, run->d, buf, sizeof buf);
-  w_bytes(w, buf, n < sizeof buf ? n : sizeof buf - 1);
+  w_text(w, buf, n < sizeof buf ? n : sizeof buf - 1);
 }
 
 static void human(FILE *out, const mdr_table *t, const mdrt_run *run, const mdr_explanation *e) {
