@@ -714,22 +714,22 @@ MDR_EXTERN const char *mdr_cause_fix(mdr_cause c);
  * are.
  */
 typedef struct mdr_explanation {
-  mdr_kind kind;                 /* the decision's kind (MDR_MISDIRECTED for a handshake alert) */
-  unsigned status;               /* HTTP status, or 0 for a handshake alert */
+  mdr_kind kind;                 /* the decision's kind (handshake: MDR_MISDIRECTED for an alert, MDR_SERVE when accepted) */
+  unsigned status;               /* HTTP status, or 0 for a handshake explanation */
   unsigned alert;                /* MDR_ALERT_* for a handshake alert, else 0 */
   mdr_reason reason;
   unsigned rule;                 /* DESIGN rule that decided (0 = handshake step) */
   mdr_index listener;
   mdr_index handshake_vhost;     /* H, or MDR_NONE */
   mdr_index request_vhost;       /* R, or MDR_NONE */
-  mdr_index vhost;               /* serving or redirecting vhost, or MDR_NONE */
+  mdr_index vhost;               /* serving or redirecting vhost (handshake: H when accepted), or MDR_NONE */
   int has_sni;
   mdr_str sni;                   /* SNI as sent */
   int has_host;
   mdr_str host;                  /* first Host header value as received */
   int has_authority;
   mdr_str authority;             /* first :authority value as received */
-  mdr_str request_host;          /* the normalised host the decision used (len 0 if none) */
+  mdr_str request_host;          /* the normalised host the decision used (handshake: the normalised SNI); len 0 if none */
   unsigned request_port;         /* its port (the scheme default when absent), 0 if none */
   unsigned differs;              /* MDR_DIFF_* between R and H (0 when either is missing) */
   size_t n_causes;               /* most likely first */
@@ -739,15 +739,19 @@ typedef struct mdr_explanation {
 /**
  * Explain a decision made by mdr_decide for (c, r).  `r` may be NULL (the
  * Host and :authority fields are then empty).  No allocation, no locks.
- * @return 0, or MDR_ERR_INVALID_ARGUMENT (NULL t/c/d/out, bad listener).
+ * @return 0, or MDR_ERR_INVALID_ARGUMENT (NULL t/c/d/out, bad listener,
+ *         vhost index or reason in d, NULL arrays with counts in r); *out
+ *         is then cleared (no causes, indexes MDR_NONE) when out is not NULL.
  */
 MDR_EXTERN int mdr_explain_decision(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
                                     const mdr_decision *d, mdr_explanation *out);
 
 /**
  * Explain a handshake step's result for a connection on `listener` that
- * sent (has_sni, sni, sni_len).  No allocation, no locks.
- * @return 0, or MDR_ERR_INVALID_ARGUMENT.
+ * sent (has_sni, sni, sni_len): rule 0, no request fields, request_host =
+ * the normalised SNI (pointing into hs).  No allocation, no locks.
+ * @return 0, or MDR_ERR_INVALID_ARGUMENT (NULL t/hs/out, sni NULL with
+ *         sni_len > 0, bad listener, or a bad vhost or reason in hs).
  */
 MDR_EXTERN int mdr_explain_handshake(const mdr_table *t, mdr_index listener, int has_sni,
                                      const char *sni, size_t sni_len,
