@@ -342,8 +342,24 @@ static void h_compare(const wr *w, const mdr_table *t, const mdr_explanation *e)
   mdr_index h = e->handshake_vhost, r = e->request_vhost;
   if (h == MDR_NONE || r == MDR_NONE) return;
   mdr_vhost_info hi, ri;
-  if (mdr_table_vhost_info(t, h, &hi) != 0 || mdr_table_vhost_info(t, r, &ri) != 0) return;
+  mdr_listener_info li;
+  if (mdr_table_vhost_info(t, h, &hi) != 0 || mdr_table_vhost_info(t, r, &ri) != 0 ||
+      mdr_table_listener_info(t, e->listener, &li) != 0)
+    return;
   w_str(w, "\nH and R compared:\n");
+  h_label(w, "rule 7");
+  switch (li.sni_host) {
+  case MDR_SNI_HOST_STRICT:
+    w_str(w, "sni-host=strict: served on this connection only if R is H\n");
+    break;
+  case MDR_SNI_HOST_IGNORE:
+    w_str(w, "sni-host=ignore: not compared (only safe behind a trusted TLS-terminating proxy)\n");
+    break;
+  default:
+    w_str(w, "sni-host=compatible: served on this connection if R is H, or if H's\n");
+    w_fmt(w, LABEL "certificate covers the request host and both TLS policies are equal\n", "");
+    break;
+  }
   h_label(w, "vhost");
   if (h == r)
     w_fmt(w, "the same: '%.*s'\n", (int)hi.name.len, hi.name.ptr);
