@@ -8,8 +8,9 @@
 #   MODE       "human": exact text, the decision line equals `decide`'s, the
 #              expectation matches, and the reason named by the file
 #              (NAME or NAME--variant) is the decision's or the handshake's;
-#              "json": exact text, and the output parses as JSON (CMake's
-#              parser, and `PYTHON -m json.tool` when PYTHON is set)
+#              "json": exact text, and the output is valid JSON (JSON_CHECK,
+#              CMake's parser, and `PYTHON -m json.tool` when PYTHON is set)
+#   JSON_CHECK the strict validator built from json_check.c
 #   PYTHON     optional python3
 
 function(fail msg)
@@ -37,13 +38,18 @@ if(NOT EXISTS ${EXPECTED})
 endif()
 file(READ ${EXPECTED} _want)
 if(NOT out STREQUAL _want)
-  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/explain-golden.out "${out}")
-  execute_process(COMMAND diff -u ${EXPECTED} ${CMAKE_CURRENT_BINARY_DIR}/explain-golden.out
-                  OUTPUT_VARIABLE _diff)
-  message(FATAL_ERROR "${CASE}: output differs from ${EXPECTED}:\n${_diff}")
+  get_filename_component(_name ${CASE} NAME_WE)
+  set(_got ${CMAKE_CURRENT_BINARY_DIR}/explain-${MODE}-${_name}.out)
+  file(WRITE ${_got} "${out}")
+  execute_process(COMMAND diff -u ${EXPECTED} ${_got} OUTPUT_VARIABLE _diff)
+  message(FATAL_ERROR "${CASE}: output differs from ${EXPECTED} (got: ${_got}):\n${_diff}")
 endif()
 
 if(MODE STREQUAL "json")
+  execute_process(COMMAND ${JSON_CHECK} ${EXPECTED} RESULT_VARIABLE _jrc ERROR_VARIABLE _jout)
+  if(NOT _jrc EQUAL 0)
+    fail("not valid JSON: ${_jout}")
+  endif()
   string(JSON _reason ERROR_VARIABLE _jerr GET "${out}" reason)
   if(_jerr)
     fail("not valid JSON (CMake parser): ${_jerr}")
