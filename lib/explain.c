@@ -144,10 +144,8 @@ static void choose_causes(mdr_explanation *e, mdr_reason reason, const ectx *x) 
     add(e, MDR_CAUSE_CONFIGURED); /* unknown-host=default */
     add(e, MDR_CAUSE_MISSING_VHOST);
     break;
+  /* sni-host=ignore, and the redirects */
   case MDR_REASON_SERVE_UNCHECKED:
-    add(e, MDR_CAUSE_CONFIGURED); /* sni-host=ignore */
-    break;
-  /* redirects */
   case MDR_REASON_REDIRECT_ALIAS:
   case MDR_REASON_REDIRECT_HTTPS:
     add(e, MDR_CAUSE_CONFIGURED);
