@@ -710,10 +710,11 @@ static int usage_error(const char *msg) {
 
 int main(int argc, char **argv) {
   const char *cmd = NULL, *vhosts = NULL;
+  int json = 0;
   char **rest = calloc((size_t)argc + 1, sizeof *rest);
   int nrest = 0;
   if (!rest) return 2;
-  int literal = 0, json = 0;
+  int literal = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!literal && strcmp(a, "--help") == 0) {
@@ -767,7 +768,7 @@ int main(int argc, char **argv) {
   }
   if (json && strcmp(cmd, "explain") != 0) {
     free(rest);
-    return usage_error("--json only applies to explain");
+    return usage_error("--json is only for explain");
   }
   if (strcmp(cmd, "test") == 0 && nrest == 0) {
     free(rest);
