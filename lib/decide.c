@@ -82,7 +82,7 @@ static int misdirected(const dctx *x, mdr_decision *d, mdr_reason reason, unsign
 
 /* Parse one authority value; on failure fills the 400 decision and returns 0. */
 static int parse_auth(const dctx *x, mdr_decision *d, mdr_str v, int trim, mdr_authority *a,
-                      const char *what) {
+                      const char *what, unsigned defport) {
   int valid = 0;
   mdr_reason r;
   mdr_authority_parse(v.ptr, v.len, trim, a, &valid, &r);
@@ -91,8 +91,9 @@ static int parse_auth(const dctx *x, mdr_decision *d, mdr_str v, int trim, mdr_a
     bad(x, d, r, 2);
     return 0;
   }
-  TR(x, 2, "%s '%.*s' normalises to host '%s' port %u%s", what, SF(v), a->host, a->port,
-        a->port ? "" : " (scheme default)");
+  TR(x, 2, "%s '%.*s' normalises to host '%s' port %u%s", what, SF(v), a->host,
+     a->port ? a->port : defport,
+     a->port ? "" : defport == 443 ? " (the https default)" : " (the http default)");
   return 1;
 }
 
@@ -256,13 +257,13 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
     if (r->n_host > 1) return bad(x, d, MDR_REASON_HOST_MULTIPLE, 1);
     if (r->version == MDR_HTTP_1_1 && r->n_host == 0) return bad(x, d, MDR_REASON_HOST_MISSING, 1);
     if (absolute) {
-      if (!parse_auth(x, d, abs_auth, 0, a, "target authority")) return 0;
+      if (!parse_auth(x, d, abs_auth, 0, a, "target authority", defport)) return 0;
       if (r->n_host == 1) {
-        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host")) return 0;
+        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host", defport)) return 0;
         if (!same_authority(a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
       }
     } else if (r->n_host == 1) {
-      if (!parse_auth(x, d, r->host[0], 1, a, "Host")) return 0;
+      if (!parse_auth(x, d, r->host[0], 1, a, "Host", defport)) return 0;
     } else if (l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) {
       no_host = 1;
       TR(x, 1, "HTTP/1.0 without Host: unknown-host=default uses the listener default");
@@ -274,13 +275,13 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
     if (r->n_host > 1) return bad(x, d, MDR_REASON_HOST_MULTIPLE, 1);
     if (r->n_authority == 1) {
       if (r->authority[0].len == 0) return bad(x, d, MDR_REASON_AUTHORITY_EMPTY, 1);
-      if (!parse_auth(x, d, r->authority[0], 0, a, ":authority")) return 0;
+      if (!parse_auth(x, d, r->authority[0], 0, a, ":authority", defport)) return 0;
       if (r->n_host == 1) {
-        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host")) return 0;
+        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host", defport)) return 0;
         if (!same_authority(a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
       }
     } else if (r->n_host == 1) {
-      if (!parse_auth(x, d, r->host[0], 1, a, "Host")) return 0;
+      if (!parse_auth(x, d, r->host[0], 1, a, "Host", defport)) return 0;
     } else {
       return bad(x, d, MDR_REASON_AUTHORITY_MISSING, 1);
     }

@@ -2,10 +2,12 @@
  *
  * Text: one "FILE:LINE: warning: MESSAGE [ID]" line per finding followed by
  * "  why: ..." and "  fix: ...", then "N warnings".  JSON: one object per
- * finding per line, then {"warnings":N}. */
+ * finding per line, then {"warnings":N}; strings are escaped as explain's
+ * (ASCII only, other bytes as \u00XX of the byte). */
 #include <stdio.h>
 #include <string.h>
 
+#include "explain.h"
 #include "lint.h"
 
 typedef struct lint_out {
@@ -14,19 +16,7 @@ typedef struct lint_out {
   int json;
 } lint_out;
 
-static void json_str(const char *p, size_t n) {
-  putchar('"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)p[i];
-    if (c == '"' || c == '\\')
-      printf("\\%c", c);
-    else if (c < 0x20 || c == 0x7f) /* bytes >= 0x80 pass through (UTF-8 file names) */
-      printf("\\u%04x", c);
-    else
-      putchar(c);
-  }
-  putchar('"');
-}
+static void json_str(const char *p, size_t n) { mdrt_json_str(stdout, p, n); }
 
 static void json_field(const char *key, const char *p, size_t n, int comma) {
   printf("%s\"%s\":", comma ? "," : "", key);

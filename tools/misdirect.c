@@ -3,7 +3,7 @@
  *
  *   misdirect decide  -c VHOSTS            case lines on stdin -> one result line each
  *   misdirect test    -c VHOSTS FILE...    check the expectations of case files
- *   misdirect explain -c VHOSTS [CASE...]  every rule step of one case
+ *   misdirect explain -c VHOSTS [--json] [CASE...]  why one case gets its outcome
  *   misdirect lint    -c VHOSTS [--json]   configuration warnings (exit 1 if any)
  *
  * Exit status: 0 success, 1 a test failed (lint: warnings found), 2 usage,
@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #endif
 
+#include "explain.h"
 #include "cases.h"
 #include "lint.h"
 
@@ -35,17 +36,22 @@ static const char usage_text[] =
   "                               (STATUS is 200 for serve, the alert name for alerts)\n"
   "  test    -c VHOSTS FILE...    check the '=> EXPECT' of every case in FILEs; print\n"
   "                               each failure as FILE:LINE and 'N passed, N failed'\n"
-  "  explain -c VHOSTS [CASE]     print every rule step of one case (from the\n"
-  "                               arguments, or the first case line on stdin)\n"
-  "  lint    -c VHOSTS [--json]   warn about configurations that cause 421s, failed\n"
+  "  explain -c VHOSTS [CASE]     explain one case (from the arguments, or the first\n"
+  "                               case line on stdin): the decision, the names\n"
+  "                               involved (SNI, Host, :authority, vhosts H and R),\n"
+  "                               how H and R differ, every rule step, and the\n"
+  "                               likely causes with their fixes\n"
+  "  lint    -c VHOSTS            warn about configurations that cause 421s, failed\n"
   "                               handshakes or needless redirects: one\n"
   "                               'FILE:LINE: warning: MESSAGE [ID]' with why and\n"
-  "                               fix lines each, then 'N warnings' (--json: one\n"
-  "                               JSON object per line); exit 0 clean, 1 warnings\n"
+  "                               fix lines each, then 'N warnings'; exit 0 clean,\n"
+  "                               1 warnings\n"
   "\n"
   "options:\n"
   "  -c VHOSTS    the vhosts file (DESIGN.md contract format)\n"
-  "  --json       lint only: JSON output\n"
+  "  --json       explain and lint: JSON output (explain: one object; lint:\n"
+  "               one object per finding and a last {\"warnings\":N}); strings\n"
+  "               are ASCII, other bytes written as \\u00XX of the byte\n"
   "  --help       this text\n"
   "  --version    the library version\n"
   "\n"
@@ -209,35 +215,9 @@ typedef struct outcome {
   size_t loc_len;
 } outcome;
 
-typedef struct tracer {
-  FILE *out;
-  unsigned steps;
-} tracer;
-
-static void trace_step(void *user, unsigned rule, const char *what, size_t what_len) {
-  tracer *tr = user;
-  tr->steps++;
-  fprintf(tr->out, "  rule %u: %.*s\n", rule, (int)what_len, what);
-}
-
-static void print_sni(FILE *out, const mdrc_case *c) {
-  if (!c->has_sni) {
-    fputs("no SNI", out);
-    return;
-  }
-  fputs("SNI '", out);
-  for (size_t i = 0; i < c->sni.len; i++) {
-    unsigned char ch = (unsigned char)c->sni.ptr[i];
-    if (ch >= 0x21 && ch < 0x7f && ch != '\\')
-      putc(ch, out);
-    else
-      fprintf(out, "\\x%02x", ch);
-  }
-  putc('\'', out);
-}
-
-/* Handshake (TLS listeners) then decision.  Returns 0, or an MDR_ERR_*. */
-static int run_case(const mdr_table *t, mdrc_case *c, outcome *o, tracer *tr) {
+/* Handshake (TLS listeners) then decision, tracing the decision's rule
+ * steps to fn when it is not NULL.  Returns 0, or an MDR_ERR_*. */
+static int run_case(const mdr_table *t, mdrc_case *c, outcome *o, mdr_trace_fn fn, void *user) {
   mdr_listener_info li;
   memset(&o->hs, 0, sizeof o->hs);
   memset(&o->d, 0, sizeof o->d);
@@ -250,28 +230,14 @@ static int run_case(const mdr_table *t, mdrc_case *c, outcome *o, tracer *tr) {
   if (li.tls) {
     rc = mdr_handshake(t, c->conn.listener, c->has_sni, c->sni.ptr, c->sni.len, &o->hs);
     if (rc) return rc;
-    if (tr) {
-      fputs("handshake: ", tr->out);
-      print_sni(tr->out, c);
-      if (o->hs.outcome == MDR_HS_ALERT) {
-        fprintf(tr->out, " -> fatal alert %s (%s): %s\n", mdr_alert_name(o->hs.alert),
-                mdr_reason_token(o->hs.reason), mdr_reason_text(o->hs.reason));
-      } else {
-        mdr_str vn = mdr_vhost_name(t, o->hs.vhost);
-        fprintf(tr->out, " -> handshake vhost %.*s (%s)\n", (int)vn.len, vn.ptr,
-                mdr_reason_token(o->hs.reason));
-      }
-    }
     if (o->hs.outcome == MDR_HS_ALERT) {
       o->alert = 1;
       return 0;
     }
     c->conn.handshake_vhost = o->hs.vhost;
-  } else if (tr) {
-    fputs("handshake: none (cleartext listener)\n", tr->out);
   }
-  if (tr)
-    rc = mdr_decide_trace(t, &c->conn, &c->req, &o->d, o->loc, sizeof o->loc, trace_step, tr);
+  if (fn)
+    rc = mdr_decide_trace(t, &c->conn, &c->req, &o->d, o->loc, sizeof o->loc, fn, user);
   else
     rc = mdr_decide(t, &c->conn, &c->req, &o->d, o->loc, sizeof o->loc);
   o->rc = rc;
@@ -409,7 +375,7 @@ static int cmd_decide(const mdr_table *t, mdrc_case *c, line_buf *lb) {
       break;
     }
     if (r == 0) continue;
-    int rc = run_case(t, c, o, NULL);
+    int rc = run_case(t, c, o, NULL, NULL);
     if (rc) {
       fprintf(stderr, "<stdin>:%u: the core failed: %s\n", lineno, mdr_strerror(rc));
       status = 2;
@@ -449,7 +415,7 @@ static int cmd_test(const mdr_table *t, mdrc_case *c, line_buf *lb, char **files
         fprintf(stderr, "%s:%u: no '=> EXPECT' (not counted)\n", files[i], lineno);
         continue;
       }
-      int rc = run_case(t, c, o, NULL);
+      int rc = run_case(t, c, o, NULL, NULL);
       char want[LOC_MAX + 128], got[LOC_MAX + 128];
       describe_expect(want, sizeof want, &c->expect);
       if (rc) {
@@ -480,7 +446,8 @@ static int cmd_test(const mdr_table *t, mdrc_case *c, line_buf *lb, char **files
   return failed ? 1 : 0;
 }
 
-static int cmd_explain(const mdr_table *t, mdrc_case *c, line_buf *lb, char **args, int nargs) {
+static int cmd_explain(const mdr_table *t, mdrc_case *c, line_buf *lb, char **args, int nargs,
+                       int json) {
   size_t len = 0;
   unsigned lineno = 0;
   const char *name = "<stdin>";
@@ -524,32 +491,35 @@ static int cmd_explain(const mdr_table *t, mdrc_case *c, line_buf *lb, char **ar
     }
   }
   outcome *o = malloc(sizeof *o);
-  if (!o) return 2;
-  tracer tr = { stdout, 0 };
-  int rc = run_case(t, c, o, &tr);
+  mdrt_steps *steps = calloc(1, sizeof *steps);
+  int status = 2;
+  if (!o || !steps) {
+    fprintf(stderr, "misdirect: out of memory\n");
+    goto done;
+  }
+  int rc = run_case(t, c, o, mdrt_step_collect, steps);
   if (rc) {
     fprintf(stderr, "%s:%u: the core failed: %s\n", name, lineno, mdr_strerror(rc));
-    free(o);
-    return 2;
+    goto done;
   }
-  fputs("decision: ", stdout);
-  print_result(stdout, t, o);
-  if (o->alert) {
-    printf("explanation: the handshake sent a fatal %s alert: %s\n", mdr_alert_name(o->hs.alert),
-           mdr_reason_text(o->hs.reason));
-  } else {
-    char buf[1024];
-    mdr_decision_explain(t, &c->conn, &o->d, buf, sizeof buf);
-    printf("rule: %u\nexplanation: %s\n", o->d.rule, buf);
-  }
+  char want[LOC_MAX + 128];
+  mdrt_run run = { c, o->tls, &o->hs, o->alert, &o->d, o->loc, o->loc_len, steps, NULL, 0 };
   if (c->expect.kind != MDRC_EXPECT_NONE) {
-    char want[LOC_MAX + 128];
     describe_expect(want, sizeof want, &c->expect);
-    printf("expected: %s (%s)\n", want, matches(t, &c->expect, o) ? "matches" : "DIFFERS");
+    run.expected = want;
+    run.matches = matches(t, &c->expect, o);
   }
+  rc = mdrt_explain_print(stdout, t, &run, json);
+  if (rc) {
+    fprintf(stderr, "%s:%u: the core failed: %s\n", name, lineno, mdr_strerror(rc));
+    goto done;
+  }
+  status = 0;
+done:
   free(o);
+  free(steps);
   fflush(stdout);
-  return 0;
+  return status;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -619,9 +589,9 @@ int main(int argc, char **argv) {
     free(rest);
     return usage_error("missing -c VHOSTS");
   }
-  if (json && strcmp(cmd, "lint") != 0) {
+  if (json && strcmp(cmd, "lint") != 0 && strcmp(cmd, "explain") != 0) {
     free(rest);
-    return usage_error("--json is only for lint");
+    return usage_error("--json is only for explain and lint");
   }
   if (strcmp(cmd, "test") == 0 && nrest == 0) {
     free(rest);
@@ -649,7 +619,7 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "test") == 0)
       status = cmd_test(t, c, lb, rest, nrest);
     else if (strcmp(cmd, "explain") == 0)
-      status = cmd_explain(t, c, lb, rest, nrest);
+      status = cmd_explain(t, c, lb, rest, nrest, json);
     else
       status = tool_lint(t, vhosts, json);
   } else {

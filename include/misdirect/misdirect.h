@@ -1131,7 +1131,7 @@ MDR_EXTERN int mdr_origin_set_each(const mdr_table *t, mdr_index listener, mdr_i
   X(PROXY_NO_SNI, "proxy-no-sni", "a reverse proxy or load balancer in front of this server opened the TLS connection without SNI (or with a fixed SNI) instead of the client's server name", "make the proxy forward the client's SNI (e.g. nginx proxy_ssl_server_name on; HAProxy 'sni req.hdr(host)'), or give the listener a default vhost meant for such connections") \
   X(PROXY_REWROTE_HOST, "proxy-rewrote-host", "a proxy or load balancer rewrote the Host header (or :authority) so it no longer names the host the client connected to", "make the proxy pass the original Host through (e.g. nginx proxy_set_header Host $host), or configure a vhost for the rewritten name") \
   X(CDN_REWROTE_HOST, "cdn-rewrote-host", "a CDN forwards requests with its own origin hostname (or a rewritten Host) that no vhost here serves", "set the CDN's origin host header to a name a vhost serves, or add that name to the vhost") \
-  X(CONNECTION_REUSE, "connection-reuse", "an HTTP/2 or HTTP/3 client reused a connection opened for another origin (connection coalescing: the certificate covered both names)", "nothing is broken: the client retries on a new connection; to avoid the extra round trip give vhosts with different TLS policies separate certificates") \
+  X(CONNECTION_REUSE, "connection-reuse", "a client reused a connection or TLS session opened for another origin (HTTP/2 or HTTP/3 connection coalescing, or session resumption across names; the certificate covers both)", "nothing is broken: the client retries on a new connection; to avoid the extra round trip give vhosts with different TLS policies or protocols= separate certificates") \
   X(TLS_TERMINATED_UPSTREAM, "tls-terminated-upstream", "TLS was terminated in front of this server and the request was forwarded to a cleartext port while still claiming https", "forward to the TLS listener, or declare the terminating proxy trusted (a cleartext listener serving https needs the proxy to pass http)") \
   X(WRONG_SERVER, "wrong-server", "DNS, a load balancer or a CDN sends this host to a server that does not serve it", "point the name at the right server, or add the name to a vhost on this listener") \
   X(MISSING_VHOST, "missing-vhost", "the configuration has no vhost (server block) for this scheme and authority", "add the name to a vhost's names= on this listener, or set unknown-host=default to send it to the listener default") \
@@ -1202,22 +1202,22 @@ MDR_EXTERN const char *mdr_cause_fix(mdr_cause c);
  * @since 0.2.0
  */
 typedef struct mdr_explanation {
-  mdr_kind kind;                 /**< the decision's kind (MDR_MISDIRECTED for a handshake alert) */
-  unsigned status;               /**< HTTP status, or 0 for a handshake alert */
+  mdr_kind kind;                 /**< the decision's kind (handshake: MDR_MISDIRECTED for an alert, MDR_SERVE when accepted) */
+  unsigned status;               /**< HTTP status, or 0 for a handshake explanation */
   unsigned alert;                /**< MDR_ALERT_* for a handshake alert, else 0 */
   mdr_reason reason;             /**< the outcome's reason */
   unsigned rule;                 /**< DESIGN rule that decided (0 = handshake step) */
   mdr_index listener;            /**< listener of the connection */
   mdr_index handshake_vhost;     /**< H, or MDR_NONE */
   mdr_index request_vhost;       /**< R, or MDR_NONE */
-  mdr_index vhost;               /**< serving or redirecting vhost, or MDR_NONE */
+  mdr_index vhost;               /**< serving or redirecting vhost (handshake: H when accepted), or MDR_NONE */
   int has_sni;                   /**< 1 if the client sent SNI */
   mdr_str sni;                   /**< SNI as sent */
   int has_host;                  /**< 1 if the request had a Host header */
   mdr_str host;                  /**< first Host header value as received */
   int has_authority;             /**< 1 if the request had :authority */
   mdr_str authority;             /**< first :authority value as received */
-  mdr_str request_host;          /**< the normalised host the decision used (len 0 if none) */
+  mdr_str request_host;          /**< the normalised host the decision used (handshake: the normalised SNI); len 0 if none */
   unsigned request_port;         /**< its port (the scheme default when absent), 0 if none */
   unsigned differs;              /**< MDR_DIFF_* between R and H (0 when either is missing) */
   size_t n_causes;               /**< most likely first */
@@ -1232,7 +1232,9 @@ typedef struct mdr_explanation {
  * @param r   the request facts used for the decision, or NULL
  * @param d   the decision
  * @param out receives the explanation
- * @return 0, or MDR_ERR_INVALID_ARGUMENT (NULL t/c/d/out, bad listener).
+ * @return 0, or MDR_ERR_INVALID_ARGUMENT (NULL t/c/d/out, bad listener,
+ *         vhost index or reason in d, NULL arrays with counts in r); *out
+ *         is then cleared (no causes, indexes MDR_NONE) when out is not NULL.
  * @ownership `*out` is caller-owned; its mdr_str fields borrow from t, c,
  *            r and d (valid while those are).
  * @threadsafety Any number of threads on one table; no allocation, no locks.
@@ -1243,7 +1245,8 @@ MDR_EXTERN int mdr_explain_decision(const mdr_table *t, const mdr_conn *c, const
 
 /**
  * Explain a handshake step's result for a connection on `listener` that
- * sent (has_sni, sni, sni_len).  No allocation, no locks.
+ * sent (has_sni, sni, sni_len): rule 0, no request fields, request_host =
+ * the normalised SNI (pointing into hs).  No allocation, no locks.
  * @param t        the table
  * @param listener the TLS listener
  * @param has_sni  1 if the ClientHello had SNI
@@ -1251,7 +1254,8 @@ MDR_EXTERN int mdr_explain_decision(const mdr_table *t, const mdr_conn *c, const
  * @param sni_len  bytes of sni
  * @param hs       the result mdr_handshake gave for these arguments
  * @param out      receives the explanation
- * @return 0, or MDR_ERR_INVALID_ARGUMENT.
+ * @return 0, or MDR_ERR_INVALID_ARGUMENT (NULL t/hs/out, sni NULL with
+ *         sni_len > 0, bad listener, or a bad vhost or reason in hs).
  * @ownership `*out` is caller-owned; its mdr_str fields borrow from t, sni
  *            and hs (valid while those are).
  * @threadsafety Any number of threads on one table; no allocation, no locks.
