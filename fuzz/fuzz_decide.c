@@ -14,7 +14,8 @@
  *  - the decision equals the decision for the same request with the
  *    authority (Host, :authority, the absolute-form target's authority)
  *    upper-cased;
- *  - mdr_decide_trace decides the same, mdr_decision_explain stays in bounds;
+ *  - mdr_decide_trace decides the same, mdr_decision_explain stays in bounds,
+ *    and mdr_explain_decision agrees with the decision (check_explanation);
  *  - with the connection's computed origin set sent as ORIGIN, a request for
  *    an origin in the set is decided as without it, a served request is in
  *    the set or the initial origin, and every origin of the set given as
@@ -277,6 +278,32 @@ static void check_decision(const mdr_table *t, mdr_index l, const mdr_listener_i
   if (d->kind != MDR_REDIRECT) FZ_CHECK(d->location_len == 0);
 }
 
+/* The structured explanation agrees with the decision: same outcome and
+ * vhosts, 1..MDR_EXPLAIN_MAX_CAUSES distinct known causes ("none" alone and
+ * only for serves), `differs` only when both H and R are known. */
+static void check_explanation(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
+                              const mdr_decision *d) {
+  mdr_explanation e;
+  FZ_CHECK(mdr_explain_decision(t, c, r, d, &e) == 0);
+  FZ_CHECK(e.kind == d->kind && e.status == d->status && e.reason == d->reason &&
+           e.rule == d->rule && e.listener == c->listener && e.vhost == d->vhost &&
+           e.request_vhost == d->request_vhost && e.handshake_vhost == d->handshake_vhost);
+  FZ_CHECK(e.n_causes >= 1 && e.n_causes <= MDR_EXPLAIN_MAX_CAUSES);
+  for (size_t i = 0; i < e.n_causes; i++) {
+    FZ_CHECK(e.causes[i] < MDR_CAUSE_COUNT_);
+    FZ_CHECK(strcmp(mdr_cause_token(e.causes[i]), "unknown") != 0);
+    for (size_t j = 0; j < i; j++) FZ_CHECK(e.causes[i] != e.causes[j]);
+    if (e.causes[i] == MDR_CAUSE_NONE) FZ_CHECK(e.n_causes == 1 && d->kind == MDR_SERVE);
+  }
+  if (d->request_vhost == MDR_NONE || d->handshake_vhost == MDR_NONE) FZ_CHECK(e.differs == 0);
+  if (e.differs & MDR_DIFF_VHOST) FZ_CHECK(d->request_vhost != d->handshake_vhost);
+  if (d->has_authority)
+    FZ_CHECK(e.request_host.len == d->authority.host_len &&
+             memcmp(e.request_host.ptr, d->authority.host, e.request_host.len) == 0);
+  FZ_CHECK(e.has_sni == c->has_sni);
+  FZ_CHECK(e.has_host == (r->n_host > 0));
+}
+
 /* "https://host[:port]" of the decision's authority into buf; length. */
 static size_t request_origin(const mdr_decision *d, char *buf, size_t cap) {
   unsigned port = d->authority.port ? d->authority.port : 443;
@@ -446,6 +473,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     eb = malloc(full + 1);
     FZ_CHECK(mdr_decision_explain(t, &c, &d, eb, full + 1) == full && strlen(eb) == full);
     free(eb);
+    check_explanation(t, &c, &r, &d);
   }
 
   /* The connection's own origin set as ORIGIN frame. */

@@ -2,7 +2,8 @@
  * Input: one byte choosing the listener and whether SNI is present, then the
  * SNI bytes.  Invariants (fz_check_handshake): an accepted connection names a
  * vhost on the listener; only a valid SNI can match; the normalised SNI
- * hands back the same answer; and upper-casing the SNI changes nothing. */
+ * hands back the same answer; upper-casing the SNI changes nothing; and
+ * mdr_explain_handshake agrees with the result. */
 #include "fuzz_common.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -27,6 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     FZ_CHECK(rc == 0);
     fz_check_handshake(t, l, has_sni, sni.ptr, sni.len, &hs);
+    /* The handshake's explanation agrees with it. */
+    mdr_explanation e;
+    FZ_CHECK(mdr_explain_handshake(t, l, has_sni, sni.ptr, sni.len, &hs, &e) == 0);
+    FZ_CHECK(e.rule == 0 && e.reason == hs.reason && e.listener == l && e.has_sni == has_sni);
+    FZ_CHECK(e.alert == (hs.outcome == MDR_HS_ALERT ? hs.alert : 0));
+    FZ_CHECK(e.n_causes >= 1 && e.n_causes <= MDR_EXPLAIN_MAX_CAUSES);
+    for (size_t i = 0; i < e.n_causes; i++) FZ_CHECK(e.causes[i] < MDR_CAUSE_COUNT_);
     mdr_str up = fz_dup_upper(sni, 0, sni.len);
     mdr_handshake_result hu;
     FZ_CHECK(mdr_handshake(t, l, has_sni, up.ptr, up.len, &hu) == 0);
