@@ -60,46 +60,15 @@ static char *slurp(const char *path, size_t *len) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* The TLS side: the adapter decides, we remember why (for the log)          */
+/* Start-up                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Remember the fatal alert we sent (a refused handshake). */
-static void on_tls_info(const SSL *ssl, int where, int ret) {
-  if (!(where & SSL_CB_WRITE_ALERT) || (ret >> 8) != SSL3_AL_FATAL) return;
-  tls_note *n = SSL_get_app_data(ssl);
-  if (n) n->alert_sent = ret & 0xff;
-}
-
-/*
- * Our ClientHello callback, on the initial context and on every vhost
- * context.  mdr_ossl_client_hello does the work (SNI -> vhost -> SSL_CTX,
- * policy, session id context).  Before that we run the core's handshake
- * step ourselves, which costs no allocation, only to keep its reason for the
- * log: the adapter keeps no result for a refused ClientHello.
- */
-static int client_hello(SSL *ssl, int *al, void *arg) {
-  server *s = arg;
-  tls_note *n = SSL_get_app_data(ssl);
-  if (n && !n->judged) {
-    const unsigned char *ext = NULL;
-    size_t len = 0;
-    mdr_str name = {NULL, 0};
-    int has_sni = SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) == 1;
-    if ((!has_sni || mdr_sni_extension_parse(ext, len, &name) == 0) &&
-        mdr_handshake(s->table, s->listener, has_sni, name.ptr, name.len, &n->hs) == 0)
-      n->judged = 1;
-  }
-  return mdr_ossl_client_hello(ssl, al, s->set);
-}
-
-#ifdef MISDIRECT_EXAMPLE_LINT
 /* One lint finding, in the format of `misdirect lint`. */
 static int print_finding(void *user, const mdr_lint_finding *f) {
   fprintf(stderr, "%s:%u: warning: %s [%s]\n", (const char *)user, f->line, f->message,
           mdr_lint_token(f->id));
   return 0;
 }
-#endif
 
 int server_init(server *s, const char *vhosts_path, const char *listener, unsigned protocols) {
   memset(s, 0, sizeof *s);
@@ -131,11 +100,9 @@ int server_init(server *s, const char *vhosts_path, const char *listener, unsign
     return -1;
   }
 
-#ifdef MISDIRECT_EXAMPLE_LINT
   /* Configurations that lead to 421s later (since 0.2.0): report, go on. */
   if ((rc = mdr_table_lint(s->table, print_finding, (void *)vhosts_path)) < 0)
     fprintf(stderr, "lint: %s\n", mdr_strerror(rc));
-#endif
 
   mdr_str name = {listener, strlen(listener)};
   if (mdr_table_find_listener(s->table, name, &s->listener) != 0 ||
@@ -156,21 +123,13 @@ int server_init(server *s, const char *vhosts_path, const char *listener, unsign
     fprintf(stderr, "%s\n", err.message[0] ? err.message : mdr_strerror(rc));
     return -1;
   }
-  /* The initial context needs no certificate: the ClientHello callback
-   * switches every connection to its vhost's context. */
+  /* The initial context needs no certificate: the adapter's ClientHello
+   * callback switches every connection to its vhost's context. */
   s->initial = SSL_CTX_new(TLS_server_method());
   if (!s->initial) return -1;
   if ((rc = mdr_ossl_install(s->set, s->initial, &err)) != 0) {
     fprintf(stderr, "install: %s\n", err.message[0] ? err.message : mdr_strerror(rc));
     return -1;
-  }
-  /* Replace the ClientHello callback the install put on every context by
-   * ours, which calls the adapter's (the servername and ALPN callbacks stay
-   * the adapter's). */
-  SSL_CTX_set_client_hello_cb(s->initial, client_hello, s);
-  for (size_t v = 0; v < mdr_table_vhost_count(s->table); v++) {
-    SSL_CTX *ctx = mdr_ossl_set_ctx(s->set, (mdr_index)v);
-    if (ctx) SSL_CTX_set_client_hello_cb(ctx, client_hello, s);
   }
   return 0;
 }
@@ -243,6 +202,35 @@ static void append(char *line, size_t cap, size_t *k, const char *fmt, ...) {
   if (n > 0) *k = (size_t)n < cap - *k ? *k + (size_t)n : cap - 1;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The TLS handshake                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Remember the fatal alert we sent (a refused handshake). */
+static void on_tls_info(const SSL *ssl, int where, int ret) {
+  if (!(where & SSL_CB_WRITE_ALERT) || (ret >> 8) != SSL3_AL_FATAL) return;
+  tls_note *n = SSL_get_app_data(ssl);
+  if (n) n->alert_sent = ret & 0xff;
+}
+
+/* The core refused the ClientHello (unknown or invalid SNI, or none): log
+ * its reason and the most likely cause. */
+static void log_refused_handshake(const server *s, const mdr_handshake_result *hs) {
+  char b1[96];
+  /* The raw SNI went with the ClientHello; hs keeps the normalised name
+   * when it was a valid one.  Only sni-missing means there was none. */
+  int has_sni = hs->reason != MDR_REASON_SNI_MISSING;
+  const char *sni = hs->sni_valid ? hs->sni : "";
+  size_t sni_len = hs->sni_valid ? hs->sni_len : 0;
+  mdr_explanation x;
+  int ok = mdr_explain_handshake(s->table, s->listener, has_sni, sni, sni_len, hs, &x) == 0 &&
+           x.n_causes > 0;
+  fprintf(stderr, "handshake refused: alert %s reason=%s sni=%s cause=%s: %s\n",
+          mdr_alert_name(hs->alert), mdr_reason_token(hs->reason),
+          has_sni ? log_value(b1, sizeof b1, sni, sni_len) : "-",
+          ok ? mdr_cause_token(x.causes[0]) : "-", mdr_reason_text(hs->reason));
+}
+
 SSL *tls_accept(server *s, int fd, tls_note *note, mdr_conn *facts) {
   char b1[96];
   memset(note, 0, sizeof *note);
@@ -255,10 +243,11 @@ SSL *tls_accept(server *s, int fd, tls_note *note, mdr_conn *facts) {
     unsigned long e = ERR_peek_last_error();
     char why[256];
     ERR_error_string_n(e, why, sizeof why);
-    if (note->judged && note->hs.outcome == MDR_HS_ALERT) {
-      /* The core refused the name: unknown or invalid SNI, or no SNI. */
-      fprintf(stderr, "handshake refused: alert %s reason=%s: %s\n", mdr_alert_name(note->hs.alert),
-              mdr_reason_token(note->hs.reason), mdr_reason_text(note->hs.reason));
+    /* Since 0.2.0 the adapter keeps the core's result of a refused
+     * ClientHello too. */
+    const mdr_handshake_result *hs = mdr_ossl_conn_handshake(ssl);
+    if (hs && hs->outcome == MDR_HS_ALERT) {
+      log_refused_handshake(s, hs);
     } else if (note->alert_sent) {
       /* Refused by TLS itself: no client certificate, no common ALPN, ... */
       const char *a = mdr_alert_name((unsigned)note->alert_sent);
@@ -310,6 +299,7 @@ void log_decision(const server *s, const char *proto, const mdr_conn *c, const m
                   const mdr_decision *d, const char *location) {
   char line[2048], why[768], b1[96], b2[96], b3[96];
   size_t k = 0;
+  int rc;
   /* The specific explanation names the SNI, the host and both vhosts with
    * their policies: for the operator's log, not for the client. */
   mdr_decision_explain(s->table, c, d, why, sizeof why);
@@ -324,11 +314,14 @@ void log_decision(const server *s, const char *proto, const mdr_conn *c, const m
          r->has_target ? log_value(b3, sizeof b3, r->target.ptr, r->target.len) : "-", d->status,
          mdr_reason_token(d->reason), d->rule, v.len ? (int)v.len : 1, v.len ? v.ptr : "-",
          rv.len ? (int)rv.len : 1, rv.len ? rv.ptr : "-");
-#ifdef MISDIRECT_EXAMPLE_STRUCTURED
-  /* Structured fields (since 0.2.0): likely causes and what differs
-   * between the request vhost and the handshake vhost. */
+  /* For a refusal, structured fields (since 0.2.0): the likely causes and
+   * what differs between the request vhost and the handshake vhost. */
   mdr_explanation x;
-  if (mdr_explain_decision(s->table, c, r, d, &x) == 0) {
+  if (d->kind == MDR_SERVE || d->kind == MDR_REDIRECT) {
+    /* served or redirected as configured: nothing to explain */
+  } else if ((rc = mdr_explain_decision(s->table, c, r, d, &x)) != 0) {
+    append(line, sizeof line, &k, " explain-error=%s", mdr_strerror(rc));
+  } else {
     static const struct { unsigned bit; const char *name; } diff[] = {
         {MDR_DIFF_CLIENT_AUTH, "client-auth"}, {MDR_DIFF_CA, "ca"}, {MDR_DIFF_MIN_TLS, "min-tls"},
         {MDR_DIFF_CERT, "cert"}, {MDR_DIFF_VHOST, "vhost"}};
@@ -342,7 +335,6 @@ void log_decision(const server *s, const char *proto, const mdr_conn *c, const m
         first = 0;
       }
   }
-#endif
   if (d->kind == MDR_REDIRECT) append(line, sizeof line, &k, " location=%s", location);
   append(line, sizeof line, &k, ": %s", why);
   fprintf(stderr, "%s\n", line);

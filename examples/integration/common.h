@@ -26,10 +26,9 @@ typedef struct server {
   SSL_CTX *initial;              /* TLS listener: connections start here */
 } server;
 
-/* What the ClientHello callback learnt about one TLS connection. */
+/* What the TLS info callback saw on one connection (for the log of a
+ * refusal that did not come from the core). */
 typedef struct tls_note {
-  int judged;                    /* hs below is valid */
-  mdr_handshake_result hs;       /* the core's verdict on the SNI */
   int alert_sent;                /* fatal TLS alert we sent, 0 if none */
 } tls_note;
 
@@ -51,12 +50,14 @@ int listen_loopback(unsigned port, unsigned *bound);
 /* Receive and send timeouts, so a silent peer cannot block the loop. */
 void set_timeouts(int fd);
 
-/* TLS handshake on fd.  Logs the outcome; on success returns the SSL and
+/* TLS handshake on fd.  Logs the outcome (for a refusal by the core: the
+ * reason token and the first likely cause); on success returns the SSL and
  * fills *facts (mdr_ossl_conn_facts), else returns NULL. */
 SSL *tls_accept(server *s, int fd, tls_note *note, mdr_conn *facts);
 
-/* One log line per decision: the request, the outcome, the reason token
- * and the one-line explanation (stderr). */
+/* One log line per decision: the request, the outcome, the reason token,
+ * for a refusal the likely causes and what differs between the vhosts, and
+ * the one-line explanation (stderr). */
 void log_decision(const server *s, const char *proto, const mdr_conn *c, const mdr_request *r,
                   const mdr_decision *d, const char *location);
 

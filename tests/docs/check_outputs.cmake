@@ -1,0 +1,55 @@
+# Fails unless every ```console block of DOC is the real output of the tool:
+# the block's first line is "$ misdirect ARGS", the rest is exactly what
+# `TOOL ARGS` prints on stdout (the exit status is not compared: lint exits 1
+# when it finds something).  The commands run in OUT, where VHOSTS is copied
+# as site.vhosts, so "-c site.vhosts" and the FILE:LINE prefixes of lint
+# read as in the document.  At least MIN blocks must be found.
+#   cmake -DTOOL=misdirect -DDOC=docs/troubleshooting-421.md -DVHOSTS=basic.vhosts
+#         -DOUT=dir -DMIN=4 -P check_outputs.cmake
+cmake_policy(VERSION 3.25)
+file(READ "${DOC}" doc)
+get_filename_component(TOOL "${TOOL}" ABSOLUTE)
+file(MAKE_DIRECTORY "${OUT}")
+configure_file("${VHOSTS}" "${OUT}/site.vhosts" COPYONLY)
+set(rest "${doc}")
+set(blocks 0)
+set(failed "")
+foreach(guard RANGE 100) # at most 100 blocks
+  string(FIND "${rest}" "\n```console\n" at)
+  if(at EQUAL -1)
+    break()
+  endif()
+  math(EXPR start "${at} + 12")
+  string(SUBSTRING "${rest}" ${start} -1 rest)
+  string(FIND "${rest}" "\n```\n" close)
+  if(close EQUAL -1)
+    message(FATAL_ERROR "${DOC}: a ```console block is not closed")
+  endif()
+  math(EXPR blen "${close} + 1")
+  string(SUBSTRING "${rest}" 0 ${blen} block)
+  string(SUBSTRING "${rest}" ${blen} -1 rest)
+  math(EXPR blocks "${blocks} + 1")
+  string(FIND "${block}" "\n" eol)
+  string(SUBSTRING "${block}" 0 ${eol} command)
+  math(EXPR eol "${eol} + 1")
+  string(SUBSTRING "${block}" ${eol} -1 want)
+  if(NOT command MATCHES "^\\$ misdirect (.+)$")
+    list(APPEND failed "block ${blocks}: the first line is not '$ misdirect ARGS': ${command}")
+    continue()
+  endif()
+  separate_arguments(args UNIX_COMMAND "${CMAKE_MATCH_1}")
+  execute_process(COMMAND "${TOOL}" ${args} WORKING_DIRECTORY "${OUT}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE got ERROR_VARIABLE err)
+  if(NOT got STREQUAL want)
+    file(WRITE "${OUT}/output-${blocks}.txt" "${got}")
+    list(APPEND failed "block ${blocks} (${command}): the tool prints something else (exit ${rc}, ${err}); its output is in ${OUT}/output-${blocks}.txt")
+  endif()
+endforeach()
+if(blocks LESS MIN)
+  list(APPEND failed "${blocks} ```console blocks found, expected at least ${MIN}")
+endif()
+if(failed)
+  string(REPLACE ";" "\n  " failed "${failed}")
+  message(FATAL_ERROR "${DOC}:\n  ${failed}")
+endif()
+message(STATUS "${DOC}: ${blocks} console blocks equal the tool's output")
