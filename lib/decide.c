@@ -1,4 +1,4 @@
-/* The decision (DESIGN rules 1-10, in order).  Pure function of the frozen
+/* The decision (docs/decision-rules.md rules 1-10, in order).  Pure function of the frozen
  * table and the inputs: no allocation, no locks, no global state. */
 #include <stddef.h>
 #include <stdio.h>
