@@ -728,7 +728,7 @@ MDR_EXTERN int mdr_vhost_on_listener(const mdr_table *t, mdr_index v, mdr_index 
   X(CERT_NOT_COVERING, "cert-not-covering", "the connection's certificate (chosen by SNI) does not cover the requested host; a proxy that does not forward SNI, or a client reusing a connection for another origin, causes this - enable SNI forwarding") \
   X(POLICY_MISMATCH, "policy-mismatch", "SNI selected a vhost whose TLS policy differs from the requested vhost's (e.g. its client-certificate requirement); a proxy that does not forward SNI, or HTTP/2 connection reuse, causes this - enable SNI forwarding") \
   X(SNI_HOST_STRICT, "sni-host-strict", "the listener has sni-host=strict and the request names a different vhost than SNI did; the client must open a connection with SNI for this host") \
-  X(NOT_IN_ORIGIN_SET, "not-in-origin-set", "the request's origin is neither in the ORIGIN frame the server sent nor the connection's initial origin; the client must not reuse this connection for it") \
+  X(NOT_IN_ORIGIN_SET, "not-in-origin-set", "the request's origin is neither in the ORIGIN frame the server sent nor the connection's initial origin, on a sni-host=ignore listener where that frame is the only bound; the client must not reuse this connection for it") \
   X(DEFAULT_NOT_HANDSHAKE, "default-not-handshake", "the request names no host and the listener default is not the vhost the TLS handshake selected; send a Host header") \
   X(REDIRECT_ONLY_CLEARTEXT, "redirect-only-cleartext", "the vhost has http=redirect and serves nothing in cleartext, but this request (OPTIONS * or CONNECT) cannot be redirected; use https") \
   /* 425 */                                                                                       \
