@@ -100,8 +100,18 @@ typedef uint32_t mdr_index;
  * Per-object allocator (nghttp2 style).  Passing NULL anywhere an mdr_mem is
  * accepted means the C library's malloc/realloc/free.  The functions receive
  * `user` unchanged.  `realloc` must behave like C realloc (NULL ptr = malloc).
- * The allocator must outlive every object created with it.  An mdr_mem with
- * any of the three functions NULL is ignored (libc is used).  A builder
+ * The allocator must outlive every object created with it.
+ *
+ * The one rule for a partial mdr_mem, the same at every function that takes
+ * one (mdr_builder_new, mdr_parse_options.mem for mdr_table_parse,
+ * mdr_holder_new, and the adapters' mdr_ossl_table_parse,
+ * mdr_ngh2_origins_compute and mdr_ngh2_server_submit_origin): an mdr_mem
+ * with any of the three functions NULL, a zeroed one included, is ignored
+ * as a whole and is the same as passing NULL.  The C library's three
+ * functions are used, never a mix with the ones that are set, and none of
+ * the mdr_mem's functions is ever called.  It is not an error (since 0.3.0
+ * also in mdr_table_parse, which crashed before, and in the nghttp2 glue,
+ * which returned MDR_ERR_INVALID_ARGUMENT).  A builder
  * calls it from one thread at a time.  A table calls it to free itself, in
  * the mdr_table_unref that drops the last reference, on that caller's
  * thread (so it must allow a free from another thread than the malloc),
@@ -360,8 +370,9 @@ typedef struct mdr_vhost_conf {
  * Create a builder.  `mem` may be NULL (libc).  The table built from it uses
  * the same allocator.
  * @param out receives the builder (NULL on failure)
- * @param mem allocator, or NULL for libc; must outlive the builder and
- *            every table built from it
+ * @param mem allocator, or NULL for libc (so is an mdr_mem with a NULL
+ *            function: see mdr_mem); must outlive the builder and every
+ *            table built from it
  * @return 0, MDR_ERR_INVALID_ARGUMENT (out NULL) or MDR_ERR_NOMEM.
  * @ownership The caller owns the new builder and frees it with
  *            mdr_builder_free; `mem` is borrowed (not copied).
@@ -436,7 +447,7 @@ MDR_EXTERN int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err
  * @since 0.1.0
  */
 typedef struct mdr_parse_options {
-  const mdr_mem *mem;            /**< NULL = libc */
+  const mdr_mem *mem;            /**< NULL = libc (so is a partial mdr_mem, see mdr_mem) */
   /**
    * Optional: called for every `cert` statement that has file= so an adapter
    * can load the certificate and report the names it covers (its SANs).

@@ -174,7 +174,10 @@ MDR_OSSL_EXTERN int mdr_ossl_ca_identity(void *user, const char *path, uint8_t *
  * @param len      bytes of text
  * @param source   name used in error messages
  * @param base_dir folder relative file= and ca-file= paths are joined to
- * @param mem      allocator, or NULL for libc
+ * @param mem      allocator for the parse and the table, or NULL for libc
+ *                 (so is an mdr_mem with a NULL function: see mdr_mem in
+ *                 misdirect.h).  The certificate files are read with
+ *                 OpenSSL's own allocator.
  * @param out      receives the table
  * @param err      filled for every failure (may be NULL)
  * @return as mdr_table_parse (0, MDR_ERR_CONFIG, MDR_ERR_IO, MDR_ERR_NOMEM,
