@@ -528,10 +528,11 @@ MDR_OSSL_EXTERN int mdr_ossl_alpn_choose(unsigned protocols, const unsigned char
 
 /**
  * Fill the TLS connection facts of `c` from a server SSL the adapter
- * handled: listener, handshake_vhost, has_sni/sni (the normalised name when
- * valid; the raw bytes, at most 256, when invalid), has_alpn/alpn (the
- * negotiated protocol), resumed and resumed_vhost (the vhost recorded in the
- * session when it was created, MDR_NONE if not known), early_data (1 while
+ * handled: listener, has_hs_vhost/hs_vhost (H), has_sni/sni (the
+ * normalised name when valid; the raw bytes, at most 256, when invalid),
+ * has_alpn/alpn (the negotiated protocol), resumed and
+ * has_resumed_from/resumed_from (the vhost recorded in the session when it
+ * was created; has_resumed_from 0 if not known), early_data (1 while
  * the handshake is not finished and early data was accepted: call this for
  * every request as it is read).  ech is MDR_ECH_NONE.  The origin set fields
  * are left as they were.  Strings point into the SSL and stay valid while
