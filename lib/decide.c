@@ -224,6 +224,12 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
     path.len = target.len - ae;
     absolute = 1;
     TR(x, 1, "absolute-form target, scheme '%.*s', authority '%.*s'", SF(scheme), SF(abs_auth));
+    if (path.len == 0 && is_lit(method, "OPTIONS")) {
+      /* RFC 9112 section 3.2.4: OPTIONS with an empty path and no query is
+       * the absolute form of OPTIONS *, and like it never redirected. */
+      asterisk = 1;
+      TR(x, 1, "OPTIONS with an empty path: asterisk-form (OPTIONS *), never redirected");
+    }
     if (mdri_str_ieq_lit(scheme, "https")) {
       abs_tls = 1;
     } else if (!mdri_str_ieq_lit(scheme, "http")) {
