@@ -213,12 +213,13 @@ MDR_OSSL_EXTERN int mdr_ossl_table_parse(const char *text, size_t len, mdr_str s
 MDR_OSSL_EXTERN int mdr_ossl_policy_identity(SSL_CTX *ctx, uint8_t out[MDR_OSSL_POLICY_ID_LEN]);
 
 /* ------------------------------------------------------------------------ */
-/* Context set: one SSL_CTX per vhost of a TLS listener                      */
+/* Context set: the SSL_CTXs of a TLS listener's vhosts                     */
 /* ------------------------------------------------------------------------ */
 
 /**
- * A context set: one SSL_CTX per vhost of one TLS listener, plus the table
- * (opaque, reference-counted).
+ * A context set: the SSL_CTXs of the vhosts of one TLS listener (one per
+ * distinct certificate and TLS policy, shared by the vhosts that have
+ * both in common), plus the table (opaque, reference-counted).
  * @since 0.1.0
  */
 typedef struct mdr_ossl_set mdr_ossl_set;
@@ -250,6 +251,10 @@ typedef struct mdr_ossl_set_options {
   /** Optional: called for every SSL_CTX the adapter creates, after it loaded
    * the certificate and policy, so the host can add settings (ciphers,
    * groups, ...).  Settings made here are part of the policy identity.
+   * Since 0.3.0 a context is shared by every vhost with the same cert
+   * statement and TLS policy, so this runs once per context, with `vhost`
+   * the first of them (in table order): a setting that must differ
+   * between such vhosts needs its own context (mdr_ossl_set_use_ctx).
    * Return 0, or a negative MDR_ERR_* to fail mdr_ossl_set_new. */
   int (*configure)(void *user, SSL_CTX *ctx, const mdr_table *t, mdr_index vhost);
   void *configure_user;          /**< passed to configure as `user` */
@@ -262,9 +267,14 @@ typedef struct mdr_ossl_set_options {
 /**
  * Build a context set for the TLS listener `listener` of table `t` (the set
  * takes a table reference).  Unless MDR_OSSL_NO_LOAD is set, every vhost on
- * the listener whose cert has file= gets its own SSL_CTX (TLS server method):
+ * the listener whose cert has file= gets an SSL_CTX (TLS server method),
+ * one per distinct (cert statement, TLS policy) and shared by the vhosts
+ * with both in common (since 0.3.0; before, one per vhost), so start-up
+ * time and memory grow with the number of certificates and policies, not
+ * of vhosts (the handshake vhost still decides ALPN, the session record
+ * and the connection facts).  A context holds the
  * certificate chain from file=, key from key= (checked against the
- * certificate), and its policy: client-auth=none -> SSL_VERIFY_NONE,
+ * certificate), and the policy: client-auth=none -> SSL_VERIFY_NONE,
  * optional -> SSL_VERIFY_PEER, required -> SSL_VERIFY_PEER |
  * SSL_VERIFY_FAIL_IF_NO_PEER_CERT; ca-file= -> trust store and client CA
  * list; min-tls= -> minimum protocol version; renegotiation disabled.
@@ -292,8 +302,9 @@ MDR_OSSL_EXTERN int mdr_ossl_set_new(mdr_ossl_set **out, mdr_table *t, mdr_str l
                                      const mdr_ossl_set_options *opts, mdr_error *err);
 
 /**
- * Host-supplied context for vhost `v` (replaces any loaded one; the set
- * takes a reference).  The policy identity is derived from the context now
+ * Host-supplied context for vhost `v` (replaces any loaded one for `v`
+ * only, not for the vhosts sharing it; the set takes a reference; the same
+ * SSL_CTX given for several vhosts is held once).  The policy identity is derived from the context now
  * (mdr_ossl_policy_identity): finish configuring it first.  The adapter adds
  * SSL_OP_NO_RENEGOTIATION to it.  Must be called before the set is
  * installed or used by a handshake.
@@ -351,7 +362,8 @@ MDR_OSSL_EXTERN const mdr_table *mdr_ossl_set_table(const mdr_ossl_set *set);
 MDR_OSSL_EXTERN mdr_index mdr_ossl_set_listener(const mdr_ossl_set *set);
 
 /**
- * The SSL_CTX of vhost v (borrowed; NULL if none).
+ * The SSL_CTX of vhost v (borrowed; NULL if none).  Vhosts with the same
+ * cert statement and TLS policy share one context (since 0.3.0).
  * @param set the set
  * @param v   vhost index
  * @return the context, or NULL (no context, bad index, NULL set); it
@@ -362,6 +374,17 @@ MDR_OSSL_EXTERN mdr_index mdr_ossl_set_listener(const mdr_ossl_set *set);
  * @since 0.1.0
  */
 MDR_OSSL_EXTERN SSL_CTX *mdr_ossl_set_ctx(const mdr_ossl_set *set, mdr_index v);
+
+/**
+ * Number of distinct SSL_CTXs the set holds (loaded, and given with
+ * mdr_ossl_set_use_ctx), e.g. to check that vhosts share them.
+ * @param set the set, or NULL (0)
+ * @return the count; cannot fail.
+ * @ownership set is borrowed for the call.
+ * @threadsafety Any thread (the set is read-only once in use).
+ * @since 0.3.0
+ */
+MDR_OSSL_EXTERN size_t mdr_ossl_set_ctx_count(const mdr_ossl_set *set);
 
 /**
  * The policy identity of vhost v's context.  MDR_ERR_NOT_FOUND if no context.
