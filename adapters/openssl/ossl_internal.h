@@ -71,11 +71,10 @@ typedef struct ossl_conn {
   mdr_index resumed_vhost;
 } ossl_conn;
 
-/* ex_data indices (once-guarded). */
+/* The SSL ex_data index (once-guarded; -1 after mdr_ossl_cleanup). */
 int ossl_ssl_index(void);
-int ossl_sess_index(void);
 
-/* Session records: which vhost and policy created a session. */
+/* Session records (ticket app data): which vhost and policy created a session. */
 int ossl_session_record(SSL_SESSION *sess, const uint8_t policy_id[MDR_OSSL_POLICY_ID_LEN],
                         mdr_str vhost_name);
 /* Read the record: 1 found (policy_id and name filled; name points into a

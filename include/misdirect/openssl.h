@@ -22,7 +22,9 @@
  *    to, including for the second ClientHello after HelloRetryRequest).
  *
  * Per-connection data lives in a private SSL ex_data index allocated once by
- * the adapter; index 0 (SSL_set_app_data) is never touched.
+ * the adapter; index 0 (SSL_set_app_data) is never touched.  Its callbacks
+ * are unregistered when the code holding the adapter is unloaded or the
+ * process exits (see mdr_ossl_cleanup).
  *
  * Thread safety: a context set is built by one thread; once installed (or
  * first used by a handshake) it is read-only and may serve any number of
@@ -73,20 +75,39 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 /**
- * Allocate the adapter's private ex_data indices (SSL and SSL_SESSION).
+ * Allocate the adapter's private SSL ex_data index (since 0.3.0 the only
+ * one: session records live in the session's ticket app data) and register
+ * the handler that unregisters it at unload or exit (see mdr_ossl_cleanup).
  * Once-guarded and thread-safe; every other function calls it as needed, so
  * calling it explicitly is optional.
- * @return 0, or MDR_ERR_NOMEM when OpenSSL could not allocate an index.
+ * @return 0; MDR_ERR_NOMEM when OpenSSL could not allocate the index;
+ *         MDR_ERR_INVALID_ARGUMENT after mdr_ossl_cleanup (this copy of the
+ *         adapter is finished; a new dlopen gets a fresh one).
  * @threadsafety Any thread (once-guarded).
  * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_init(void);
 
 /**
- * Release the ex_data indices (CRYPTO_free_ex_index).  Only for a library
- * that is about to be unloaded (e.g. a dlclose'd server module), after every
- * SSL and SSL_SESSION the adapter touched has been freed.  Not thread-safe
- * against concurrent use of the adapter.
+ * Unregister the adapter from OpenSSL before its code goes away: release
+ * its SSL ex_data index (CRYPTO_free_ex_index), which replaces the index's
+ * free and dup callbacks (functions of this library, which OpenSSL calls
+ * for every SSL freed or duplicated in the process) by OpenSSL's own
+ * no-ops.  After it, the adapter in this copy of the library refuses to
+ * start (mdr_ossl_init returns MDR_ERR_INVALID_ARGUMENT).
+ *
+ * Since 0.3.0 it also runs by itself: mdr_ossl_init registers it with
+ * atexit(), which a dlopen()ed object (a server module linking the adapter
+ * statically, or misdirect-openssl loaded by one) runs at its dlclose, and
+ * a program at exit before OpenSSL's own clean-up.  Calling it explicitly
+ * (e.g. from a module's unload hook) is allowed and idempotent.
+ *
+ * What the host must still do before unloading: free the set and stop
+ * using every SSL_CTX the adapter was installed on for new handshakes
+ * (their callbacks point into the library; freeing them is fine).  An SSL
+ * the adapter handled that is still alive is safe to free afterwards, but
+ * its adapter state (a few hundred bytes and a set reference) is then
+ * leaked: free connections first when possible.
  * @errors None.
  * @threadsafety Not thread-safe: no other adapter call may run meanwhile.
  * @since 0.1.0
@@ -485,7 +506,7 @@ MDR_OSSL_EXTERN int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set);
  * no-sni=reject listener; illegal_parameter when OpenSSL's own parse of the
  * final ClientHello names another server_name than the one judged).
  * Records in the new session which
- * vhost and policy created it (SSL_SESSION ex_data and ticket app data); on
+ * vhost and policy created it (the session's ticket app data); on
  * a resumed session, refuses (handshake_failure) one whose recorded policy
  * differs from this connection's.  Without a prior ClientHello step
  * (mdr_ossl_client_hello not called): ALERT_FATAL, internal_error.
@@ -493,8 +514,8 @@ MDR_OSSL_EXTERN int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set);
  * @param al  receives the alert with SSL_TLSEXT_ERR_ALERT_FATAL
  * @return SSL_TLSEXT_ERR_OK, SSL_TLSEXT_ERR_NOACK or
  *         SSL_TLSEXT_ERR_ALERT_FATAL (*al set), as described above.
- * @ownership Stores the vhost and policy in the SSL's session (ex_data and
- *            ticket app data), owned by OpenSSL.
+ * @ownership Stores the vhost and policy in the SSL's session (ticket app
+ *            data), owned and freed by OpenSSL.
  * @threadsafety Only the thread driving this SSL (OpenSSL calls it there
  *               during the handshake).
  * @since 0.1.0
