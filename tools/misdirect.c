@@ -48,7 +48,7 @@ static const char usage_text[] =
   "                               1 warnings\n"
   "\n"
   "options:\n"
-  "  -c VHOSTS    the vhosts file (DESIGN.md contract format)\n"
+  "  -c VHOSTS    the vhosts file (format: docs/vhosts-file.md)\n"
   "  --json       explain and lint: JSON output (explain: one object; lint:\n"
   "               one object per finding and a last {\"warnings\":N}); strings\n"
   "               are ASCII, other bytes written as \\u00XX of the byte\n"
@@ -56,7 +56,15 @@ static const char usage_text[] =
   "  --version    the library version\n"
   "\n"
   "exit status: 0 ok, 1 a test failed (lint: warnings), 2 usage, file or case\n"
-  "syntax error\n";
+  "syntax error\n"
+  "\n"
+  "documentation: the manual pages misdirect(1) and misdirect-vhosts(5), and in\n"
+  "the source tree:\n"
+  "  docs/case-format.md          case lines; what decide, test and explain print\n"
+  "  docs/vhosts-file.md          the vhosts file and its errors\n"
+  "  docs/decision-rules.md       the rules behind every decision and reason\n"
+  "  docs/lint.md                 every lint id, why it matters, how to fix it\n"
+  "  docs/troubleshooting-421.md  from a reason token to its cause and fix\n";
 
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
@@ -401,6 +409,7 @@ static int cmd_test(const mdr_table *t, mdrc_case *c, line_buf *lb, char **files
       break;
     }
     unsigned lineno = 0;
+    unsigned long cases_in_file = 0;
     size_t len;
     int too_long;
     while (read_line(f, lb->text, MDRC_LINE_MAX, &len, &too_long)) {
@@ -412,9 +421,15 @@ static int cmd_test(const mdr_table *t, mdrc_case *c, line_buf *lb, char **files
       }
       if (r == 0) continue;
       if (c->expect.kind == MDRC_EXPECT_NONE) {
-        fprintf(stderr, "%s:%u: no '=> EXPECT' (not counted)\n", files[i], lineno);
-        continue;
+        /* A case that checks nothing would pass silently: refuse the file. */
+        fprintf(stderr,
+                "%s:%u: a case line needs '=> EXPECT' in 'misdirect test' "
+                "(see docs/case-format.md)\n",
+                files[i], lineno);
+        status = 2;
+        break;
       }
+      cases_in_file++;
       int rc = run_case(t, c, o, NULL, NULL);
       char want[LOC_MAX + 128], got[LOC_MAX + 128];
       describe_expect(want, sizeof want, &c->expect);
@@ -438,6 +453,12 @@ static int cmd_test(const mdr_table *t, mdrc_case *c, line_buf *lb, char **files
       status = 2;
     }
     fclose(f);
+    if (status != 2 && cases_in_file == 0) {
+      /* A file that tests nothing must not count as a pass. */
+      printf("%s: no cases (a case file must hold at least one 'case ... => EXPECT' line)\n",
+             files[i]);
+      failed++;
+    }
   }
   free(o);
   if (status == 2) return 2;
