@@ -1143,10 +1143,11 @@ MDR_EXTERN int mdr_origin_set_each(const mdr_table *t, mdr_index listener, mdr_i
  * in table order.  Time is linear in the table's vhosts and names, whatever
  * the cap.
  *
- * With a cap, a name left out is not advertised, and mdr_decide given the
- * advertised set (mdr_conn.has_origin_set, rule 7) answers 421
- * not-in-origin-set for it on this connection; the client retries on a
- * connection of its own (see docs/origin.md, "Capping the origin set").
+ * With a cap, a name left out is not advertised.  Given the advertised set
+ * (mdr_conn.has_origin_set), mdr_decide still serves it where rule 7 allows
+ * on sni-host=compatible and strict listeners (the set is advisory there),
+ * and answers 421 not-in-origin-set for it on a sni-host=ignore listener
+ * (see docs/origin.md, "Capping the origin set").
  * @return number of origins enumerated (0 .. the cap; when fn stops the
  *         walk, the origin it stopped at is counted), or
  *         MDR_ERR_INVALID_ARGUMENT / MDR_ERR_WRONG_LISTENER as

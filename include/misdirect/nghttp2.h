@@ -126,7 +126,8 @@ MDR_NGH2_EXTERN int mdr_ngh2_origins_compute(mdr_ngh2_origins *o, const mdr_tabl
  * SIZE_MAX = no cap), chosen as mdr_origin_set_each2 says: the handshake
  * vhost's names, then the vhosts on its certificate, then the others.
  * Pass the result to mdr_ngh2_origins_to_conn as usual: a name left out by
- * the cap is then refused on this connection (421 not-in-origin-set).
+ * the cap is then refused on this connection (421 not-in-origin-set) only
+ * on a sni-host=ignore listener, where the set is the bound (rule 7).
  * @param o               the set to fill (as mdr_ngh2_origins_compute)
  * @param t               the table
  * @param listener        the TLS listener

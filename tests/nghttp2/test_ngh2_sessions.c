@@ -710,15 +710,16 @@ static mdr_table *cap_table(void) {
   assert_non_null(text);
   size_t n = (size_t)snprintf(text, cap,
                               "listener web https 8443 default=own\n"
+                              "listener ign https 9443 default=own sni-host=ignore\n"
                               "cert big *.example.com *.other.org\n"
                               "cert other *.other.org\n");
   for (int i = 0; i < CAP_OTHER; i++)
-    n += (size_t)snprintf(text + n, cap - n, "vhost o%d listen=web names=o%d.other.org cert=other\n",
+    n += (size_t)snprintf(text + n, cap - n, "vhost o%d listen=web,ign names=o%d.other.org cert=other\n",
                           i, i);
   n += (size_t)snprintf(text + n, cap - n,
-                        "vhost own listen=web names=own.example.com,own2.example.com cert=big\n");
+                        "vhost own listen=web,ign names=own.example.com,own2.example.com cert=big\n");
   for (int i = 0; i < CAP_SAME; i++)
-    n += (size_t)snprintf(text + n, cap - n, "vhost s%d listen=web names=s%d.example.com cert=big\n",
+    n += (size_t)snprintf(text + n, cap - n, "vhost s%d listen=web,ign names=s%d.example.com cert=big\n",
                           i, i);
   assert_true(n < cap);
   mdr_table *t = parse(text);
@@ -836,42 +837,52 @@ static void test_ngh2_origin_cap(void **state) {
   assert_int_equal(o.origins[0].len, strlen("https://own.example.com:8443"));
   assert_memory_equal(o.origins[0].ptr, "https://own.example.com:8443", o.origins[0].len);
 
-  /* Every advertised origin is served; the ones left out are refused. */
-  mdr_conn c;
-  memset(&c, 0, sizeof c);
-  c.listener = web;
-  c.handshake_vhost = own;
-  c.resumed_vhost = MDR_NONE;
-  c.has_sni = 1;
-  c.sni = (mdr_str)MDR_STR_LIT("own.example.com");
-  c.has_alpn = 1;
-  c.alpn = (mdr_str)MDR_STR_LIT("h2");
-  mdr_ngh2_origins_to_conn(&o, &c);
-  for (size_t i = 0; i <= o.n; i++) {
-    char host[MDR_ORIGIN_BUFSIZE];
-    if (i < o.n)
-      snprintf(host, sizeof host, "%.*s", (int)(o.origins[i].len - 8), o.origins[i].ptr + 8);
-    else
-      snprintf(host, sizeof host, "s%d.example.com:8443", CAP_SAME - 1); /* left out */
-    mdr_str a = {host, strlen(host)};
-    mdr_request r;
-    memset(&r, 0, sizeof r);
-    r.version = MDR_HTTP_2;
-    r.has_target = 1;
-    r.target = (mdr_str)MDR_STR_LIT("/");
-    r.has_scheme = 1;
-    r.scheme = (mdr_str)MDR_STR_LIT("https");
-    r.authority = &a;
-    r.n_authority = 1;
-    mdr_decision d;
-    char loc[512];
-    assert_int_equal(mdr_decide(t, &c, &r, &d, loc, sizeof loc), 0);
-    if (i < o.n) {
-      if (d.kind != MDR_SERVE) fail_msg("%s not served: %s", host, mdr_reason_token(d.reason));
-    } else {
-      assert_int_equal(d.status, 421);
-      assert_int_equal(d.reason, MDR_REASON_NOT_IN_ORIGIN_SET);
+  /* Every advertised origin is served.  A name left out is still served
+   * where the set is advisory (sni-host=compatible), and refused where it
+   * is the bound (sni-host=ignore: rule 7, not-in-origin-set). */
+  for (int k = 0; k < 2; k++) {
+    mdr_index l = listener(t, k ? "ign" : "web");
+    mdr_ngh2_origins set;
+    memset(&set, 0, sizeof set);
+    assert_int_equal(mdr_ngh2_origins_compute2(&set, t, l, own, &opts, NULL), 0);
+    assert_int_equal(set.n, MDR_ORIGIN_SET_DEFAULT_MAX);
+    mdr_conn c;
+    memset(&c, 0, sizeof c);
+    c.listener = l;
+    c.handshake_vhost = own;
+    c.resumed_vhost = MDR_NONE;
+    c.has_sni = 1;
+    c.sni = (mdr_str)MDR_STR_LIT("own.example.com");
+    c.has_alpn = 1;
+    c.alpn = (mdr_str)MDR_STR_LIT("h2");
+    mdr_ngh2_origins_to_conn(&set, &c);
+    for (size_t i = 0; i <= set.n; i++) {
+      char host[MDR_ORIGIN_BUFSIZE];
+      if (i < set.n)
+        snprintf(host, sizeof host, "%.*s", (int)(set.origins[i].len - 8), set.origins[i].ptr + 8);
+      else /* left out by the cap */
+        snprintf(host, sizeof host, "s%d.example.com:%s", CAP_SAME - 1, k ? "9443" : "8443");
+      mdr_str a = {host, strlen(host)};
+      mdr_request r;
+      memset(&r, 0, sizeof r);
+      r.version = MDR_HTTP_2;
+      r.has_target = 1;
+      r.target = (mdr_str)MDR_STR_LIT("/");
+      r.has_scheme = 1;
+      r.scheme = (mdr_str)MDR_STR_LIT("https");
+      r.authority = &a;
+      r.n_authority = 1;
+      mdr_decision d;
+      char loc[512];
+      assert_int_equal(mdr_decide(t, &c, &r, &d, loc, sizeof loc), 0);
+      if (i < set.n || k == 0) {
+        if (d.kind != MDR_SERVE) fail_msg("%s not served: %s", host, mdr_reason_token(d.reason));
+      } else {
+        assert_int_equal(d.status, 421);
+        assert_int_equal(d.reason, MDR_REASON_NOT_IN_ORIGIN_SET);
+      }
     }
+    mdr_ngh2_origins_free(&set);
   }
 
   /* A cap of 3 on the wire: one frame, exactly those three. */
