@@ -262,8 +262,10 @@ static void test_shared_handshakes(void **state) {
     mdr_conn facts;
     memset(&facts, 0, sizeof facts);
     assert_int_equal(mdr_ossl_conn_facts(x.s, &facts), 0);
-    assert_int_equal(facts.handshake_vhost, h_vhost(t, "a2"));
-    assert_int_equal(facts.resumed_vhost, h_vhost(t, "a1"));
+    assert_true(facts.has_hs_vhost);
+    assert_int_equal(facts.hs_vhost, h_vhost(t, "a2"));
+    assert_true(facts.has_resumed_from);
+    assert_int_equal(facts.resumed_from, h_vhost(t, "a1"));
     expect_alpn(x.s, "http/1.1");
     h_close(x.s, x.c);
 
