@@ -174,6 +174,10 @@ static void conn_accept(srv *s, srv_listener *l) {
 /* Transport read: >0 bytes, 0 = nothing now, -1 = closed or failed. */
 static long tr_read(srv_conn *c, void *buf, size_t cap) {
   if (c->ssl) {
+    /* SSL_get_error() reads this thread's error queue: an error another
+     * connection left there (a peer that closed without close_notify)
+     * would turn this connection's WANT_READ into SSL_ERROR_SSL. */
+    ERR_clear_error();
     int r = SSL_read(c->ssl, buf, (int)cap);
     if (r > 0) return r;
     int e = SSL_get_error(c->ssl, r);
@@ -199,6 +203,7 @@ static int conn_flush(srv_conn *c) {
     }
     long n;
     if (c->ssl) {
+      ERR_clear_error(); /* as in tr_read */
       int r = SSL_write(c->ssl, c->wptr, (int)c->wlen);
       if (r <= 0) {
         int e = SSL_get_error(c->ssl, r);
@@ -260,6 +265,7 @@ static void log_handshake_failure(srv *s, srv_conn *c) {
 static int conn_io(srv *s, srv_conn *c) {
   c->last_active = now_s();
   if (c->state == C_HANDSHAKE) {
+    ERR_clear_error(); /* as in tr_read */
     int r = SSL_do_handshake(c->ssl);
     if (r != 1) {
       int e = SSL_get_error(c->ssl, r);
