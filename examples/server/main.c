@@ -2,13 +2,15 @@
  * misdirect-server — example HTTP server: HTTP/1.1 and HTTP/2 over TLS,
  * HTTP/1.1 and HTTP/2 prior knowledge (h2c) in cleartext, on 127.0.0.1.
  *
- *   misdirect-server -c VHOSTS [--log FILE] [--port-offset N]
+ *   misdirect-server -c VHOSTS [--log FILE] [--port-offset N] [--no-origin-frame]
  *
  * Every listener of the vhosts file is bound on 127.0.0.1 at its port (plus
  * N: the configured port stays the one decisions use, as behind a port
  * mapping).  cert file=/key= and policy ca-file= are relative to the vhosts
  * file.  One line per decision goes to the log (default stderr).  SIGTERM or
- * SIGINT stop it cleanly.
+ * SIGINT stop it cleanly.  --no-origin-frame sends no ORIGIN frame on HTTP/2
+ * and decides without an origin set, as a server unaware of RFC 8336 does:
+ * the control run of the browser tests (tests/browser).
  *
  * This file: start-up, the poll() loop and transport I/O (TLS or plain).
  */
@@ -332,7 +334,7 @@ static int conn_io(srv *s, srv_conn *c) {
 /* ------------------------------------------------------------------------ */
 
 static void usage(const char *argv0) {
-  fprintf(stderr, "usage: %s -c VHOSTS [--log FILE] [--port-offset N]\n", argv0);
+  fprintf(stderr, "usage: %s -c VHOSTS [--log FILE] [--port-offset N] [--no-origin-frame]\n", argv0);
 }
 
 int main(int argc, char **argv) {
@@ -348,6 +350,8 @@ int main(int argc, char **argv) {
       long v = strtol(argv[++i], &end, 10);
       if (*end || v < -65535 || v > 65535) { usage(argv[0]); return 2; }
       s.port_offset = (int)v;
+    } else if (!strcmp(argv[i], "--no-origin-frame")) {
+      s.no_origin_frame = 1;
     } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage(argv[0]);
       return 0;
