@@ -194,6 +194,7 @@ def analyse(events, page):
         # names of the connections that carried requests (browsers also open
         # connections they abandon, and how many varies from run to run)
         "snis_used": sorted({d.get("sni", "-") for d in decisions}),
+        "listeners": sorted({d.get("listener", "-") for d in decisions}),
         "handshake_failures": [e["text"] for e in events if e["kind"] == "handshake"],
         "refused": [e["text"] for e in events if e["kind"] == "refused"],
         # hosts the browser sent on a connection made for another name
@@ -235,9 +236,11 @@ def check_common(c, tag, m, loads, page):
                not (d["status"] == 308 and ld["host"] == "example.com")]
         c.expect("%s: %s %s: no status but 200, 421 (and example.com's 308)" %
                  (tag, ld["kind"], ld["host"]), not odd, "; ".join(odd))
-    stray = sorted(set(m["connection_snis"]) - set(NAMES))
+    stray = sorted((set(m["connection_snis"]) | set(m["snis_used"])) - set(NAMES))
     c.expect("%s: every connection's SNI is a name of the page (nothing stray)" % tag, not stray,
              str(stray))
+    c.expect("%s: every request came over TLS, on listener web" % tag,
+             m["listeners"] == ["web"], str(m["listeners"]))
     c.expect("%s: nothing refused before deciding" % tag, not m["refused"], "; ".join(m["refused"]))
     c.expect("%s: the page saw no fetch error" % tag, not m["fetch_errors"],
              json.dumps(m["fetch_errors"]))
@@ -310,6 +313,11 @@ def check_chromium(c, mode, m, loads, conns, decisions):
                serverlog.host_only(d.get("host", "-")) == "x.apps.example.com"]
     c.expect("%s: no 421 for x.apps (rule 7: the origin set is advisory)" % tag, not apps421,
              "; ".join(apps421))
+    admin421 = [d for ld in loads if ld["host"] == "admin.example.com"
+                for d in ld["decisions"] if d["status"] == 421]
+    c.expect("%s: admin sent on a sibling's connection and refused: 421 policy-mismatch" % tag,
+             len(admin421) > 0 and all(d.get("sni") != "admin.example.com" for d in admin421),
+             "; ".join(d["text"] for d in admin421) or "no 421 for admin")
     other = [d["text"] for d in decisions if d["status"] == 421 and
              serverlog.host_only(d.get("host", "-")) not in ("admin.example.com", "x.apps.example.com")]
     c.expect("%s: no other 421" % tag, not other, "; ".join(other))

@@ -78,6 +78,9 @@ PREFS = {
     "app.update.enabled": False,
     "app.update.disabledForTesting": True,
     "app.update.url": "",
+    # Release builds ignore this outside Mozilla's automation and still poll
+    # firefox.settings.services.mozilla.com; inside the test's namespaces
+    # that name does not resolve and no route leads out.
     "services.settings.server": "http://127.0.0.1:9/",
     "extensions.update.enabled": False,
     "extensions.getAddons.cache.enabled": False,
