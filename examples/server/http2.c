@@ -195,10 +195,10 @@ int h2_start(srv *s, srv_conn *c, int tls) {
     /* --no-origin-frame: none is sent (the log then says frames=0), and
      * the facts carry no origin set, as with a server unaware of RFC 8336. */
     rc = s->no_origin_frame ? 0
-                            : mdr_ngh2_server_submit_origin(c->h2, &c->origins, s->table,
-                                                            c->facts.listener,
-                                                            c->facts.handshake_vhost, NULL,
-                                                            &c->origin_frames);
+                            : mdr_ngh2_server_submit_origin(
+                                  c->h2, &c->origins, s->table, c->facts.listener,
+                                  c->facts.has_hs_vhost ? c->facts.hs_vhost : MDR_NONE, NULL,
+                                  &c->origin_frames);
     if (rc != 0) {
       srv_log(s, "origin frame not sent: %s", rc < 0 && rc > -200 ? mdr_strerror(rc)
                                                                   : nghttp2_strerror(rc));
