@@ -12,9 +12,9 @@ the same certificate, other.org on its own) and a fresh browser profile:
 
 A page on www makes ten credentialed loads (img without crossorigin, fetch
 with credentials 'include', a script), one after another, to blog, admin,
-other.org, x.apps, example.com and www.  The assertions read only the server's log.  The
-measured figures go to --result (JSON) for origin_table.py, which keeps the
-table in docs/origin.md.
+other.org, x.apps, example.com and www.  The assertions read only the
+server's log.  The measured figures go to --result (JSON) for
+origin_table.py, which keeps the table in docs/origin.md.
 
 Everything runs in a network namespace of its own with only loopback up
 (unshare -n), and a mount namespace in which a private /etc/hosts maps the
@@ -201,15 +201,17 @@ def analyse(events, page):
         # hosts the browser sent on a connection made for another name
         "coalesced": sorted({serverlog.host_only(d.get("host", "-")) for d in decisions
                              if serverlog.host_only(d.get("host", "-")) != d.get("sni")}),
-        "misdirected": sorted({"%s (%s)" % (serverlog.host_only(d.get("host", "-")), d.get("reason"))
-                               for d in decisions if d["status"] == 421}),
+        "misdirected": sorted({"%s (%s)" % (serverlog.host_only(d.get("host", "-")),
+                                            d.get("reason")) for d in decisions
+                               if d["status"] == 421}),
         "n421": sum(1 for d in decisions if d["status"] == 421),
         "retried": 0,
         "fetch_errors": [r for r in page if r.get("kind") == "fetch" and not r.get("ok")],
         "page_timeouts": [r for r in page if r.get("error") == "timeout"],
     }
     m["loads"] = len(loads)
-    m["loads_200"] = sum(1 for ld in loads if ld["decisions"] and ld["decisions"][-1]["status"] == 200)
+    m["loads_200"] = sum(1 for ld in loads
+                         if ld["decisions"] and ld["decisions"][-1]["status"] == 200)
     m["loads_421"] = m["retried_own"] = 0
     for ld in loads:
         ds = ld["decisions"]
@@ -320,7 +322,8 @@ def check_chromium(c, mode, m, loads, conns, decisions):
              len(admin421) > 0 and all(d.get("sni") != "admin.example.com" for d in admin421),
              "; ".join(d["text"] for d in admin421) or "no 421 for admin")
     other = [d["text"] for d in decisions if d["status"] == 421 and
-             serverlog.host_only(d.get("host", "-")) not in ("admin.example.com", "x.apps.example.com")]
+             serverlog.host_only(d.get("host", "-")) not in ("admin.example.com",
+                                                             "x.apps.example.com")]
     c.expect("%s: no other 421" % tag, not other, "; ".join(other))
 
 
@@ -360,7 +363,8 @@ def run_mode(args, work, pki, vhosts, mode, c):
         reports = [l for l in f if "Sanitizer" in l or "runtime error" in l]
     c.expect("%s: server stderr free of sanitizer reports" % tag, not reports, "".join(reports[:5]))
     check_common(c, tag, m, loads, page)
-    (check_firefox if args.browser == "firefox" else check_chromium)(c, mode, m, loads, conns, decisions)
+    check = check_firefox if args.browser == "firefox" else check_chromium
+    check(c, mode, m, loads, conns, decisions)
     if c.failed:
         print("--- server log (%s) ---" % tag)
         sys.stdout.write(open(log).read())

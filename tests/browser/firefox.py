@@ -143,7 +143,8 @@ def nss_import(db, pki):
 def run(argv):
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
     if r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (argv[0], r.returncode, r.stdout.decode(errors="replace")))
+        raise RuntimeError("%s: exit %d: %s" % (argv[0], r.returncode,
+                                                r.stdout.decode(errors="replace")))
 
 
 class Marionette:
@@ -205,7 +206,8 @@ def run_page(work, pki, url, script, timeout, moz_log):
     log = os.path.join(work, "firefox.log")
     proc = Proc(["firefox-esr", "--headless", "--marionette", "--no-remote",
                  "--profile", profile, "about:blank"], log, env=env, limit=timeout + 10)
-    deadline = time.monotonic() + timeout
+    t0 = time.monotonic()
+    deadline = t0 + timeout
     print("firefox: started pid %d" % proc.pid, flush=True)
     client = None
     try:
@@ -220,8 +222,8 @@ def run_page(work, pki, url, script, timeout, moz_log):
                 return False
         if not wait_until(connect, max(1.0, deadline - time.monotonic()), step=0.2):
             raise RuntimeError("Marionette did not answer on port %d" % MARIONETTE_PORT)
-        t0 = time.monotonic()
-        step = lambda what: print("firefox: %-12s %5.1f s" % (what, time.monotonic() - t0), flush=True)
+        def step(what):
+            print("firefox: %-12s %5.1f s" % (what, time.monotonic() - t0), flush=True)
         step("marionette")
         left = lambda: max(1, int((deadline - time.monotonic()) * 1000))
         client.call("WebDriver:NewSession", {"capabilities": {"alwaysMatch": {
