@@ -13,6 +13,7 @@
 #include <misdirect/misdirect.h>
 
 #include "mem.h"
+#include "quote.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@
  * that cannot report a larger count fail above it; CAs issue far fewer). */
 #define CFG_CERT_NAMES_CAP 4096u
 /* Room for one quoted token in a message (escaped, cut with "..."). */
-#define CFG_QUOTE 96u
+#define CFG_QUOTE MDRI_QUOTE
 
 #if defined(__GNUC__)
 #  define CFG_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -106,30 +107,9 @@ static void cfg_put(cfg_out *o, const char *p) {
   o->s[o->n] = '\0';
 }
 
-/* Write p[0..n) into out (CFG_QUOTE bytes) as printable text: bytes outside
- * 0x20-0x7e become \xHH and a long token is cut with "...". */
+/* Quote a token for a message (quote.h: \xHH escapes, cut with "..."). */
 static const char *cfg_q(char out[CFG_QUOTE], const char *p, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)p[i];
-    size_t need = (c < 0x20 || c > 0x7e) ? 4 : 1;
-    if (o + need + 4 > CFG_QUOTE) {
-      memcpy(out + o, "...", 3);
-      o += 3;
-      break;
-    }
-    if (need == 4) {
-      out[o++] = '\\';
-      out[o++] = 'x';
-      out[o++] = hex[c >> 4];
-      out[o++] = hex[c & 15];
-    } else {
-      out[o++] = (char)c;
-    }
-  }
-  out[o] = '\0';
-  return out;
+  return mdri_quote(out, p, n);
 }
 
 static const char *cfg_qt(char out[CFG_QUOTE], const cfg_tok *t) { return cfg_q(out, t->p, t->n); }
@@ -234,6 +214,27 @@ static int cfg_push_tok(cfg_parser *ps, const char *p, size_t n, unsigned line) 
   return 0;
 }
 
+/* A token holding a blank other than space and tab: a form feed, a
+ * vertical tab or a no-break space (U+00A0 in UTF-8) between options makes
+ * one token of two, and every message about the result would mislead. */
+static int cfg_check_blanks(cfg_parser *ps, const char *p, size_t n, unsigned line) {
+  char q[CFG_QUOTE];
+  for (size_t i = 0; i < n; i++) {
+    const char *what = NULL;
+    if (p[i] == '\f')
+      what = "a form feed (\\x0c)";
+    else if (p[i] == '\v')
+      what = "a vertical tab (\\x0b)";
+    else if ((unsigned char)p[i] == 0xc2 && i + 1 < n && (unsigned char)p[i + 1] == 0xa0)
+      what = "a no-break space (U+00A0, bytes \\xc2\\xa0)";
+    if (what)
+      return cfg_fail(ps, MDR_ERR_CONFIG, line, p, n,
+                      "%s in '%s': separate tokens with ASCII spaces or tabs only", what,
+                      cfg_q(q, p, n));
+  }
+  return 0;
+}
+
 /*
  * Read the tokens of the next statement into ps->toks.  A statement is one
  * or more physical lines joined by a final '\'.  Returns 1 when a statement
@@ -252,6 +253,12 @@ static int cfg_next_statement(cfg_parser *ps) {
       return cfg_fail(ps, MDR_ERR_CONFIG, line, NULL, 0, "NUL byte in the line");
     size_t end = eol;
     if (end > start && text[end - 1] == '\r') end--;
+    /* a CR with more of the line after it: CR-only line ends (a CR right
+     * before the line end is an ordinary byte, shown escaped) */
+    if (end - start > 1 && memchr(text + start, '\r', end - start - 1))
+      return cfg_fail(ps, MDR_ERR_CONFIG, line, NULL, 0,
+                      "a carriage return (\\x0d) inside the line: lines end with LF or CRLF, "
+                      "not CR alone (a file saved with classic Mac OS line ends?)");
     if (end - start > CFG_MAX_LINE)
       return cfg_fail(ps, MDR_ERR_CONFIG, line, NULL, 0,
                       "line too long (%zu bytes; the limit is %u)", end - start, CFG_MAX_LINE);
@@ -275,7 +282,9 @@ static int cfg_next_statement(cfg_parser *ps) {
       if (n == 1 && text[j] == '\\')
         return cfg_fail(ps, MDR_ERR_CONFIG, line, text + j, 1,
                         "stray '\\' (a continuation '\\' must be the last character of the line)");
-      int rc = cfg_push_tok(ps, text + j, n, line);
+      int rc = cfg_check_blanks(ps, text + j, n, line);
+      if (rc) return rc;
+      rc = cfg_push_tok(ps, text + j, n, line);
       if (rc) return rc;
     }
     if (!cont && ps->ntoks > 0) return 1;

@@ -9,6 +9,7 @@
 #include <misdirect/misdirect.h>
 
 #include "mem.h"
+#include "quote.h"
 
 /* ---- small helpers ----------------------------------------------------- */
 

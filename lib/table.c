@@ -175,8 +175,10 @@ static void set_err(mdr_error *err, int code, unsigned line, mdr_str token, cons
   va_end(ap);
 }
 
-/* printf helper for mdr_str: "%.*s", STRF(s) */
-#define STRF(s) (int)((s).len > 200 ? 200 : (s).len), (s).ptr
+/* printf helper for mdr_str: "%.*s", STRF(s).  The name is quoted by the
+ * one quoting helper (quote.h: \xHH escapes, cut with "...") into a
+ * buffer that lives until the end of the enclosing block. */
+#define STRF(s) (int)MDRI_QUOTE, mdri_quote((char[MDRI_QUOTE]){0}, (s).ptr, (s).len)
 
 int mdr_builder_new(mdr_builder **out, const mdr_mem *mem) {
   if (!out) return MDR_ERR_INVALID_ARGUMENT;

@@ -10,9 +10,11 @@
  * file or case-syntax error.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <misdirect/misdirect.h>
 #ifdef MISDIRECT_TOOL_OPENSSL
@@ -24,7 +26,6 @@
 #include "cases.h"
 #include "lint.h"
 
-#define MAX_FILE_BYTES (64u * 1024u * 1024u)
 #define LOC_MAX 20000
 
 static const char usage_text[] =
@@ -70,11 +71,26 @@ static const char usage_text[] =
 /* Files                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Read a whole file; returns a malloc'd buffer or NULL with a message printed. */
+static void too_large(const char *path) {
+  fprintf(stderr,
+          "misdirect: '%s' is too large: a vhosts file may hold at most %zu bytes "
+          "(256 MiB, MDR_VHOSTS_FILE_MAX)\n",
+          path, MDR_VHOSTS_FILE_MAX);
+}
+
+/* Read a whole file; returns a malloc'd buffer or NULL with a message printed.
+ * At most MDR_VHOSTS_FILE_MAX bytes (checked up front for a regular file, and
+ * while reading for anything else). */
 static char *read_file(const char *path, size_t *len_out) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     fprintf(stderr, "misdirect: cannot open '%s': %s\n", path, strerror(errno));
+    return NULL;
+  }
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > MDR_VHOSTS_FILE_MAX) {
+    too_large(path);
+    fclose(f);
     return NULL;
   }
   size_t cap = 4096, len = 0;
@@ -85,14 +101,16 @@ static char *read_file(const char *path, size_t *len_out) {
     return NULL;
   }
   for (;;) {
+    if (len > MDR_VHOSTS_FILE_MAX) {
+      too_large(path);
+      free(buf);
+      fclose(f);
+      return NULL;
+    }
     if (len == cap) {
-      if (cap >= MAX_FILE_BYTES) {
-        fprintf(stderr, "misdirect: '%s' is too large\n", path);
-        free(buf);
-        fclose(f);
-        return NULL;
-      }
-      char *nb = realloc(buf, cap * 2);
+      /* one byte past the limit tells a file of exactly the limit apart */
+      size_t nc = cap * 2 > MDR_VHOSTS_FILE_MAX ? MDR_VHOSTS_FILE_MAX + 1 : cap * 2;
+      char *nb = realloc(buf, nc);
       if (!nb) {
         fprintf(stderr, "misdirect: out of memory\n");
         free(buf);
@@ -100,7 +118,7 @@ static char *read_file(const char *path, size_t *len_out) {
         return NULL;
       }
       buf = nb;
-      cap *= 2;
+      cap = nc;
     }
     size_t n = fread(buf + len, 1, cap - len, f);
     len += n;

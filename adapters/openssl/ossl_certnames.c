@@ -1,14 +1,36 @@
 /* Names a certificate covers (subjectAltName), for `cert NAME file=...`. */
 #include "ossl_internal.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+
+const char *ossl_file_problem(const char *path, char *buf, size_t cap) {
+  FILE *f = fopen(path, "rb");
+  int e = errno;
+  if (f) {
+    struct stat st;
+    int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    fclose(f);
+    if (!dir) return NULL;
+    e = EISDIR;
+  }
+  switch (e) {
+  case ENOENT: return "not found (ENOENT)";
+  case ENOTDIR: return "not found: a part of the path is not a directory (ENOTDIR)";
+  case EISDIR: return "it is a directory (EISDIR)";
+  case ELOOP: return "a symlink loop (ELOOP)";
+  case EACCES: return "permission denied (EACCES)";
+  default: snprintf(buf, cap, "%s (errno %d)", strerror(e), e); return buf;
+  }
+}
 
 void mdr_ossl_names_free(mdr_ossl_names *n) {
   if (!n) return;
@@ -77,12 +99,18 @@ int mdr_ossl_cert_names(void *user, const char *path, mdr_str *names, size_t cap
     return MDR_ERR_INVALID_ARGUMENT;
   }
   *n_names = 0;
+  char eb[128];
+  const char *problem = ossl_file_problem(path, eb, sizeof eb);
+  if (problem) {
+    why_set(why, why_cap, "%s", problem);
+    return MDR_ERR_IO;
+  }
   BIO *bio = BIO_new_file(path, "r");
   X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
   BIO_free(bio);
   ERR_clear_error();
   if (!x) {
-    why_set(why, why_cap, "cannot read a PEM certificate from '%s'", path);
+    why_set(why, why_cap, "no PEM certificate in it");
     return MDR_ERR_IO;
   }
   int rc = 0;
@@ -154,9 +182,11 @@ int mdr_ossl_ca_identity(void *user, const char *path, uint8_t *out, size_t cap,
   (void)user;
   if (!path || !out || !out_len || cap < 32) return MDR_ERR_INVALID_ARGUMENT;
   *out_len = 0;
-  BIO *bio = BIO_new_file(path, "r");
+  char eb[128];
+  const char *problem = ossl_file_problem(path, eb, sizeof eb);
+  BIO *bio = problem ? NULL : BIO_new_file(path, "r");
   if (!bio) {
-    why_set(why, why_cap, "cannot open the file");
+    why_set(why, why_cap, "%s", problem ? problem : "cannot open the file");
     ERR_clear_error();
     return MDR_ERR_IO;
   }

@@ -89,6 +89,12 @@ void ossl_error(mdr_error *err, int code, const char *token, const char *fmt, ..
 #endif
     ;
 
+/* Why a file cannot be read, from errno: "not found (ENOENT)", "it is a
+ * directory (EISDIR)", "a symlink loop (ELOOP)", "permission denied
+ * (EACCES)", or strerror's text with the errno name or number.  NULL when it
+ * opens as a readable regular file (the content may still be bad). */
+const char *ossl_file_problem(const char *path, char *buf, size_t cap);
+
 /* Apply the vhost's context to an SSL (switch + everything SSL_set_SSL_CTX
  * does not copy).  Returns 1 on success. */
 int ossl_apply_ctx(SSL *ssl, const ossl_ctx *vh);

@@ -413,15 +413,18 @@ static int load_vhost(mdr_ossl_set *set, mdr_index v, const mdr_vhost_info *vi,
   if (!ctx) goto fail_nomem;
 
   ERR_clear_error();
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+  char eb[128];
+  const char *problem = ossl_file_problem(cert, eb, sizeof eb);
+  if (problem || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
     ossl_error(err, MDR_ERR_CONFIG, cert, "vhost '%s': cannot load certificate file '%s': %s",
-               vname, cert, ossl_reason());
+               vname, cert, problem ? problem : ossl_reason());
     rc = MDR_ERR_CONFIG;
     goto fail;
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+  problem = ossl_file_problem(key, eb, sizeof eb);
+  if (problem || SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
     ossl_error(err, MDR_ERR_CONFIG, key, "vhost '%s': cannot load key file '%s': %s", vname, key,
-               ossl_reason());
+               problem ? problem : ossl_reason());
     rc = MDR_ERR_CONFIG;
     goto fail;
   }
@@ -435,9 +438,10 @@ static int load_vhost(mdr_ossl_set *set, mdr_index v, const mdr_vhost_info *vi,
                                                                     : TLS1_2_VERSION))
     goto fail_nomem;
   if (ca) {
-    if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+    problem = ossl_file_problem(ca, eb, sizeof eb);
+    if (problem || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
       ossl_error(err, MDR_ERR_CONFIG, ca, "vhost '%s': cannot load ca-file '%s': %s", vname, ca,
-                 ossl_reason());
+                 problem ? problem : ossl_reason());
       rc = MDR_ERR_CONFIG;
       goto fail;
     }

@@ -46,7 +46,7 @@ static char *slurp(const char *path, size_t *len) {
     n += got;
     if (got == 0) break;
     if (n == cap) {
-      char *nb = cap < (1u << 24) ? realloc(buf, cap *= 2) : NULL; /* 16 MiB at most */
+      char *nb = cap < MDR_VHOSTS_FILE_MAX ? realloc(buf, cap *= 2) : NULL; /* the tool's limit */
       if (!nb) {
         free(buf);
         buf = NULL;

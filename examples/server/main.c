@@ -24,9 +24,11 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +47,14 @@ static long long now_s(void) {
   return (long long)ts.tv_sec;
 }
 
+/* Read the vhosts file: at most MDR_VHOSTS_FILE_MAX bytes, the misdirect
+ * tool's limit.  NULL with errno set (EFBIG when larger). */
 static char *slurp(const char *path, size_t *len) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > MDR_VHOSTS_FILE_MAX) {
+    errno = EFBIG; /* too large: do not even read it */
+    return NULL;
+  }
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   size_t cap = 1 << 16, n = 0;
@@ -54,11 +63,13 @@ static char *slurp(const char *path, size_t *len) {
     size_t got = fread(buf + n, 1, cap - n, f);
     n += got;
     if (got == 0) break;
-    if (n == cap) {
-      if (cap >= (1u << 24)) { free(buf); buf = NULL; break; } /* 16 MiB: not a vhosts file */
-      char *nb = realloc(buf, cap *= 2);
+    if (n > MDR_VHOSTS_FILE_MAX) { free(buf); buf = NULL; errno = EFBIG; break; }
+    if (n == cap) { /* up to one byte past the limit, to tell it apart */
+      size_t nc = cap * 2 > MDR_VHOSTS_FILE_MAX ? MDR_VHOSTS_FILE_MAX + 1 : cap * 2;
+      char *nb = realloc(buf, nc);
       if (!nb) { free(buf); buf = NULL; break; }
       buf = nb;
+      cap = nc;
     }
   }
   fclose(f);
@@ -377,6 +388,11 @@ int main(int argc, char **argv) {
   /* The table: cert file= and policy ca-file= are relative to its folder. */
   size_t len = 0;
   char *text = slurp(vhosts, &len);
+  if (!text && errno == EFBIG) {
+    fprintf(stderr, "%s: too large: a vhosts file may hold at most %zu bytes (256 MiB, "
+            "MDR_VHOSTS_FILE_MAX)\n", vhosts, MDR_VHOSTS_FILE_MAX);
+    return 1;
+  }
   if (!text) { perror(vhosts); return 1; }
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", vhosts);

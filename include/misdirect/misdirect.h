@@ -476,6 +476,15 @@ typedef struct mdr_parse_options {
 } mdr_parse_options;
 
 /**
+ * The largest vhosts file, in bytes, that the misdirect tool and the
+ * example servers read: 256 MiB (a file of a million vhosts is well under
+ * it).  It guards against reading a wrong file (a disk image, a log) into
+ * memory.  mdr_table_parse itself has no such limit: it takes any length.
+ * @since 0.3.0
+ */
+#define MDR_VHOSTS_FILE_MAX ((size_t)256 * 1024 * 1024)
+
+/**
  * Parse a vhosts file held in memory (`text`, `len`; need not be
  * NUL-terminated) into a frozen table.  `source` names the text in error
  * messages (e.g. the file name).  `opts` may be NULL.

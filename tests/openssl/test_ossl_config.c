@@ -1,6 +1,7 @@
 /* Certificates and policies from the real objects: names from a
  * certificate's SANs, the policy identity of contexts, context sets built
  * from the table (errors), host-supplied contexts, strict ALPN (pure). */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -91,7 +95,7 @@ static void test_cert_names(void **state) {
   assert_int_equal(mdr_ossl_cert_names(&store, h_path(&g_pki, 0, "missing.pem"), names, 4, &n, why,
                                        sizeof why),
                    MDR_ERR_IO);
-  assert_non_null(strstr(why, "missing.pem"));
+  assert_string_equal(why, "not found (ENOENT)");
   assert_int_equal(mdr_ossl_cert_names(&store, h_path(&g_pki, 0, "leaf-a.key"), names, 4, &n, why,
                                        sizeof why),
                    MDR_ERR_IO);
@@ -250,8 +254,10 @@ static void test_ca_identity_by_contents(void **state) {
                                 "vhost a listen=web names=a.example cert=ca policy=p1\n";
   rc = mdr_ossl_table_parse(missing, sizeof missing - 1, S("vhosts"), S(g_pki.dir), NULL, &t, &err);
   assert_int_equal(rc, MDR_ERR_IO);
-  assert_non_null(strstr(err.message, "vhosts:3: policy 'p1': cannot read the CA set"));
-  assert_non_null(strstr(err.message, "cannot open the file"));
+  char want[512];
+  snprintf(want, sizeof want, "vhosts:3: policy 'p1': cannot read the CA set '%s/nope.pem': "
+           "not found (ENOENT)", g_pki.dir);
+  assert_string_equal(err.message, want);
   assert_string_equal(err.token, "nope.pem");
   remove(copy);
 }
@@ -527,11 +533,89 @@ static void test_not_our_ssl(void **state) {
   assert_int_equal(mdr_ossl_init(), 0);
 }
 
+/* A certificate, key or CA file that cannot be read says why (errno), in
+ * the callbacks, through the parser and when the context set loads it
+ * (0.2.0 said "cannot read a PEM certificate" / "cannot open the file"). */
+static void test_file_errors_say_why(void **state) {
+  (void)state;
+  char adir[300], loop[300], notdir[300], want[700], why[256];
+  snprintf(adir, sizeof adir, "%s/adir.pem", g_pki.dir);
+  snprintf(loop, sizeof loop, "%s/loop.pem", g_pki.dir);
+  snprintf(notdir, sizeof notdir, "%s/leaf-a.pem/x.pem", g_pki.dir);
+  (void)mkdir(adir, 0755);
+  (void)remove(loop);
+  assert_int_equal(symlink(loop, loop), 0);
+  mdr_ossl_names store = {0};
+  mdr_str names[4];
+  size_t n = 0;
+  const struct { const char *path, *why; } cases[] = {
+      {h_path(&g_pki, 2, "missing.pem"), "not found (ENOENT)"},
+      {adir, "it is a directory (EISDIR)"},
+      {loop, "a symlink loop (ELOOP)"},
+      {notdir, "not found: a part of the path is not a directory (ENOTDIR)"},
+      {h_path(&g_pki, 3, "leaf-a.key"), "no PEM certificate in it"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    assert_int_equal(mdr_ossl_cert_names(&store, cases[i].path, names, 4, &n, why, sizeof why),
+                     MDR_ERR_IO);
+    assert_string_equal(why, cases[i].why);
+    uint8_t id[64];
+    size_t idn = 0;
+    assert_int_equal(mdr_ossl_ca_identity(NULL, cases[i].path, id, sizeof id, &idn, why, sizeof why),
+                     MDR_ERR_IO);
+    assert_string_equal(why, cases[i].why);
+  }
+  mdr_ossl_names_free(&store);
+  /* a file the process may not read: only meaningful when not root */
+  if (geteuid() != 0) {
+    char locked[300];
+    snprintf(locked, sizeof locked, "%s/locked.pem", g_pki.dir);
+    FILE *f = fopen(locked, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(chmod(locked, 0), 0);
+    assert_int_equal(mdr_ossl_cert_names(&store, locked, names, 4, &n, why, sizeof why), MDR_ERR_IO);
+    assert_string_equal(why, "permission denied (EACCES)");
+    remove(locked);
+  }
+
+  /* through the parser: file, line, path and why */
+  static const char text[] = "listener web https 443 default=a\n"
+                             "cert ca file=adir.pem key=leaf-a.key\n"
+                             "vhost a listen=web names=a.example cert=ca\n";
+  mdr_table *t = NULL;
+  mdr_error err;
+  assert_int_equal(mdr_ossl_table_parse(text, sizeof text - 1, S("vhosts"), S(g_pki.dir), NULL, &t,
+                                        &err),
+                   MDR_ERR_IO);
+  snprintf(want, sizeof want,
+           "vhosts:2: cert 'ca': cannot read the names of '%s': it is a directory (EISDIR)", adir);
+  assert_string_equal(err.message, want);
+
+  /* when the context set loads the files of a table parsed without them */
+  static const char listed[] = "listener web https 443 default=a\n"
+                               "cert ca a.example file=loop.pem key=leaf-a.key\n"
+                               "vhost a listen=web names=a.example cert=ca\n";
+  assert_int_equal(mdr_table_parse(listed, sizeof listed - 1, S("vhosts"), NULL, &t, &err), 0);
+  mdr_ossl_set *set = NULL;
+  mdr_ossl_set_options o;
+  memset(&o, 0, sizeof o);
+  o.base_dir = S(g_pki.dir);
+  assert_int_equal(mdr_ossl_set_new(&set, t, S("web"), &o, &err), MDR_ERR_CONFIG);
+  snprintf(want, sizeof want,
+           "vhost 'a': cannot load certificate file '%s': a symlink loop (ELOOP)", loop);
+  assert_string_equal(err.message, want);
+  mdr_table_unref(t);
+  remove(loop);
+  rmdir(adir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cert_names),
       cmocka_unit_test(test_table_parse_learns_names),
       cmocka_unit_test(test_table_parse_each_allocator),
+      cmocka_unit_test(test_file_errors_say_why),
     cmocka_unit_test(test_ca_identity_by_contents),
       cmocka_unit_test(test_policy_identity),
       cmocka_unit_test(test_set_identities),

@@ -1253,6 +1253,62 @@ static void test_alloc_failures(void **state) {
                   o);
 }
 
+/* Issue 12 section 7: messages about the vhosts file show every byte
+ * outside printable ASCII as \xHH, also in names the table builder reports
+ * (0.2.0 let ESC sequences and CR reach the terminal), and mark a name cut
+ * short with "...". */
+static void test_messages_escape_and_cut_names(void **state) {
+  (void)state;
+  expect_err("listener web http 80\n"
+             "vhost b\x1b]0;x\x07 listen=web names=a.example\n",
+             "vhosts:2: vhost: invalid name 'b\\x1b]0;x\\x07'", "b\x1b]0;x\x07", 2);
+  expect_err("listener web http 80\n"
+             "vhost a listen=web\x1b[31m names=a.example\n",
+             "vhosts:2: vhost 'a': unknown listener 'web\\x1b[31m'", "web\x1b[31m", 2);
+  char text[512], want[512], name[300];
+  memset(name, 'b', sizeof name);
+  name[0] = 'a';
+  snprintf(text, sizeof text, "listener web http 80\nvhost %.240s listen=web names=a.example cert=x\n",
+           name);
+  snprintf(want, sizeof want, "vhosts:2: vhost '%.92s...': unknown cert 'x'", name);
+  expect_err(text, want, "x", 2);
+}
+
+/* A file with CR-only line ends, and blanks other than space and tab
+ * between options, get messages that name the real problem (0.2.0: "bad
+ * port '443\x0dvhost'", "missing names="). */
+static void test_messages_name_line_ends_and_blanks(void **state) {
+  (void)state;
+  expect_err("listener web https 443\rvhost a listen=web names=a.example\r",
+             "vhosts:1: a carriage return (\\x0d) inside the line: lines end with LF or CRLF, not "
+             "CR alone (a file saved with classic Mac OS line ends?)",
+             "", 1);
+  expect_err("# the vhosts\rlistener web http 80\r",
+             "vhosts:1: a carriage return (\\x0d) inside the line: lines end with LF or CRLF, not "
+             "CR alone (a file saved with classic Mac OS line ends?)",
+             "", 1);
+  expect_err("listener web http 80\n"
+             "vhost a listen=web\xc2\xa0names=a.example\n",
+             "vhosts:2: a no-break space (U+00A0, bytes \\xc2\\xa0) in "
+             "'listen=web\\xc2\\xa0names=a.example': separate tokens with ASCII spaces or tabs only",
+             "listen=web\xc2\xa0names=a.example", 2);
+  expect_err("listener web http 80\n"
+             "vhost a listen=web\fnames=a.example\n",
+             "vhosts:2: a form feed (\\x0c) in 'listen=web\\x0cnames=a.example': separate tokens "
+             "with ASCII spaces or tabs only",
+             "listen=web\fnames=a.example", 2);
+  expect_err("listener web http 80\n"
+             "vhost a \\\n"
+             "  listen=web\vnames=a.example\n",
+             "vhosts:3: a vertical tab (\\x0b) in 'listen=web\\x0bnames=a.example': separate "
+             "tokens with ASCII spaces or tabs only",
+             "listen=web\vnames=a.example", 3);
+  /* non-ASCII elsewhere is not a blank: a name with U+00E9 is an invalid name */
+  expect_err("listener web http 80\n"
+             "vhost caf\xc3\xa9 listen=web names=a.example\n",
+             "vhosts:2: vhost: invalid name 'caf\\xc3\\xa9'", "caf\xc3\xa9", 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_basic_example),
@@ -1289,6 +1345,8 @@ int main(void) {
     cmocka_unit_test(test_forward_references),
     cmocka_unit_test(test_ip_names),
     cmocka_unit_test(test_alloc_failures),
+    cmocka_unit_test(test_messages_escape_and_cut_names),
+    cmocka_unit_test(test_messages_name_line_ends_and_blanks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
