@@ -14,6 +14,7 @@
  * follow the Location it returns, at most MAX_HOPS times. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -49,12 +50,17 @@ const char *mdr_lint_fix(mdr_lint_id id) {
 /* One finding before formatting.  `aux` is check-specific: the cert
  * (coalescing, coverage), the count of other vhosts (default-stricter), the
  * name index (redirects) or the cert name's cert (name-not-canonical). */
+/* Siblings a grouped coalescing finding names besides `other`. */
+#define COAL_MORE 2
+
 typedef struct rec {
   uint32_t line;
   uint32_t id;
   uint32_t seq;
   uint32_t listener, vhost, other;
   uint32_t aux, aux2;
+  uint32_t more[COAL_MORE]; /* coalescing: the second and third siblings named */
+  uint32_t keep;            /* coalescing: reported on this vhost */
   mdr_str name;
 } rec;
 
@@ -83,6 +89,8 @@ static int add(lint *x, mdr_lint_id id, uint32_t line, uint32_t l, uint32_t v, u
   r->other = o;
   r->aux = aux;
   r->aux2 = aux2;
+  r->more[0] = r->more[1] = MDR_NONE;
+  r->keep = 0;
   r->name = name;
   x->n_recs++;
   return 0;
@@ -281,60 +289,125 @@ static int cgent_cmp(const void *pa, const void *pb) {
   return a->vhost < b->vhost ? -1 : a->vhost > b->vhost;
 }
 
+/* A vhost reached on the connections of a (listener, cert) group, through
+ * the cert name `name`. */
+typedef struct reach {
+  uint32_t vhost;
+  mdr_str name;
+} reach;
+
 typedef struct coal {
   lint *x;
   uint32_t l;
   const cgent *grp;    /* the vhosts with cert C on l, by class */
   size_t n_grp;
-  uint32_t *stamp;     /* per vhost: the (l, C) visit that last saw it */
+  uint32_t *stamp;     /* per vhost: the (l, C) visit that last reached it */
   uint32_t visit;
   uint32_t cert;
+  reach *reached;      /* the vhosts reached in this visit, once each */
+  size_t n_reached, cap_reached;
+  uint32_t *rec_of;    /* per vhost: its finding on listener l (rec index) */
+  uint32_t *rec_l;     /* per vhost: l + 1 when rec_of is for listener l */
 } coal;
 
-/* R is reachable on a connection of cert C (through `name`): pair R with
- * every vhost of C on the listener whose policy differs (once per R). */
-static int coal_hit(coal *co, uint32_t r, mdr_str name) {
-  const mdr_table *t = co->x->t;
+/* R is reachable on a connection of cert C through `name` (once per visit). */
+static int coal_reach(coal *co, uint32_t r, mdr_str name) {
   if (r == MDR_NONE || co->stamp[r] == co->visit) return 0;
   co->stamp[r] = co->visit;
-  uint32_t rk = mdri_vhost_class(t, r);
-  /* The group is sorted by class: skip R's class run [lo, hi) without
-   * walking it, so the work is proportional to the pairs reported. */
-  size_t lo = 0, hi = co->n_grp;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (co->grp[mid].klass < rk) lo = mid + 1; else hi = mid;
-  }
-  hi = lo;
-  {
-    size_t b = co->n_grp;
-    while (hi < b) {
-      size_t mid = hi + (b - hi) / 2;
-      if (co->grp[mid].klass <= rk) hi = mid + 1; else b = mid;
-    }
-  }
-  for (size_t i = 0; i < co->n_grp; i++) {
-    if (i == lo) {
-      i = hi;
-      if (i >= co->n_grp) break;
-    }
-    uint32_t a = co->grp[i].vhost;
-    if (a == r) continue;
-    int rc = add(co->x, MDR_LINT_COALESCE_POLICY, mdri_vhost_line(t, r), co->l, r, a, name,
-                 co->cert, 0);
-    if (rc) return rc;
-  }
+  if (co->n_reached == co->cap_reached &&
+      mdri_grow(co->x->m, (void **)&co->reached, &co->cap_reached, co->n_reached + 1,
+                sizeof *co->reached))
+    return MDR_ERR_NOMEM;
+  co->reached[co->n_reached].vhost = r;
+  co->reached[co->n_reached].name = name;
+  co->n_reached++;
   return 0;
 }
 
-static int coal_pair_cmp(const void *pa, const void *pb) {
-  const rec *a = pa, *b = pb;
-  uint32_t a1 = a->vhost < a->other ? a->vhost : a->other, a2 = a->vhost ^ a->other ^ a1;
-  uint32_t b1 = b->vhost < b->other ? b->vhost : b->other, b2 = b->vhost ^ b->other ^ b1;
-  if (a1 != b1) return a1 < b1 ? -1 : 1;
-  if (a2 != b2) return a2 < b2 ? -1 : 1;
-  if (a->aux2 != b->aux2) return a->aux2 < b->aux2 ? -1 : 1; /* preference */
-  return a->seq < b->seq ? -1 : a->seq > b->seq;
+/* [lo, hi): the run of class k in the group (sorted by class). */
+static void class_run(const coal *co, uint32_t k, size_t *lo_out, size_t *hi_out) {
+  size_t lo = 0, hi = co->n_grp;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (co->grp[mid].klass < k) lo = mid + 1; else hi = mid;
+  }
+  size_t a = lo, b = co->n_grp;
+  while (a < b) {
+    size_t mid = a + (b - a) / 2;
+    if (co->grp[mid].klass <= k) a = mid + 1; else b = mid;
+  }
+  *lo_out = lo;
+  *hi_out = a;
+}
+
+/* After a visit: every vhost R reached gets (or adds to) its one finding on
+ * the listener, counting the group's vhosts of other classes, whose
+ * connections coalesce into R, and naming the first few.  R's finding is
+ * kept only when some of them is not reported the other way round: a
+ * sibling S is, when S is stricter than R (lint's rank), R has the same cert
+ * (so S's names are reached on R's connections) and S was reached too.
+ * So a pair is reported once, on the stricter vhost, whenever the two
+ * reach each other; vhosts of equal rank (another CA set) are both
+ * reported.  Linear in the group and the vhosts reached. */
+static int coal_visit_done(coal *co) {
+  lint *x = co->x;
+  const mdr_table *t = x->t;
+  /* The two smallest keys of distinct classes, key = the sibling's rank,
+   * or -1 when it was not reached (so its pair is never reported on it). */
+  long k1 = LONG_MAX, k2 = LONG_MAX;
+  uint32_t c1 = MDR_NONE;
+  for (size_t i = 0; i < co->n_grp; i++) {
+    uint32_t s = co->grp[i].vhost;
+    long key = co->stamp[s] == co->visit ? (long)policy_rank(&t->policies[t->vhosts[s].policy]) : -1;
+    uint32_t k = co->grp[i].klass;
+    if (key < k1) {
+      if (k != c1) k2 = k1;
+      k1 = key;
+      c1 = k;
+    } else if (k != c1 && key < k2) {
+      k2 = key;
+    }
+  }
+  for (size_t i = 0; i < co->n_reached; i++) {
+    uint32_t r = co->reached[i].vhost;
+    uint32_t rk = mdri_vhost_class(t, r);
+    size_t lo, hi;
+    class_run(co, rk, &lo, &hi);
+    size_t n_other = co->n_grp - (hi - lo);
+    if (n_other == 0) continue;
+    long rank = (long)policy_rank(&t->policies[t->vhosts[r].policy]);
+    long least_other = c1 != rk ? k1 : k2;
+    int keep = t->vhosts[r].cert != co->cert || least_other <= rank;
+    rec *f;
+    if (co->rec_l[r] == co->l + 1) {
+      f = &x->recs[co->rec_of[r]];
+    } else {
+      int rc = add(x, MDR_LINT_COALESCE_POLICY, mdri_vhost_line(t, r), co->l, r, MDR_NONE,
+                   co->reached[i].name, co->cert, 0);
+      if (rc) return rc;
+      f = &x->recs[x->n_recs - 1];
+      f->more[0] = f->more[1] = MDR_NONE;
+      f->keep = 0;
+      co->rec_l[r] = co->l + 1;
+      co->rec_of[r] = (uint32_t)(x->n_recs - 1);
+    }
+    f->keep |= (uint32_t)keep;
+    /* count (saturating) and the first siblings, in group order */
+    f->aux2 = (uint32_t)(f->aux2 + n_other < f->aux2 || n_other > UINT32_MAX ? UINT32_MAX
+                                                                            : f->aux2 + n_other);
+    for (size_t g = 0; g < co->n_grp; g++) {
+      if (g == lo) g = hi;
+      if (g >= co->n_grp) break;
+      uint32_t *slot = f->other == MDR_NONE ? &f->other
+                       : f->more[0] == MDR_NONE ? &f->more[0]
+                       : f->more[1] == MDR_NONE ? &f->more[1]
+                                                : NULL;
+      if (!slot) break;
+      *slot = co->grp[g].vhost;
+    }
+  }
+  co->n_reached = 0;
+  return 0;
 }
 
 static int check_coalesce(lint *x) {
@@ -348,11 +421,16 @@ static int check_coalesce(lint *x) {
     if (!t->listeners[l].tls || t->listeners[l].sni_host != MDR_SNI_HOST_COMPATIBLE) continue;
     for (uint32_t k = x->lv_begin[l]; k < x->lv_begin[l + 1]; k++) n_pent += t->vhosts[x->lv[k]].n_names;
   }
+  coal co;
+  memset(&co, 0, sizeof co);
   pent *pe = mdri_malloc(x->m, (n_pent + 1) * sizeof *pe);
   cgent *cg = mdri_malloc(x->m, (max_on + 1) * sizeof *cg);
   uint32_t *stamp = mdri_malloc(x->m, ((size_t)t->n_vhosts + 1) * sizeof *stamp);
-  if (!pe || !cg || !stamp) goto out;
+  co.rec_of = mdri_malloc(x->m, ((size_t)t->n_vhosts + 1) * sizeof *co.rec_of);
+  co.rec_l = mdri_malloc(x->m, ((size_t)t->n_vhosts + 1) * sizeof *co.rec_l);
+  if (!pe || !cg || !stamp || !co.rec_of || !co.rec_l) goto out;
   memset(stamp, 0, ((size_t)t->n_vhosts + 1) * sizeof *stamp);
+  memset(co.rec_l, 0, ((size_t)t->n_vhosts + 1) * sizeof *co.rec_l);
   n_pent = 0;
   for (uint32_t l = 0; l < t->n_listeners; l++) {
     if (!t->listeners[l].tls || t->listeners[l].sni_host != MDR_SNI_HOST_COMPATIBLE) continue;
@@ -370,8 +448,6 @@ static int check_coalesce(lint *x) {
   }
   qsort(pe, n_pent, sizeof *pe, pent_cmp);
 
-  coal co;
-  memset(&co, 0, sizeof co);
   co.x = x;
   co.stamp = stamp;
   for (uint32_t l = 0; l < t->n_listeners; l++) {
@@ -396,9 +472,8 @@ static int check_coalesce(lint *x) {
       size_t ge = g;
       while (ge < n && cg[ge].cert == cg[g].cert) ge++;
       uint32_t c = cg[g].cert;
-      /* Only a cert whose vhosts on l have more than one class, or whose
-       * names reach vhosts of other classes, can produce a pair; the walk
-       * below is linear in the cert's names either way. */
+      /* The walk below is linear in the cert's names and the names under
+       * its wildcards on l. */
       if (c != MDR_NONE) {
         co.l = l;
         co.grp = cg + g;
@@ -411,7 +486,7 @@ static int check_coalesce(lint *x) {
           if (cn->kind != MDRI_NAME_WILD) {
             int kind;
             uint32_t r = mdri_lookup(t, l, cn->host.ptr, cn->host.len, (mdr_host_kind)cn->host_kind, &kind);
-            if ((rc = coal_hit(&co, r, cn->host))) goto out;
+            if ((rc = coal_reach(&co, r, cn->host))) goto out;
             continue;
           }
           /* "*.x": every name on l whose parent is x (y.x and *.x). */
@@ -423,8 +498,9 @@ static int check_coalesce(lint *x) {
             if (pent_cmp(&pe[mid], &k2) < 0) a = mid + 1; else b = mid;
           }
           for (size_t j = a; j < n_pent && pe[j].listener == l && mdri_str_eq(pe[j].parent, k2.parent); j++) {
-            /* name it by the vhost's own name under x */
             uint32_t r = pe[j].vhost;
+            if (stamp[r] == co.visit) continue;
+            /* name it by the vhost's own name under x */
             mdr_str shown = cn->host;
             const mdri_vhost *rv = &t->vhosts[r];
             for (uint32_t q = 0; q < rv->n_names; q++) {
@@ -434,34 +510,19 @@ static int check_coalesce(lint *x) {
                 break;
               }
             }
-            if ((rc = coal_hit(&co, r, shown))) goto out;
+            if ((rc = coal_reach(&co, r, shown))) goto out;
           }
         }
+        if ((rc = coal_visit_done(&co))) goto out;
       }
       g = ge;
     }
   }
-  /* One finding per unordered pair: prefer the record whose vhost (the one
-   * a coalesced request would reach) has the stricter policy. */
-  for (size_t i = first_rec; i < x->n_recs; i++) {
-    rec *r = &x->recs[i];
-    unsigned rv = policy_rank(&t->policies[t->vhosts[r->vhost].policy]);
-    unsigned ro = policy_rank(&t->policies[t->vhosts[r->other].policy]);
-    r->aux2 = rv > ro ? 0 : rv == ro ? (r->vhost > r->other ? 1 : 2) : 3;
-  }
-  if (x->n_recs > first_rec)
-    qsort(x->recs + first_rec, x->n_recs - first_rec, sizeof *x->recs, coal_pair_cmp);
+  /* Drop the findings whose every pair is reported on the other vhost. */
   {
     size_t w = first_rec;
-    for (size_t i = first_rec; i < x->n_recs; i++) {
-      const rec *r = &x->recs[i];
-      if (w > first_rec) {
-        const rec *p = &x->recs[w - 1];
-        if ((p->vhost == r->vhost && p->other == r->other) || (p->vhost == r->other && p->other == r->vhost))
-          continue;
-      }
-      x->recs[w++] = *r;
-    }
+    for (size_t i = first_rec; i < x->n_recs; i++)
+      if (x->recs[i].keep) x->recs[w++] = x->recs[i];
     x->n_recs = w;
   }
   rc = 0;
@@ -469,6 +530,9 @@ out:
   mdri_free(x->m, pe);
   mdri_free(x->m, cg);
   mdri_free(x->m, stamp);
+  mdri_free(x->m, co.reached);
+  mdri_free(x->m, co.rec_of);
+  mdri_free(x->m, co.rec_l);
   return rc;
 }
 
@@ -789,10 +853,27 @@ static void format(const lint *x, const rec *r, mdr_lint_finding *f, sim *sm) {
   case MDR_LINT_COALESCE_POLICY:
     put(&o, "vhost '%.*s' (", SF(vn));
     put_policy(&o, t, r->vhost);
-    put(&o, ") and vhost '%.*s' (", SF(on));
-    put_policy(&o, t, r->other);
-    put(&o, ") share listener '%.*s', and cert '%.*s' of '%.*s' covers '%.*s'", SF(ln),
-        SF(t->certs[r->aux].name), SF(on), SF(r->name));
+    if (r->aux2 <= 1) {
+      put(&o, ") and vhost '%.*s' (", SF(on));
+      put_policy(&o, t, r->other);
+      put(&o, ") share listener '%.*s', and cert '%.*s' of '%.*s' covers '%.*s'", SF(ln),
+          SF(t->certs[r->aux].name), SF(on), SF(r->name));
+      break;
+    }
+    /* grouped: the count, then the first siblings */
+    put(&o, ") and %u vhosts with other policies share listener '%.*s', and their certs cover "
+            "'%.*s' (cert '%.*s' of '%.*s'): ",
+        r->aux2, SF(ln), SF(r->name), SF(t->certs[r->aux].name), SF(on));
+    {
+      uint32_t shown[1 + COAL_MORE] = { r->other, r->more[0], r->more[1] };
+      unsigned n_shown = 0;
+      for (unsigned k = 0; k < 1 + COAL_MORE && shown[k] != MDR_NONE; k++, n_shown++) {
+        put(&o, "%s'%.*s' (", k ? ", " : "", SF(t->vhosts[shown[k]].name));
+        put_policy(&o, t, shown[k]);
+        put(&o, ")");
+      }
+      if (r->aux2 > n_shown) put(&o, " and %u more", r->aux2 - n_shown);
+    }
     break;
   case MDR_LINT_NAME_NOT_COVERED:
   case MDR_LINT_ALIAS_NOT_COVERED:
