@@ -14,6 +14,7 @@
  * follow the Location it returns, at most MAX_HOPS times. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 
@@ -67,6 +68,7 @@ typedef struct rec {
 typedef struct lint {
   const mdr_table *t;
   const mdr_mem *m;
+  mdr_lint_options o;
   rec *recs;
   size_t n_recs, cap_recs;
   /* vhosts on each listener: lv[lv_begin[l] .. lv_begin[l + 1]) */
@@ -536,6 +538,121 @@ out:
   return rc;
 }
 
+/* ---- policies, sni-host=ignore, listener ports --------------------------- */
+
+/* Resolve a ca-file= against base_dir into buf; 0 when it does not fit. */
+static size_t ca_path(const lint *x, mdr_str file, char *buf, size_t cap) {
+  mdr_str base = x->o.base_dir;
+  size_t n = 0;
+  if (file.len && file.ptr[0] != '/' && base.len) {
+    if (base.len + 1 >= cap) return 0;
+    memcpy(buf, base.ptr, base.len);
+    n = base.len;
+    if (buf[n - 1] != '/') buf[n++] = '/';
+  }
+  if (n + file.len + 1 > cap) return 0;
+  memcpy(buf + n, file.ptr, file.len);
+  n += file.len;
+  buf[n] = '\0';
+  return n;
+}
+
+/* Why a CA file cannot be used, as a CA_* code (0 = it can be read). */
+enum { CA_MISSING = 1, CA_EMPTY, CA_TOO_LONG, CA_ERRNO_BASE = 16 };
+
+static uint32_t ca_unreadable(const lint *x, mdr_str file) {
+  char path[4096];
+  if (!ca_path(x, file, path, sizeof path)) return CA_TOO_LONG;
+  errno = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return CA_ERRNO_BASE + (uint32_t)(errno > 0 ? errno : 0);
+  int c = getc(f);
+  int e = ferror(f) ? errno : 0;
+  fclose(f);
+  if (c != EOF) return 0;
+  return e ? CA_ERRNO_BASE + (uint32_t)e : CA_EMPTY;
+}
+
+static const char *errno_text(int e) {
+  switch (e) {
+  case ENOENT: return "not found";
+  case EACCES: return "permission denied";
+  case EISDIR: return "a directory";
+  case ELOOP: return "a symlink loop";
+  case ENOTDIR: return "a path component is not a directory";
+  default: return "cannot be opened";
+  }
+}
+
+/* client-auth-no-ca: once per policy that a vhost uses, on its line. */
+static int check_policies(lint *x) {
+  const mdr_table *t = x->t;
+  uint32_t *first = mdri_malloc(x->m, (size_t)t->n_policies * sizeof *first);
+  if (!first) return MDR_ERR_NOMEM;
+  for (uint32_t p = 0; p < t->n_policies; p++) first[p] = MDR_NONE;
+  for (uint32_t v = t->n_vhosts; v > 0; v--) first[t->vhosts[v - 1].policy] = v - 1;
+  int rc = 0;
+  for (uint32_t p = 1; p < t->n_policies && !rc; p++) {
+    const mdri_policy *po = &t->policies[p];
+    if (first[p] == MDR_NONE || po->client_auth == MDR_CLIENT_AUTH_NONE) continue;
+    uint32_t why = 0;
+    if (!po->ca_file.len && !po->ca_identity.len)
+      why = CA_MISSING;
+    else if (x->o.check_files && po->ca_file.len)
+      why = ca_unreadable(x, po->ca_file);
+    if (why)
+      rc = add(x, MDR_LINT_CLIENT_AUTH_NO_CA, mdri_policy_line(t, p), MDR_NONE, first[p], MDR_NONE,
+               po->ca_file, p, why);
+  }
+  mdri_free(x->m, first);
+  return rc;
+}
+
+/* sni-host-ignore-client-auth: once per TLS listener with sni-host=ignore
+ * and a vhost whose policy asks for client certificates. */
+static int check_sni_ignore(lint *x) {
+  const mdr_table *t = x->t;
+  for (uint32_t l = 0; l < t->n_listeners; l++) {
+    const mdri_listener *li = &t->listeners[l];
+    if (!li->tls || li->sni_host != MDR_SNI_HOST_IGNORE) continue;
+    uint32_t first = MDR_NONE, count = 0;
+    for (uint32_t k = x->lv_begin[l]; k < x->lv_begin[l + 1]; k++) {
+      uint32_t v = x->lv[k];
+      if (t->policies[t->vhosts[v].policy].client_auth == MDR_CLIENT_AUTH_NONE) continue;
+      if (first == MDR_NONE) first = v;
+      count++;
+    }
+    if (first != MDR_NONE) {
+      int rc = add(x, MDR_LINT_SNI_IGNORE_CLIENT_AUTH, mdri_listener_line(t, l), l, first, MDR_NONE,
+                   vname(t, first, 0), count, 0);
+      if (rc) return rc;
+    }
+  }
+  return 0;
+}
+
+/* duplicate-listener-port: every listener whose port an earlier one has,
+ * naming the first (what "the same address and port" means when the file
+ * has no addresses: see docs/lint.md). */
+static int check_ports(lint *x) {
+  const mdr_table *t = x->t;
+  if (t->n_listeners < 2) return 0;
+  uint32_t *by_port = mdri_malloc(x->m, 65536 * sizeof *by_port);
+  if (!by_port) return MDR_ERR_NOMEM;
+  for (size_t i = 0; i < 65536; i++) by_port[i] = MDR_NONE;
+  int rc = 0;
+  for (uint32_t l = 0; l < t->n_listeners && !rc; l++) {
+    uint16_t port = t->listeners[l].port;
+    if (by_port[port] == MDR_NONE)
+      by_port[port] = l;
+    else
+      rc = add(x, MDR_LINT_DUPLICATE_LISTENER_PORT, mdri_listener_line(t, l), l, MDR_NONE, MDR_NONE,
+               no_name, by_port[port], 0);
+  }
+  mdri_free(x->m, by_port);
+  return rc;
+}
+
 /* ---- redirects (simulated with the core) -------------------------------- */
 
 #define MAX_HOPS 8
@@ -968,6 +1085,42 @@ static void format(const lint *x, const rec *r, mdr_lint_finding *f, sim *sm) {
     if (nm->flags & MDRI_NAMEF_FORM) put(&o, "%sa spelling other than its normal form", sep);
     break;
   }
+  case MDR_LINT_CLIENT_AUTH_NO_CA: {
+    const mdri_policy *po = &t->policies[r->aux];
+    static const char *const ca[] = { "none", "optional", "required" };
+    put(&o, "policy '%.*s' (client-auth=%s) of vhost '%.*s' ", SF(po->name), ca[po->client_auth],
+        SF(vn));
+    if (r->aux2 == CA_MISSING) {
+      put(&o, "has no ca-file=: client certificates cannot be verified");
+    } else {
+      char path[4096];
+      if (!ca_path(x, po->ca_file, path, sizeof path)) {
+        put(&o, "has a ca-file= path too long to open");
+      } else {
+        put(&o, "has ca-file=%.*s, which cannot be read: '%.200s' ", SF(po->ca_file), path);
+        if (r->aux2 == CA_EMPTY)
+          put(&o, "is empty");
+        else
+          put(&o, "(%s)", errno_text((int)(r->aux2 - CA_ERRNO_BASE)));
+      }
+    }
+    break;
+  }
+  case MDR_LINT_SNI_IGNORE_CLIENT_AUTH:
+    put(&o, "listener '%.*s' has sni-host=ignore and serves vhost '%.*s' (", SF(ln), SF(vn));
+    put_policy(&o, t, r->vhost);
+    put(&o, ")");
+    if (r->aux > 1) put(&o, " and %u other client-certificate vhost%s", r->aux - 1, r->aux == 2 ? "" : "s");
+    put(&o, ": a request for '%.*s' on a connection made for another name is served without a client certificate (serve-unchecked)",
+        SF(r->name));
+    break;
+  case MDR_LINT_DUPLICATE_LISTENER_PORT: {
+    const mdri_listener *a = &t->listeners[r->aux], *b = &t->listeners[r->listener];
+    put(&o, "listener '%.*s' (%s %u) has the port of listener '%.*s' (%s %u, line %u): a server binds both at port %u, and the second cannot listen",
+        SF(ln), b->tls ? "https" : "http", (unsigned)b->port, SF(a->name), a->tls ? "https" : "http",
+        (unsigned)a->port, mdri_listener_line(t, r->aux), (unsigned)b->port);
+    break;
+  }
   default: break;
   }
 }
@@ -980,11 +1133,17 @@ static int rec_cmp(const void *pa, const void *pb) {
 }
 
 int mdr_table_lint(const mdr_table *t, mdr_lint_fn fn, void *user) {
+  return mdr_table_lint2(t, NULL, fn, user);
+}
+
+int mdr_table_lint2(const mdr_table *t, const mdr_lint_options *o, mdr_lint_fn fn, void *user) {
   if (!t || !fn) return MDR_ERR_INVALID_ARGUMENT;
+  if (o && o->base_dir.len && !o->base_dir.ptr) return MDR_ERR_INVALID_ARGUMENT;
   lint x;
   memset(&x, 0, sizeof x);
   x.t = t;
   x.m = &t->mem;
+  if (o) x.o = *o;
   int rc;
   sim *sm = mdri_malloc(x.m, sizeof *sm);
   mdr_lint_finding *f = mdri_malloc(x.m, sizeof *f);
@@ -993,7 +1152,8 @@ int mdr_table_lint(const mdr_table *t, mdr_lint_fn fn, void *user) {
     goto out;
   }
   if ((rc = build_listener_lists(&x)) || (rc = check_coalesce(&x)) || (rc = check_names(&x)) ||
-      (rc = check_shadow(&x)) || (rc = check_default(&x)) || (rc = check_redirects(&x, sm)))
+      (rc = check_shadow(&x)) || (rc = check_default(&x)) || (rc = check_redirects(&x, sm)) ||
+      (rc = check_policies(&x)) || (rc = check_sni_ignore(&x)) || (rc = check_ports(&x)))
     goto out;
   /* renumber after the coalescing dedupe, then order */
   for (size_t i = 0; i < x.n_recs; i++) x.recs[i].seq = (uint32_t)i;
