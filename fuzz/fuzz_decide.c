@@ -17,9 +17,11 @@
  *  - mdr_decide_trace decides the same, mdr_decision_explain stays in bounds,
  *    and mdr_explain_decision agrees with the decision (check_explanation);
  *  - with the connection's computed origin set sent as ORIGIN, a request for
- *    an origin in the set is decided as without it, a served request is in
- *    the set or the initial origin, and every origin of the set given as
- *    :authority is served or redirected.
+ *    an origin in the set is decided as without it, and every origin of the
+ *    set given as :authority is served or redirected;
+ *  - rule 7 with any ORIGIN set: under sni-host=ignore a served request is
+ *    in the set or the initial origin; on other listeners the set is
+ *    advisory, so every request is decided as without it.
  *
  * Input: lines "<tag><value>", tags:
  *   l listener index  v version (1.0 1.1 2 3)  n SNI  p ALPN  r resumed vhost
@@ -39,7 +41,7 @@ typedef struct facts {
   int has_alpn;
   mdr_str alpn;
   int resumed;
-  mdr_index resumed_vhost;
+  mdr_index resumed_vhost;       /* MDR_NONE = unknown */
   int early;
   mdr_ech ech;
   int h_override;
@@ -338,8 +340,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mdr_conn c;
   memset(&c, 0, sizeof c);
   c.listener = l;
-  c.handshake_vhost = MDR_NONE;
-  c.resumed_vhost = MDR_NONE;
   mdr_handshake_result hs;
   memset(&hs, 0, sizeof hs);
   if (li.tls) {
@@ -352,12 +352,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (mdr_index v = 0; v < mdr_table_vhost_count(t) && n_on < 16; v++)
         if (mdr_vhost_on_listener(t, v, l)) on[n_on++] = v;
       unsigned k = f.h_index % (n_on + 1);
-      c.handshake_vhost = k == n_on ? MDR_NONE : on[k];
-      if (c.handshake_vhost == MDR_NONE && li.default_vhost == MDR_NONE) goto out;
+      c.has_hs_vhost = k != n_on;
+      c.hs_vhost = k == n_on ? 0 : on[k];
+      if (!c.has_hs_vhost && li.default_vhost == MDR_NONE) goto out;
     } else if (hs.outcome != MDR_HS_ACCEPT) {
       goto out; /* the connection was refused */
     } else {
-      c.handshake_vhost = hs.vhost;
+      c.has_hs_vhost = 1;
+      c.hs_vhost = hs.vhost;
     }
   } else {
     FZ_CHECK(mdr_handshake(t, l, f.has_sni, f.sni.ptr, f.sni.len, &hs) == MDR_ERR_WRONG_LISTENER);
@@ -368,7 +370,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.alpn = f.alpn;
   c.ech = f.ech;
   c.resumed = f.resumed;
-  c.resumed_vhost = f.resumed_vhost;
+  c.has_resumed_from = f.resumed_vhost != MDR_NONE;
+  c.resumed_from = c.has_resumed_from ? f.resumed_vhost : 0;
   c.early_data = f.early;
   c.has_origin_set = f.has_origins;
   c.origin_set = f.n_origins ? f.origins : NULL;
@@ -411,13 +414,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   check_decision(t, l, &li, &c, &r, &d, loc);
 
-  /* Served with an ORIGIN frame: the origin is in it or is the initial one. */
-  if (c.has_origin_set && li.tls && d.kind == MDR_SERVE && d.has_authority) {
+  /* With an ORIGIN frame, rule 7: under sni-host=ignore a served origin is
+   * in it or is the initial one; elsewhere the set is advisory, so the
+   * answer is the same without it. */
+  if (c.has_origin_set && li.tls && li.sni_host == MDR_SNI_HOST_IGNORE &&
+      d.kind == MDR_SERVE && d.has_authority) {
     char o[300];
     size_t ol = request_origin(&d, o, sizeof o);
     int initial = hs.sni_valid && hs.sni_len == d.authority.host_len &&
                   memcmp(hs.sni, d.authority.host, hs.sni_len) == 0;
     FZ_CHECK(in_set(c.origin_set, c.n_origin_set, o, ol) || initial);
+  } else if (c.has_origin_set && li.tls && li.sni_host != MDR_SNI_HOST_IGNORE) {
+    mdr_conn cn = c;
+    cn.has_origin_set = 0;
+    cn.origin_set = NULL;
+    cn.n_origin_set = 0;
+    mdr_decision dn;
+    char *locn = malloc(loc_cap ? loc_cap : 1);
+    FZ_CHECK(locn != NULL);
+    FZ_CHECK(mdr_decide(t, &cn, &r, &dn, locn, loc_cap) == 0);
+    FZ_CHECK(same_decision(&d, &dn));
+    free(locn);
   }
 
   /* A too-small Location buffer: same decision, error, nothing written past. */
@@ -480,7 +497,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (li.tls && h2plus && f.use_set) {
     static char buf[MAX_SET][300];
     mdr_str set[MAX_SET];
-    size_t n = fz_origin_set(t, l, c.handshake_vhost, ver, buf, set, MAX_SET);
+    size_t n = fz_origin_set(t, l, c.has_hs_vhost ? c.hs_vhost : MDR_NONE, ver, buf, set,
+                             MAX_SET);
     mdr_conn c0 = c, cs = c;
     c0.has_origin_set = 0;
     c0.origin_set = NULL;
@@ -495,7 +513,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       char o[300];
       size_t ol = request_origin(&ds, o, sizeof o);
       if (in_set(set, n, o, ol)) FZ_CHECK(same_decision(&d0, &ds));
-      if (ds.kind == MDR_SERVE) {
+      /* Rule 7: outside sni-host=ignore the set is advisory (it changes no
+       * answer); under ignore it bounds what is served. */
+      if (li.sni_host != MDR_SNI_HOST_IGNORE) FZ_CHECK(same_decision(&d0, &ds));
+      else if (ds.kind == MDR_SERVE) {
         int initial = hs.sni_valid && hs.sni_len == ds.authority.host_len &&
                       memcmp(hs.sni, ds.authority.host, hs.sni_len) == 0;
         FZ_CHECK(in_set(set, n, o, ol) || initial);

@@ -381,8 +381,6 @@ static int sim_request(const mdr_table *t, const sim_step *s, sim *sm, sim_step 
   mdr_conn c;
   memset(&c, 0, sizeof c);
   c.listener = s->listener;
-  c.handshake_vhost = MDR_NONE;
-  c.resumed_vhost = MDR_NONE;
   mdr_request r;
   memset(&r, 0, sizeof r);
   r.has_target = 1;
@@ -401,7 +399,8 @@ static int sim_request(const mdr_table *t, const sim_step *s, sim *sm, sim_step 
       sm->reason = hs.reason;
       return 0;
     }
-    c.handshake_vhost = hs.vhost;
+    c.has_hs_vhost = 1;
+    c.hs_vhost = hs.vhost;
     c.has_sni = is_name;
     c.sni.ptr = s->host;
     c.sni.len = is_name ? s->host_len : 0;
@@ -443,7 +442,7 @@ static int sim_request(const mdr_table *t, const sim_step *s, sim *sm, sim_step 
   int configured;
   next->listener = target_listener(t, tls, next->port, &a, &configured);
   /* A vhost with http=redirect and no TLS listener sends clients to an
-   * https origin "served elsewhere" (DESIGN rule 9): follow it here only
+   * https origin "served elsewhere" (docs/decision-rules.md rule 9): follow it here only
    * when a listener on that port has the name configured. */
   const mdri_vhost *rv = &t->vhosts[d.vhost];
   if (tls && !li->tls && rv->http == MDR_HTTP_REDIRECT && rv->first_tls_listener == MDR_NONE && !configured)

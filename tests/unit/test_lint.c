@@ -458,8 +458,8 @@ static void test_sni_ignore_client_auth(void **state) {
   conn.listener = web;
   conn.has_sni = 1;
   conn.sni = tu_str("blog.example");
-  conn.handshake_vhost = blog;
-  conn.resumed_vhost = MDR_NONE;
+  conn.has_hs_vhost = 1;
+  conn.hs_vhost = blog;
   mdr_request rq;
   memset(&rq, 0, sizeof rq);
   mdr_str host = tu_str("admin.example");
