@@ -121,7 +121,7 @@ int main(int argc, char **argv) {
   int any = 0;
   size_t n0 = 65536;
   unsigned steps = 3, passes = 5;
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int ok = 0;
     if (strcmp(a, "--shape") == 0 && v) {
@@ -146,7 +146,6 @@ int main(int argc, char **argv) {
               "                             [--steps K] [--passes P] [--clock cpu|wall]\n");
       return 2;
     }
-    i++;
   }
   if (!any)
     for (int s = 0; s < SH_COUNT_; s++) want[s] = 1;
