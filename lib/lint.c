@@ -14,9 +14,11 @@
  * follow the Location it returns, at most MAX_HOPS times. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "lint.h"
 
 static const char *const lint_tokens[] = {
 #define MDR_X_(e, id, why, fix) id,
@@ -46,30 +48,8 @@ const char *mdr_lint_fix(mdr_lint_id id) {
 
 /* ---- records ------------------------------------------------------------- */
 
-/* One finding before formatting.  `aux` is check-specific: the cert
- * (coalescing, coverage), the count of other vhosts (default-stricter), the
- * name index (redirects) or the cert name's cert (name-not-canonical). */
-typedef struct rec {
-  uint32_t line;
-  uint32_t id;
-  uint32_t seq;
-  uint32_t listener, vhost, other;
-  uint32_t aux, aux2;
-  mdr_str name;
-} rec;
-
-typedef struct lint {
-  const mdr_table *t;
-  const mdr_mem *m;
-  rec *recs;
-  size_t n_recs, cap_recs;
-  /* vhosts on each listener: lv[lv_begin[l] .. lv_begin[l + 1]) */
-  uint32_t *lv_begin;
-  uint32_t *lv;
-} lint;
-
-static int add(lint *x, mdr_lint_id id, uint32_t line, uint32_t l, uint32_t v, uint32_t o,
-               mdr_str name, uint32_t aux, uint32_t aux2) {
+int mdri_lint_add(lint *x, mdr_lint_id id, uint32_t line, uint32_t l, uint32_t v, uint32_t o,
+                  mdr_str name, uint32_t aux, uint32_t aux2) {
   if (x->n_recs >= INT32_MAX) return 0; /* the count must fit the return value */
   if (x->n_recs == x->cap_recs &&
       mdri_grow(x->m, (void **)&x->recs, &x->cap_recs, x->n_recs + 1, sizeof *x->recs))
@@ -83,29 +63,11 @@ static int add(lint *x, mdr_lint_id id, uint32_t line, uint32_t l, uint32_t v, u
   r->other = o;
   r->aux = aux;
   r->aux2 = aux2;
+  r->more[0] = r->more[1] = MDR_NONE;
+  r->keep = 0;
   r->name = name;
   x->n_recs++;
   return 0;
-}
-
-static const mdr_str no_name = { "", 0 };
-
-static mdr_str vname(const mdr_table *t, uint32_t v, uint32_t i) {
-  return t->names[t->vhosts[v].names_begin + i].host;
-}
-
-/* Order of strictness of a policy (lint's own notion, see docs/lint.md):
- * a is stricter than b when it is at least as strict in client-auth and
- * min-tls and stricter in one of them.  A CA set alone is not compared. */
-static int policy_stricter(const mdri_policy *a, const mdri_policy *b) {
-  if (a->client_auth < b->client_auth || a->min_tls < b->min_tls) return 0;
-  return a->client_auth > b->client_auth || a->min_tls > b->min_tls;
-}
-
-/* A total rank used only to pick which side of a coalescing pair a finding
- * is reported on (the stricter one). */
-static unsigned policy_rank(const mdri_policy *p) {
-  return (unsigned)p->client_auth * 4u + (unsigned)p->min_tls * 2u + (p->ca_file.len || p->ca_identity.len);
 }
 
 /* ---- per-listener vhost lists ---------------------------------------------- */
@@ -239,236 +201,118 @@ static int check_default(lint *x) {
   return 0;
 }
 
-/* ---- coalescing ---------------------------------------------------------- */
+/* ---- policies, sni-host=ignore, listener ports --------------------------- */
 
-/* A DNS name (or wildcard) on a listener, keyed by its parent domain (the
- * part after the first label), for the names under a cert's "*.x". */
-typedef struct pent {
-  uint32_t listener;
-  uint32_t vhost;
-  mdr_str parent;
-} pent;
-
-static int pent_cmp(const void *pa, const void *pb) {
-  const pent *a = pa, *b = pb;
-  if (a->listener != b->listener) return a->listener < b->listener ? -1 : 1;
-  size_t n = a->parent.len < b->parent.len ? a->parent.len : b->parent.len;
-  int c = n ? memcmp(a->parent.ptr, b->parent.ptr, n) : 0;
-  if (c) return c;
-  if (a->parent.len != b->parent.len) return a->parent.len < b->parent.len ? -1 : 1;
-  return a->vhost < b->vhost ? -1 : a->vhost > b->vhost;
-}
-
-static mdr_str parent_of(mdr_str h) {
-  const char *dot = memchr(h.ptr, '.', h.len);
-  mdr_str p = { "", 0 };
-  if (dot) {
-    p.ptr = dot + 1;
-    p.len = h.len - (size_t)(dot + 1 - h.ptr);
+/* Resolve a ca-file= against base_dir into buf; 0 when it does not fit. */
+static size_t ca_path(const lint *x, mdr_str file, char *buf, size_t cap) {
+  mdr_str base = x->o.base_dir;
+  size_t n = 0;
+  if (file.len && file.ptr[0] != '/' && base.len) {
+    if (base.len + 1 >= cap) return 0;
+    memcpy(buf, base.ptr, base.len);
+    n = base.len;
+    if (buf[n - 1] != '/') buf[n++] = '/';
   }
-  return p;
+  if (n + file.len + 1 > cap) return 0;
+  memcpy(buf + n, file.ptr, file.len);
+  n += file.len;
+  buf[n] = '\0';
+  return n;
 }
 
-/* vhosts on a listener grouped by (cert, policy class). */
-typedef struct cgent {
-  uint32_t cert, klass, vhost;
-} cgent;
+/* Why a CA file cannot be used, as a CA_* code (0 = it can be read). */
+enum { CA_MISSING = 1, CA_EMPTY, CA_TOO_LONG, CA_ERRNO_BASE = 16 };
 
-static int cgent_cmp(const void *pa, const void *pb) {
-  const cgent *a = pa, *b = pb;
-  if (a->cert != b->cert) return a->cert < b->cert ? -1 : 1;
-  if (a->klass != b->klass) return a->klass < b->klass ? -1 : 1;
-  return a->vhost < b->vhost ? -1 : a->vhost > b->vhost;
+static uint32_t ca_unreadable(const lint *x, mdr_str file) {
+  char path[4096];
+  if (!ca_path(x, file, path, sizeof path)) return CA_TOO_LONG;
+  errno = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return CA_ERRNO_BASE + (uint32_t)(errno > 0 ? errno : 0);
+  int c = getc(f);
+  int e = ferror(f) ? errno : 0;
+  fclose(f);
+  if (c != EOF) return 0;
+  return e ? CA_ERRNO_BASE + (uint32_t)e : CA_EMPTY;
 }
 
-typedef struct coal {
-  lint *x;
-  uint32_t l;
-  const cgent *grp;    /* the vhosts with cert C on l, by class */
-  size_t n_grp;
-  uint32_t *stamp;     /* per vhost: the (l, C) visit that last saw it */
-  uint32_t visit;
-  uint32_t cert;
-} coal;
-
-/* R is reachable on a connection of cert C (through `name`): pair R with
- * every vhost of C on the listener whose policy differs (once per R). */
-static int coal_hit(coal *co, uint32_t r, mdr_str name) {
-  const mdr_table *t = co->x->t;
-  if (r == MDR_NONE || co->stamp[r] == co->visit) return 0;
-  co->stamp[r] = co->visit;
-  uint32_t rk = mdri_vhost_class(t, r);
-  /* The group is sorted by class: skip R's class run [lo, hi) without
-   * walking it, so the work is proportional to the pairs reported. */
-  size_t lo = 0, hi = co->n_grp;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (co->grp[mid].klass < rk) lo = mid + 1; else hi = mid;
+static const char *errno_text(int e) {
+  switch (e) {
+  case ENOENT: return "not found";
+  case EACCES: return "permission denied";
+  case EISDIR: return "a directory";
+  case ELOOP: return "a symlink loop";
+  case ENOTDIR: return "a path component is not a directory";
+  default: return "cannot be opened";
   }
-  hi = lo;
-  {
-    size_t b = co->n_grp;
-    while (hi < b) {
-      size_t mid = hi + (b - hi) / 2;
-      if (co->grp[mid].klass <= rk) hi = mid + 1; else b = mid;
+}
+
+/* client-auth-no-ca: once per policy that a vhost uses, on its line. */
+static int check_policies(lint *x) {
+  const mdr_table *t = x->t;
+  uint32_t *first = mdri_malloc(x->m, (size_t)t->n_policies * sizeof *first);
+  if (!first) return MDR_ERR_NOMEM;
+  for (uint32_t p = 0; p < t->n_policies; p++) first[p] = MDR_NONE;
+  for (uint32_t v = t->n_vhosts; v > 0; v--) first[t->vhosts[v - 1].policy] = v - 1;
+  int rc = 0;
+  for (uint32_t p = 1; p < t->n_policies && !rc; p++) {
+    const mdri_policy *po = &t->policies[p];
+    if (first[p] == MDR_NONE || po->client_auth == MDR_CLIENT_AUTH_NONE) continue;
+    uint32_t why = 0;
+    if (!po->ca_file.len && !po->ca_identity.len)
+      why = CA_MISSING;
+    else if (x->o.check_files && po->ca_file.len)
+      why = ca_unreadable(x, po->ca_file);
+    if (why)
+      rc = add(x, MDR_LINT_CLIENT_AUTH_NO_CA, mdri_policy_line(t, p), MDR_NONE, first[p], MDR_NONE,
+               po->ca_file, p, why);
+  }
+  mdri_free(x->m, first);
+  return rc;
+}
+
+/* sni-host-ignore-client-auth: once per TLS listener with sni-host=ignore
+ * and a vhost whose policy asks for client certificates. */
+static int check_sni_ignore(lint *x) {
+  const mdr_table *t = x->t;
+  for (uint32_t l = 0; l < t->n_listeners; l++) {
+    const mdri_listener *li = &t->listeners[l];
+    if (!li->tls || li->sni_host != MDR_SNI_HOST_IGNORE) continue;
+    uint32_t first = MDR_NONE, count = 0;
+    for (uint32_t k = x->lv_begin[l]; k < x->lv_begin[l + 1]; k++) {
+      uint32_t v = x->lv[k];
+      if (t->policies[t->vhosts[v].policy].client_auth == MDR_CLIENT_AUTH_NONE) continue;
+      if (first == MDR_NONE) first = v;
+      count++;
     }
-  }
-  for (size_t i = 0; i < co->n_grp; i++) {
-    if (i == lo) {
-      i = hi;
-      if (i >= co->n_grp) break;
+    if (first != MDR_NONE) {
+      int rc = add(x, MDR_LINT_SNI_IGNORE_CLIENT_AUTH, mdri_listener_line(t, l), l, first, MDR_NONE,
+                   vname(t, first, 0), count, 0);
+      if (rc) return rc;
     }
-    uint32_t a = co->grp[i].vhost;
-    if (a == r) continue;
-    int rc = add(co->x, MDR_LINT_COALESCE_POLICY, mdri_vhost_line(t, r), co->l, r, a, name,
-                 co->cert, 0);
-    if (rc) return rc;
   }
   return 0;
 }
 
-static int coal_pair_cmp(const void *pa, const void *pb) {
-  const rec *a = pa, *b = pb;
-  uint32_t a1 = a->vhost < a->other ? a->vhost : a->other, a2 = a->vhost ^ a->other ^ a1;
-  uint32_t b1 = b->vhost < b->other ? b->vhost : b->other, b2 = b->vhost ^ b->other ^ b1;
-  if (a1 != b1) return a1 < b1 ? -1 : 1;
-  if (a2 != b2) return a2 < b2 ? -1 : 1;
-  if (a->aux2 != b->aux2) return a->aux2 < b->aux2 ? -1 : 1; /* preference */
-  return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-static int check_coalesce(lint *x) {
+/* duplicate-listener-port: every listener whose port an earlier one has,
+ * naming the first (what "the same address and port" means when the file
+ * has no addresses: see docs/lint.md). */
+static int check_ports(lint *x) {
   const mdr_table *t = x->t;
-  int rc = MDR_ERR_NOMEM;
-  size_t first_rec = x->n_recs;
-  size_t n_pent = 0, max_on = 0;
-  for (uint32_t l = 0; l < t->n_listeners; l++) {
-    size_t on = x->lv_begin[l + 1] - x->lv_begin[l];
-    if (on > max_on) max_on = on;
-    if (!t->listeners[l].tls || t->listeners[l].sni_host != MDR_SNI_HOST_COMPATIBLE) continue;
-    for (uint32_t k = x->lv_begin[l]; k < x->lv_begin[l + 1]; k++) n_pent += t->vhosts[x->lv[k]].n_names;
+  if (t->n_listeners < 2) return 0;
+  uint32_t *by_port = mdri_malloc(x->m, 65536 * sizeof *by_port);
+  if (!by_port) return MDR_ERR_NOMEM;
+  for (size_t i = 0; i < 65536; i++) by_port[i] = MDR_NONE;
+  int rc = 0;
+  for (uint32_t l = 0; l < t->n_listeners && !rc; l++) {
+    uint16_t port = t->listeners[l].port;
+    if (by_port[port] == MDR_NONE)
+      by_port[port] = l;
+    else
+      rc = add(x, MDR_LINT_DUPLICATE_LISTENER_PORT, mdri_listener_line(t, l), l, MDR_NONE, MDR_NONE,
+               no_name, by_port[port], 0);
   }
-  pent *pe = mdri_malloc(x->m, (n_pent + 1) * sizeof *pe);
-  cgent *cg = mdri_malloc(x->m, (max_on + 1) * sizeof *cg);
-  uint32_t *stamp = mdri_malloc(x->m, ((size_t)t->n_vhosts + 1) * sizeof *stamp);
-  if (!pe || !cg || !stamp) goto out;
-  memset(stamp, 0, ((size_t)t->n_vhosts + 1) * sizeof *stamp);
-  n_pent = 0;
-  for (uint32_t l = 0; l < t->n_listeners; l++) {
-    if (!t->listeners[l].tls || t->listeners[l].sni_host != MDR_SNI_HOST_COMPATIBLE) continue;
-    for (uint32_t k = x->lv_begin[l]; k < x->lv_begin[l + 1]; k++) {
-      uint32_t v = x->lv[k];
-      for (uint32_t i = 0; i < t->vhosts[v].n_names; i++) {
-        const mdri_name *nm = &t->names[t->vhosts[v].names_begin + i];
-        if (nm->host_kind != MDR_HOST_NAME) continue;
-        pe[n_pent].listener = l;
-        pe[n_pent].vhost = v;
-        pe[n_pent].parent = parent_of(nm->host);
-        n_pent++;
-      }
-    }
-  }
-  qsort(pe, n_pent, sizeof *pe, pent_cmp);
-
-  coal co;
-  memset(&co, 0, sizeof co);
-  co.x = x;
-  co.stamp = stamp;
-  for (uint32_t l = 0; l < t->n_listeners; l++) {
-    if (!t->listeners[l].tls || t->listeners[l].sni_host != MDR_SNI_HOST_COMPATIBLE) continue;
-    size_t n = 0;
-    for (uint32_t k = x->lv_begin[l]; k < x->lv_begin[l + 1]; k++) {
-      uint32_t v = x->lv[k];
-      cg[n].cert = t->vhosts[v].cert;
-      cg[n].klass = mdri_vhost_class(t, v);
-      cg[n].vhost = v;
-      n++;
-    }
-    qsort(cg, n, sizeof *cg, cgent_cmp);
-    /* the names of l in pe */
-    size_t lo = 0, hi = n_pent;
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (pe[mid].listener < l) lo = mid + 1; else hi = mid;
-    }
-    size_t pl_begin = lo;
-    for (size_t g = 0; g < n;) {
-      size_t ge = g;
-      while (ge < n && cg[ge].cert == cg[g].cert) ge++;
-      uint32_t c = cg[g].cert;
-      /* Only a cert whose vhosts on l have more than one class, or whose
-       * names reach vhosts of other classes, can produce a pair; the walk
-       * below is linear in the cert's names either way. */
-      if (c != MDR_NONE) {
-        co.l = l;
-        co.grp = cg + g;
-        co.n_grp = ge - g;
-        co.cert = c;
-        co.visit++;
-        const mdri_cert *ce = &t->certs[c];
-        for (uint32_t i = 0; i < ce->n_names; i++) {
-          const mdri_name *cn = &t->cert_names[ce->names_begin + i];
-          if (cn->kind != MDRI_NAME_WILD) {
-            int kind;
-            uint32_t r = mdri_lookup(t, l, cn->host.ptr, cn->host.len, (mdr_host_kind)cn->host_kind, &kind);
-            if ((rc = coal_hit(&co, r, cn->host))) goto out;
-            continue;
-          }
-          /* "*.x": every name on l whose parent is x (y.x and *.x). */
-          pent k2 = { l, 0, { cn->host.ptr + 2, cn->host.len - 2 } };
-          size_t a = pl_begin, b = n_pent;
-          while (a < b) {
-            size_t mid = a + (b - a) / 2;
-            k2.vhost = 0;
-            if (pent_cmp(&pe[mid], &k2) < 0) a = mid + 1; else b = mid;
-          }
-          for (size_t j = a; j < n_pent && pe[j].listener == l && mdri_str_eq(pe[j].parent, k2.parent); j++) {
-            /* name it by the vhost's own name under x */
-            uint32_t r = pe[j].vhost;
-            mdr_str shown = cn->host;
-            const mdri_vhost *rv = &t->vhosts[r];
-            for (uint32_t q = 0; q < rv->n_names; q++) {
-              mdr_str h = t->names[rv->names_begin + q].host;
-              if (t->names[rv->names_begin + q].host_kind == MDR_HOST_NAME && mdri_str_eq(parent_of(h), k2.parent)) {
-                shown = h;
-                break;
-              }
-            }
-            if ((rc = coal_hit(&co, r, shown))) goto out;
-          }
-        }
-      }
-      g = ge;
-    }
-  }
-  /* One finding per unordered pair: prefer the record whose vhost (the one
-   * a coalesced request would reach) has the stricter policy. */
-  for (size_t i = first_rec; i < x->n_recs; i++) {
-    rec *r = &x->recs[i];
-    unsigned rv = policy_rank(&t->policies[t->vhosts[r->vhost].policy]);
-    unsigned ro = policy_rank(&t->policies[t->vhosts[r->other].policy]);
-    r->aux2 = rv > ro ? 0 : rv == ro ? (r->vhost > r->other ? 1 : 2) : 3;
-  }
-  if (x->n_recs > first_rec)
-    qsort(x->recs + first_rec, x->n_recs - first_rec, sizeof *x->recs, coal_pair_cmp);
-  {
-    size_t w = first_rec;
-    for (size_t i = first_rec; i < x->n_recs; i++) {
-      const rec *r = &x->recs[i];
-      if (w > first_rec) {
-        const rec *p = &x->recs[w - 1];
-        if ((p->vhost == r->vhost && p->other == r->other) || (p->vhost == r->other && p->other == r->vhost))
-          continue;
-      }
-      x->recs[w++] = *r;
-    }
-    x->n_recs = w;
-  }
-  rc = 0;
-out:
-  mdri_free(x->m, pe);
-  mdri_free(x->m, cg);
-  mdri_free(x->m, stamp);
+  mdri_free(x->m, by_port);
   return rc;
 }
 
@@ -788,10 +632,27 @@ static void format(const lint *x, const rec *r, mdr_lint_finding *f, sim *sm) {
   case MDR_LINT_COALESCE_POLICY:
     put(&o, "vhost '%.*s' (", SF(vn));
     put_policy(&o, t, r->vhost);
-    put(&o, ") and vhost '%.*s' (", SF(on));
-    put_policy(&o, t, r->other);
-    put(&o, ") share listener '%.*s', and cert '%.*s' of '%.*s' covers '%.*s'", SF(ln),
-        SF(t->certs[r->aux].name), SF(on), SF(r->name));
+    if (r->aux2 <= 1) {
+      put(&o, ") and vhost '%.*s' (", SF(on));
+      put_policy(&o, t, r->other);
+      put(&o, ") share listener '%.*s', and cert '%.*s' of '%.*s' covers '%.*s'", SF(ln),
+          SF(t->certs[r->aux].name), SF(on), SF(r->name));
+      break;
+    }
+    /* grouped: the count, then the first siblings */
+    put(&o, ") and %u vhosts with other policies share listener '%.*s', and their certs cover "
+            "'%.*s' (cert '%.*s' of '%.*s'): ",
+        r->aux2, SF(ln), SF(r->name), SF(t->certs[r->aux].name), SF(on));
+    {
+      uint32_t shown[1 + COAL_MORE] = { r->other, r->more[0], r->more[1] };
+      unsigned n_shown = 0;
+      for (unsigned k = 0; k < 1 + COAL_MORE && shown[k] != MDR_NONE; k++, n_shown++) {
+        put(&o, "%s'%.*s' (", k ? ", " : "", SF(t->vhosts[shown[k]].name));
+        put_policy(&o, t, shown[k]);
+        put(&o, ")");
+      }
+      if (r->aux2 > n_shown) put(&o, " and %u more", r->aux2 - n_shown);
+    }
     break;
   case MDR_LINT_NAME_NOT_COVERED:
   case MDR_LINT_ALIAS_NOT_COVERED:
@@ -886,6 +747,42 @@ static void format(const lint *x, const rec *r, mdr_lint_finding *f, sim *sm) {
     if (nm->flags & MDRI_NAMEF_FORM) put(&o, "%sa spelling other than its normal form", sep);
     break;
   }
+  case MDR_LINT_CLIENT_AUTH_NO_CA: {
+    const mdri_policy *po = &t->policies[r->aux];
+    static const char *const ca[] = { "none", "optional", "required" };
+    put(&o, "policy '%.*s' (client-auth=%s) of vhost '%.*s' ", SF(po->name), ca[po->client_auth],
+        SF(vn));
+    if (r->aux2 == CA_MISSING) {
+      put(&o, "has no ca-file=: client certificates cannot be verified");
+    } else {
+      char path[4096];
+      if (!ca_path(x, po->ca_file, path, sizeof path)) {
+        put(&o, "has a ca-file= path too long to open");
+      } else {
+        put(&o, "has ca-file=%.*s, which cannot be read: '%.200s' ", SF(po->ca_file), path);
+        if (r->aux2 == CA_EMPTY)
+          put(&o, "is empty");
+        else
+          put(&o, "(%s)", errno_text((int)(r->aux2 - CA_ERRNO_BASE)));
+      }
+    }
+    break;
+  }
+  case MDR_LINT_SNI_IGNORE_CLIENT_AUTH:
+    put(&o, "listener '%.*s' has sni-host=ignore and serves vhost '%.*s' (", SF(ln), SF(vn));
+    put_policy(&o, t, r->vhost);
+    put(&o, ")");
+    if (r->aux > 1) put(&o, " and %u other client-certificate vhost%s", r->aux - 1, r->aux == 2 ? "" : "s");
+    put(&o, ": a request for '%.*s' on a connection made for another name is served without a client certificate (serve-unchecked)",
+        SF(r->name));
+    break;
+  case MDR_LINT_DUPLICATE_LISTENER_PORT: {
+    const mdri_listener *a = &t->listeners[r->aux], *b = &t->listeners[r->listener];
+    put(&o, "listener '%.*s' (%s %u) has the port of listener '%.*s' (%s %u, line %u): a server binds both at port %u, and the second cannot listen",
+        SF(ln), b->tls ? "https" : "http", (unsigned)b->port, SF(a->name), a->tls ? "https" : "http",
+        (unsigned)a->port, mdri_listener_line(t, r->aux), (unsigned)b->port);
+    break;
+  }
   default: break;
   }
 }
@@ -898,11 +795,17 @@ static int rec_cmp(const void *pa, const void *pb) {
 }
 
 int mdr_table_lint(const mdr_table *t, mdr_lint_fn fn, void *user) {
+  return mdr_table_lint2(t, NULL, fn, user);
+}
+
+int mdr_table_lint2(const mdr_table *t, const mdr_lint_options *o, mdr_lint_fn fn, void *user) {
   if (!t || !fn) return MDR_ERR_INVALID_ARGUMENT;
+  if (o && o->base_dir.len && !o->base_dir.ptr) return MDR_ERR_INVALID_ARGUMENT;
   lint x;
   memset(&x, 0, sizeof x);
   x.t = t;
   x.m = &t->mem;
+  if (o) x.o = *o;
   int rc;
   sim *sm = mdri_malloc(x.m, sizeof *sm);
   mdr_lint_finding *f = mdri_malloc(x.m, sizeof *f);
@@ -910,8 +813,9 @@ int mdr_table_lint(const mdr_table *t, mdr_lint_fn fn, void *user) {
     rc = MDR_ERR_NOMEM;
     goto out;
   }
-  if ((rc = build_listener_lists(&x)) || (rc = check_coalesce(&x)) || (rc = check_names(&x)) ||
-      (rc = check_shadow(&x)) || (rc = check_default(&x)) || (rc = check_redirects(&x, sm)))
+  if ((rc = build_listener_lists(&x)) || (rc = mdri_lint_coalesce(&x)) || (rc = check_names(&x)) ||
+      (rc = check_shadow(&x)) || (rc = check_default(&x)) || (rc = check_redirects(&x, sm)) ||
+      (rc = check_policies(&x)) || (rc = check_sni_ignore(&x)) || (rc = check_ports(&x)))
     goto out;
   /* renumber after the coalescing dedupe, then order */
   for (size_t i = 0; i < x.n_recs; i++) x.recs[i].seq = (uint32_t)i;

@@ -65,7 +65,17 @@ static int print_finding(void *user, const mdr_lint_finding *f) {
 
 int tool_lint(const mdr_table *t, const char *path, int json) {
   lint_out lo = { t, path, json };
-  int n = mdr_table_lint(t, print_finding, &lo);
+  /* ca-file= paths are relative to the vhosts file's folder, as the
+   * server resolves them */
+  mdr_lint_options o;
+  memset(&o, 0, sizeof o);
+  o.check_files = 1;
+  const char *slash = strrchr(path, '/');
+  if (slash) {
+    o.base_dir.ptr = path;
+    o.base_dir.len = slash == path ? 1 : (size_t)(slash - path);
+  }
+  int n = mdr_table_lint2(t, &o, print_finding, &lo);
   if (n < 0) {
     fprintf(stderr, "misdirect: lint: %s\n", mdr_strerror(n));
     return 2;

@@ -1376,7 +1376,10 @@ MDR_EXTERN int mdr_explain_handshake(const mdr_table *t, mdr_index listener, int
   X(REDIRECT_DEAD_END, "redirect-dead-end", "a redirect points at an origin this configuration refuses (421, 400 or a handshake alert)", "make the redirect target served by a vhost on the target listener") \
   X(REDIRECT_NO_TLS, "redirect-no-tls-listener", "a vhost with http=redirect has no TLS listener: it redirects to an https origin on port 443 served elsewhere", "add the vhost to a TLS listener, or use http=serve") \
   X(WILDCARD_NOT_ADVERTISED, "wildcard-not-advertised", "a wildcard name on a TLS listener that allows HTTP/2 or HTTP/3 can never be listed in an ORIGIN frame, so clients that rely on ORIGIN will not reuse connections for it", "list the concrete names in names= if connection reuse matters") \
-  X(NAME_NOT_CANONICAL, "name-not-canonical", "a name is written with upper-case letters or a trailing dot: it is normalised, so it works, but the file does not show what is matched", "write names in lower case without the trailing dot")
+  X(NAME_NOT_CANONICAL, "name-not-canonical", "a name is written with upper-case letters or a trailing dot: it is normalised, so it works, but the file does not show what is matched", "write names in lower case without the trailing dot") \
+  X(CLIENT_AUTH_NO_CA, "client-auth-no-ca", "a policy asks for client certificates (client-auth=required or optional) but has no ca-file=, or its ca-file= cannot be read: the server cannot verify client certificates and refuses the vhosts file at start-up", "add ca-file= naming a readable PEM bundle of the CAs that issue the client certificates (relative to the vhosts file's folder)") \
+  X(SNI_IGNORE_CLIENT_AUTH, "sni-host-ignore-client-auth", "sni-host=ignore on a listener with a client-certificate vhost: a request for that vhost on a connection made for another name, where no client certificate was asked for, is served (200 serve-unchecked), bypassing the client-certificate requirement", "remove sni-host=ignore (compatible, the default, answers such requests 421), or move the client-certificate vhost to a listener of its own") \
+  X(DUPLICATE_LISTENER_PORT, "duplicate-listener-port", "two listeners have the same port: a listener has no address in the vhosts file and a server binds every listener at its port, so the second cannot listen (address in use) and only the first one's vhosts are reachable there", "give each listener a port of its own; name the ports clients use in public-ports= when a proxy or NAT maps them")
 
 /**
  * A kind of lint finding: MDR_LINT_<ENUM> for every MDR_LINT_MAP entry, in
@@ -1455,6 +1458,40 @@ typedef int (*mdr_lint_fn)(void *user, const mdr_lint_finding *f);
  * @since 0.2.0
  */
 MDR_EXTERN int mdr_table_lint(const mdr_table *t, mdr_lint_fn fn, void *user);
+
+/**
+ * Options of mdr_table_lint2.  Zero-initialised: the checks of
+ * mdr_table_lint, no file-system access.  Append-only.
+ * @since 0.3.0
+ */
+typedef struct mdr_lint_options {
+  /** Non-zero: also open every ca-file= of a policy that asks for client
+   * certificates and a vhost uses, and report client-auth-no-ca when it
+   * cannot be read or is empty (what a server refuses at start-up).  Only
+   * that it opens and holds a byte is checked, not its PEM contents. */
+  int check_files;
+  /** Folder a relative ca-file= is resolved against (the vhosts file's
+   * folder, as the server resolves it); empty = the current directory. */
+  mdr_str base_dir;
+} mdr_lint_options;
+
+/**
+ * mdr_table_lint with options.  `o` may be NULL (the same as zero).
+ * @return the number of findings reported (>= 0, as mdr_table_lint),
+ *         MDR_ERR_NOMEM, or MDR_ERR_INVALID_ARGUMENT (t or fn NULL, or
+ *         o->base_dir with a length and a NULL pointer).  A file that cannot
+ *         be read is a finding, not an error.
+ * @param t    the table
+ * @param o    options, or NULL
+ * @param fn   called once per finding
+ * @param user passed to fn
+ * @ownership as mdr_table_lint; `o` is read during the call only.
+ * @threadsafety as mdr_table_lint (with check_files, it opens files for
+ *               reading and closes them before returning).
+ * @since 0.3.0
+ */
+MDR_EXTERN int mdr_table_lint2(const mdr_table *t, const mdr_lint_options *o, mdr_lint_fn fn,
+                               void *user);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,107 @@
+/* The builder's statements, shared by builder.c (adding and checking
+ * statements) and table.c (laying out the frozen table).  Not installed. */
+#ifndef MISDIRECT_BUILDER_H
+#define MISDIRECT_BUILDER_H
+
+#include "internal.h"
+#include "quote.h"
+
+/* ---- string arena: chunks whose addresses never move -------------------- */
+
+typedef struct mdri_arena_chunk {
+  struct mdri_arena_chunk *next;
+  size_t used, cap;
+  max_align_t align_[]; /* data follows */
+} mdri_arena_chunk;
+
+typedef struct mdri_arena {
+  mdri_arena_chunk *head;
+} mdri_arena;
+
+/* ---- name -> index maps ------------------------------------------------- */
+
+/* Open addressing over indexes into an array of records, each holding an
+ * mdr_str key at a fixed offset: slots[i] is index + 1, 0 = empty.  `probes`
+ * counts the slots visited, for the linear-build test (mdri_builder_probes). */
+typedef struct mdri_strmap {
+  uint32_t *slots;
+  size_t mask;
+  size_t count;
+} mdri_strmap;
+
+/* ---- statements ----------------------------------------------------------- */
+
+typedef struct b_listener {
+  mdr_listener_conf c;
+} b_listener;
+
+typedef struct b_cert {
+  mdr_cert_conf c;
+  mdri_name *norm; /* normalised names */
+} b_cert;
+
+typedef struct b_policy {
+  mdr_policy_conf c;
+} b_policy;
+
+typedef struct b_vhost {
+  mdr_vhost_conf c;
+  mdri_name *norm; /* names then redirect names, normalised */
+  uint32_t n_norm;
+} b_vhost;
+
+struct mdr_builder {
+  mdr_mem mem;
+  mdri_arena strings;
+  b_listener *listeners;
+  size_t n_listeners, cap_listeners;
+  b_cert *certs;
+  size_t n_certs, cap_certs;
+  b_policy *policies;
+  size_t n_policies, cap_policies;
+  b_vhost *vhosts;
+  size_t n_vhosts, cap_vhosts;
+  size_t total_names;
+  size_t total_cert_names;
+  /* statement name -> index, for duplicates and references */
+  mdri_strmap listener_names, cert_names, policy_names, vhost_names;
+  /* Hash slots and key comparisons visited by every map the builder uses
+   * (statement names, the names of one vhost, policy contents): the
+   * regression test of issue 12 holds it linear in the input. */
+  uint64_t probes;
+};
+
+/* The references of every statement, resolved by name (mdri_builder_check),
+ * which the layout copies into the table. */
+typedef struct mdri_refs {
+  uint32_t *vhost_cert;     /* per vhost: cert index or MDR_NONE */
+  uint32_t *vhost_policy;   /* per vhost: policy index in the table (0 = built-in) */
+  uint32_t *listener_refs;  /* every vhost's listen= entries, as listener indexes, in order */
+  uint32_t *listener_default; /* per listener: default vhost or MDR_NONE */
+  uint32_t *policy_class;   /* per table policy ([0] = built-in): its class */
+  size_t n_refs;
+} mdri_refs;
+
+/* Check every cross reference (unknown cert, policy, listener; TLS
+ * listener without cert=; default= rules) and resolve them into *r, in
+ * expected time linear in the statements.  0, MDR_ERR_CONFIG (err filled)
+ * or MDR_ERR_NOMEM.  *r is freed by mdri_refs_free either way. */
+int mdri_builder_check(mdr_builder *b, mdri_refs *r, mdr_error *err);
+void mdri_refs_free(const mdr_mem *m, mdri_refs *r);
+
+/* Fill err (may be NULL) with a builder message. */
+void mdri_set_err(mdr_error *err, int code, unsigned line, mdr_str token, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* printf helper for mdr_str: "%.*s", MDRI_STRF(s).  The name is quoted by
+ * the one quoting helper (quote.h: \xHH escapes, cut with "...") into a
+ * buffer that lives until the end of the enclosing block. */
+#define MDRI_STRF(s) (int)MDRI_QUOTE, mdri_quote((char[MDRI_QUOTE]){0}, (s).ptr, (s).len)
+
+/* Probes so far (see struct mdr_builder).  For tests. */
+uint64_t mdri_builder_probes(const mdr_builder *b);
+
+#endif
