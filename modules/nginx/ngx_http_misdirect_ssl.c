@@ -25,7 +25,7 @@
 /* nginx 1.29 installs a ClientHello callback itself: this module would have
  * to call nginx's from its own.  Until it does, refuse to build rather than
  * silently replace nginx's callback. */
-#error "misdirect: nginx 1.29 and later use the ClientHello callback; this module supports nginx < 1.29"
+#error "misdirect: this module supports nginx < 1.29 (see docs/nginx.md)"
 #endif
 
 
@@ -162,7 +162,8 @@ ngx_http_misdirect_client_hello(ngx_ssl_conn_t *ssl_conn, int *al, void *arg)
         return SSL_CLIENT_HELLO_SUCCESS;
     }
 
-    dscf = l->default_server->ctx->srv_conf[ngx_http_misdirect_module.ctx_index];
+    dscf = l->default_server->ctx->srv_conf[
+                                        ngx_http_misdirect_module.ctx_index];
 
     if (dscf->mode == NGX_HTTP_MISDIRECT_OFF) {
         return SSL_CLIENT_HELLO_SUCCESS;

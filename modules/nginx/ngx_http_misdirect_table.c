@@ -168,10 +168,10 @@ ngx_http_misdirect_build_table(ngx_conf_t *cf,
     rc = mdr_builder_build(b, &table, &err);
     if (rc != 0) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                           "misdirect: the table derived from the server "
-                           "blocks is invalid: %s",
-                           rc == MDR_ERR_CONFIG ? err.message
-                                                : mdr_strerror(rc));
+                      "misdirect: the table derived from the server "
+                      "blocks is invalid: %s",
+                      rc == MDR_ERR_CONFIG ? err.message
+                                           : mdr_strerror(rc));
         goto failed;
     }
 
@@ -301,9 +301,9 @@ ngx_http_misdirect_add_listener(ngx_conf_t *cf,
     rc = mdr_builder_add_listener(b, &lc, &err);
     if (rc != 0) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                           "misdirect: listener %*s: %s", len, text,
-                           rc == MDR_ERR_CONFIG ? err.message
-                                                : mdr_strerror(rc));
+                      "misdirect: listener %*s: %s", len, text,
+                      rc == MDR_ERR_CONFIG ? err.message
+                                           : mdr_strerror(rc));
         return NGX_ERROR;
     }
 
@@ -359,7 +359,7 @@ ngx_http_misdirect_server_names(ngx_conf_t *cf,
 #if (NGX_PCRE)
         if (sn[i].regex) {
             ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                          "misdirect: regex server_name \"%V\" in %s:%ui "
+                          "misdirect: regex server_name \"~%V\" in %s:%ui "
                           "cannot be decided by misdirect: requests for "
                           "its names are treated as unknown",
                           &sn[i].name, cscf->file_name, cscf->line);
@@ -554,11 +554,11 @@ ngx_http_misdirect_cert_names(ngx_conf_t *cf, ngx_http_core_srv_conf_t *cscf,
             || (cert[i].len > 5 && ngx_strncmp(cert[i].data, "data:", 5) == 0))
         {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                               "misdirect: ssl_certificate \"%V\" of the "
-                               "server in %s:%ui uses variables or data: "
-                               "misdirect needs the certificate's names at "
-                               "start-up",
-                               &cert[i], cscf->file_name, cscf->line);
+                          "misdirect: ssl_certificate \"%V\" of the "
+                          "server in %s:%ui uses variables or data: "
+                          "misdirect needs the certificate's names at "
+                          "start-up",
+                          &cert[i], cscf->file_name, cscf->line);
             mdr_ossl_names_free(&scratch);
             return NGX_ERROR;
         }
@@ -586,11 +586,11 @@ ngx_http_misdirect_cert_names(ngx_conf_t *cf, ngx_http_core_srv_conf_t *cscf,
                                  sizeof(why));
         if (rc != 0) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                               "misdirect: cannot read the names of "
-                               "ssl_certificate \"%V\" (server in %s:%ui): "
-                               "%s",
-                               &path, cscf->file_name, cscf->line,
-                               why[0] ? why : mdr_strerror(rc));
+                          "misdirect: cannot read the names of "
+                          "ssl_certificate \"%V\" (server in %s:%ui): "
+                          "%s",
+                          &path, cscf->file_name, cscf->line,
+                          why[0] ? why : mdr_strerror(rc));
             mdr_ossl_names_free(&scratch);
             return NGX_ERROR;
         }
@@ -717,9 +717,9 @@ ngx_http_misdirect_add_server(ngx_conf_t *cf, ngx_uint_t i,
 
             if (mdr_ossl_policy_identity(sscf->ssl.ctx, id) != 0) {
                 ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                                   "misdirect: cannot derive the TLS policy "
-                                   "of the server in %s:%ui",
-                                   cscf->file_name, cscf->line);
+                              "misdirect: cannot derive the TLS policy "
+                              "of the server in %s:%ui",
+                              cscf->file_name, cscf->line);
                 return NGX_ERROR;
             }
 
@@ -749,9 +749,9 @@ ngx_http_misdirect_add_server(ngx_conf_t *cf, ngx_uint_t i,
 failed:
 
     ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                       "misdirect: the server in %s:%ui: %s",
-                       cscf->file_name, cscf->line,
-                       rc == MDR_ERR_CONFIG ? err.message : mdr_strerror(rc));
+                  "misdirect: the server in %s:%ui: %s",
+                  cscf->file_name, cscf->line,
+                  rc == MDR_ERR_CONFIG ? err.message : mdr_strerror(rc));
     return NGX_ERROR;
 }
 

@@ -112,14 +112,22 @@ for mode in module stock; do
 done
 
 short() { # the result as the table shows it
-  case $1 in
+  local r=$1
+  case $r in
     "421 421 Misdirected Request") echo "421 (misdirect)" ;;
     "421 <html>") echo "421 (nginx)" ;;
-    "400 <html>") echo "400 (nginx)" ;;
+    "400 <html>" | 400) echo "400 (nginx)" ;;
     "alert 112") echo "alert unrecognized_name" ;;
-    "200 "*) echo "200 (${1#200 })" ;;
-    "421 text/plain "*) echo "421, text/plain: \`${1#421 text/plain }\`" ;;
-    *) echo "$1" ;;
+    ok) echo "handshake accepted" ;;
+    reused) echo "resumed" ;;
+    new) echo "not resumed" ;;
+    "200 text/plain "*) r=${r#200 text/plain }; echo "200 (${r%%|*})" ;;
+    "421 text/plain "*)
+      r=${r#421 text/plain }
+      r=${r%||}
+      echo "421, text/plain: \`${r//|/\\n}\`" ;;
+    "200 "*) echo "200 (${r#200 })" ;;
+    *) echo "$r" ;;
   esac
 }
 
