@@ -6,7 +6,8 @@
 #   ngx_conf DIR MODE [SO]      DIR/nginx.conf for MODE module|stock|report
 #                               (SO: the module to load_module); uses
 #                               NGX_TLS_PORT / NGX_PLAIN_PORT
-#   ngx_start DIR MODE [SO]     pick ports, write the configuration, start
+#   ngx_start DIR MODE [SO]     pick ports, write the configuration (with
+#                               $NGX_CONF_FN when set, else ngx_conf), start
 #                               nginx with prefix DIR (retries a bounded
 #                               number of times when a port was taken);
 #                               sets NGX_PID
@@ -111,7 +112,7 @@ ngx_start() {
   mkdir -p "$d/logs" "$d/tmp"
   for ((i = 0; i < 5; i++)); do
     ngx_pick_ports || return 1
-    ngx_conf "$d" "$mode" "$so"
+    "${NGX_CONF_FN:-ngx_conf}" "$d" "$mode" "$so"
     : >"$d/logs/error.log"
     if "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" 2>"$d/logs/start.log"; then
       NGX_PID=$(cat "$d/logs/nginx.pid")
