@@ -5,6 +5,7 @@
 #   MDR_JOBS             parallel build jobs (default 2; the reference machine has 2 cores)
 #   mdr_log / mdr_warn / mdr_die
 #   mdr_ensure_packages PKG...   install the Debian packages that are missing
+#   mdr_fresh_copy DEST          the source tree as a fresh clone has it (no build/)
 
 MDR_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 MDR_JOBS=${MDR_JOBS:-2}
@@ -71,3 +72,20 @@ mdr_ensure_packages() {
 
 # Packages every build needs (compiler, CMake, libc headers, pkg-config).
 MDR_BUILD_PACKAGES=(cmake make gcc libc6-dev pkg-config)
+
+# mdr_fresh_copy DEST
+# Copies the source tree into DEST (created) the way a fresh clone has it:
+# tracked files plus untracked ones git does not ignore, as they are in the
+# working tree, and no build folders.  Outside a git checkout (a tarball),
+# everything but build*/ folders.  Used to check the README's promises on a
+# tree that has never been built.
+mdr_fresh_copy() {
+  local dest=$1
+  mkdir -p "$dest" || return 1
+  if git -C "$MDR_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    (cd "$MDR_ROOT" && git ls-files -z --cached --others --exclude-standard |
+      tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$dest"
+  else
+    (cd "$MDR_ROOT" && tar --exclude='./build*' -cf - .) | tar -xf - -C "$dest"
+  fi
+}

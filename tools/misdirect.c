@@ -401,6 +401,7 @@ static int cmd_test(const mdr_table *t, mdrc_case *c, line_buf *lb, char **files
       break;
     }
     unsigned lineno = 0;
+    unsigned long cases_in_file = 0;
     size_t len;
     int too_long;
     while (read_line(f, lb->text, MDRC_LINE_MAX, &len, &too_long)) {
@@ -412,9 +413,15 @@ static int cmd_test(const mdr_table *t, mdrc_case *c, line_buf *lb, char **files
       }
       if (r == 0) continue;
       if (c->expect.kind == MDRC_EXPECT_NONE) {
-        fprintf(stderr, "%s:%u: no '=> EXPECT' (not counted)\n", files[i], lineno);
-        continue;
+        /* A case that checks nothing would pass silently: refuse the file. */
+        fprintf(stderr,
+                "%s:%u: a case line needs '=> EXPECT' in 'misdirect test' "
+                "(see docs/case-format.md)\n",
+                files[i], lineno);
+        status = 2;
+        break;
       }
+      cases_in_file++;
       int rc = run_case(t, c, o, NULL, NULL);
       char want[LOC_MAX + 128], got[LOC_MAX + 128];
       describe_expect(want, sizeof want, &c->expect);
@@ -438,6 +445,12 @@ static int cmd_test(const mdr_table *t, mdrc_case *c, line_buf *lb, char **files
       status = 2;
     }
     fclose(f);
+    if (status != 2 && cases_in_file == 0) {
+      /* A file that tests nothing must not count as a pass. */
+      printf("%s: no cases (a case file must hold at least one 'case ... => EXPECT' line)\n",
+             files[i]);
+      failed++;
+    }
   }
   free(o);
   if (status == 2) return 2;

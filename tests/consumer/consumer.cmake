@@ -9,6 +9,9 @@
 # STEP=relocated         copy the prefix elsewhere, check that nothing in it
 #                        names the old place, and build both ways against it
 # STEP=add_subdirectory  build project/ with misdirect as a subdirectory
+# STEP=add_subdirectory_warnings  the same with a warning flag misdirect's code
+#                        trips: builds (no -Werror below a parent project);
+#                        a top-level configure still defaults to -Werror
 #
 # Inputs (-D): STEP WORK_DIR MISDIRECT_BUILD_DIR MISDIRECT_SOURCE_DIR
 # CONSUMER_DIR C_COMPILER GENERATOR SANITIZE VERSION SOVERSION LIBVERSION
@@ -295,6 +298,45 @@ elseif(STEP STREQUAL "add_subdirectory")
   run("build consumer (add_subdirectory)" ${CMAKE_COMMAND} --build ${bindir} -j 2)
   run("run consumer (add_subdirectory)" ${bindir}/consumer)
   run("run consumer_static (add_subdirectory)" ${bindir}/consumer_static)
+
+elseif(STEP STREQUAL "add_subdirectory_warnings")
+  # A parent project whose compiler warns about misdirect's code (here
+  # -Wpadded stands in for a newer compiler's new warnings) must still
+  # build: MISDIRECT_WERROR defaults to OFF below another project...
+  set(bindir ${WORK_DIR}/add_subdirectory_warnings)
+  file(REMOVE_RECURSE ${bindir})
+  run("configure consumer (add_subdirectory, -Wpadded)"
+      ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${bindir} -G ${GENERATOR}
+      -DCMAKE_C_COMPILER=${C_COMPILER} -DMODE=add_subdirectory
+      -DMISDIRECT_SOURCE_DIR=${MISDIRECT_SOURCE_DIR} "-DMISDIRECT_SANITIZE=${SANITIZE}"
+      -DMISDIRECT_BUILD_SHARED=${SHARED} -DMISDIRECT_OPENSSL=OFF -DMISDIRECT_NGHTTP2=OFF
+      -DCONSUMER_WERROR=OFF "-DCMAKE_C_FLAGS=${SAN_FLAGS} -Wpadded" "-DCMAKE_EXE_LINKER_FLAGS=${SAN_FLAGS}")
+  file(READ ${bindir}/misdirect-werror.txt werror)
+  if(werror)
+    message(FATAL_ERROR "MISDIRECT_WERROR is '${werror}' under add_subdirectory; want OFF")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${bindir} -j 2
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  message("-- build consumer (add_subdirectory, -Wpadded)\n${out}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the parent project's build failed on misdirect's warnings (${rc})")
+  endif()
+  if(NOT out MATCHES "warning: [^\n]*-Wpadded")
+    message(FATAL_ERROR "no -Wpadded warning in misdirect's code: this test no longer "
+                        "proves anything; pick a flag that warns")
+  endif()
+  run("run consumer (add_subdirectory, -Wpadded)" ${bindir}/consumer)
+  # ... while misdirect's own top-level build keeps -Werror by default.
+  set(topdir ${WORK_DIR}/top-level-default)
+  file(REMOVE_RECURSE ${topdir})
+  run("configure misdirect top-level with defaults"
+      ${CMAKE_COMMAND} -S ${MISDIRECT_SOURCE_DIR} -B ${topdir} -G ${GENERATOR}
+      -DCMAKE_C_COMPILER=${C_COMPILER} -DMISDIRECT_BUILD_TESTS=OFF -DMISDIRECT_BUILD_BENCH=OFF
+      -DMISDIRECT_BUILD_TOOLS=OFF -DMISDIRECT_OPENSSL=OFF -DMISDIRECT_NGHTTP2=OFF)
+  file(STRINGS ${topdir}/CMakeCache.txt werror_line REGEX "^MISDIRECT_WERROR:")
+  if(NOT werror_line STREQUAL "MISDIRECT_WERROR:BOOL=ON")
+    message(FATAL_ERROR "top-level default is '${werror_line}'; want MISDIRECT_WERROR:BOOL=ON")
+  endif()
 
 else()
   message(FATAL_ERROR "unknown STEP '${STEP}'")

@@ -101,7 +101,7 @@ static void test_cert_names(void **state) {
   mdr_ossl_names_free(&store);
 }
 
-/* `cert NAME file=...` through the vhosts parser (when the core has it). */
+/* `cert NAME file=...` through the vhosts parser. */
 static void test_table_parse_learns_names(void **state) {
   (void)state;
   static const char text[] =
@@ -114,7 +114,6 @@ static void test_table_parse_learns_names(void **state) {
   mdr_error err;
   memset(&err, 0, sizeof err);
   int rc = mdr_ossl_table_parse(text, sizeof text - 1, S("vhosts"), S(g_pki.dir), NULL, &t, &err);
-  if (rc == MDR_ERR_UNSUPPORTED) skip(); /* the core's vhosts parser has not landed */
   assert_int_equal(rc, 0);
   assert_non_null(t);
   /* a's certificate covers b.example: learnt from its SANs. */
