@@ -180,6 +180,11 @@ ngx_http_misdirect_handler(ngx_http_request_t *r)
 
     l = ngx_http_misdirect_find_listener(mmcf, c);
     if (l == NULL) {
+#if (NGX_HAVE_UNIX_DOMAIN)
+        if (c->local_sockaddr && c->local_sockaddr->sa_family == AF_UNIX) {
+            return NGX_DECLINED;
+        }
+#endif
         ngx_log_error(NGX_LOG_ALERT, c->log, 0,
                       "misdirect: no listener for the connection's address");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

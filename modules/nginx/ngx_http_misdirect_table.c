@@ -254,6 +254,14 @@ ngx_http_misdirect_add_listener(ngx_conf_t *cf,
     ngx_http_misdirect_srv_conf_t   *dscf;
     ngx_http_misdirect_server_t     *srv;
 
+#if (NGX_HAVE_UNIX_DOMAIN)
+    /* a UNIX-domain socket has no port and no host: misdirect has nothing
+     * to check there, and its requests are not decided */
+    if (addr->opt.sockaddr->sa_family == AF_UNIX) {
+        return NGX_OK;
+    }
+#endif
+
     text = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN);
     if (text == NULL) {
         return NGX_ERROR;

@@ -6,7 +6,8 @@
 # nothing and a default_server that is not the first server{} is the
 # listener default; a name two server{} blocks claim stays with the first
 # (nginx only warns, and so does the table: nginx starts); wildcards match
-# one label; and the three listener directives (unknown Host served by the
+# one label; a UNIX-domain socket is no listener; and the three listener
+# directives (unknown Host served by the
 # default, no SNI refused, unknown SNI sent to the default).
 
 set -uo pipefail
@@ -66,6 +67,7 @@ http {
     }
     server {
         listen 127.0.0.1:$NGX_PLAIN_PORT;
+        listen unix:$d/u.sock;
         return 200 "plain\n";
     }
 }
@@ -86,6 +88,8 @@ expect "_ names nothing" "$(ngx_curl - _)" "421 421 Misdirected Request"
 expect "unknown Host refused" "$(ngx_curl - unknown.example.net)" "421 421 Misdirected Request"
 expect "a server{} without server_name names nothing: unknown Host on its port" \
   "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "Host: www.example.com:$NGX_PLAIN_PORT" "http://127.0.0.1:$NGX_PLAIN_PORT/")" 421
+expect "a UNIX-domain socket is not decided" \
+  "$(curl -s --max-time 5 --unix-socket "$NGX_DIR/u.sock" -H 'Host: anything.example' http://x/)" plain
 ngx_stop
 
 EXTRA='misdirect_unknown_host default; misdirect_no_sni reject; misdirect_unknown_sni default;'
