@@ -78,7 +78,7 @@ void fz_check_handshake(const mdr_table *t, mdr_index l, int has_sni, const char
                         size_t sni_len, const mdr_handshake_result *hs);
 
 /* Every origin of (listener, H, version) given as origin set and as
- * :authority is served or redirected, never 421 (DESIGN: origin set). */
+ * :authority is served or redirected, never 421 (docs/decision-rules.md, "The origin set of a connection"). */
 void fz_check_origin_set(const mdr_table *t, mdr_index l, mdr_index h, mdr_http_version v);
 
 /* Collect the origin set of (l, h, v) into caller storage (up to cap

@@ -17,9 +17,11 @@
  *  - mdr_decide_trace decides the same, mdr_decision_explain stays in bounds,
  *    and mdr_explain_decision agrees with the decision (check_explanation);
  *  - with the connection's computed origin set sent as ORIGIN, a request for
- *    an origin in the set is decided as without it, a served request is in
- *    the set or the initial origin, and every origin of the set given as
- *    :authority is served or redirected.
+ *    an origin in the set is decided as without it, and every origin of the
+ *    set given as :authority is served or redirected;
+ *  - rule 7 with any ORIGIN set: under sni-host=ignore a served request is
+ *    in the set or the initial origin; on other listeners the set is
+ *    advisory, so every request is decided as without it.
  *
  * Input: lines "<tag><value>", tags:
  *   l listener index  v version (1.0 1.1 2 3)  n SNI  p ALPN  r resumed vhost
@@ -411,13 +413,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   check_decision(t, l, &li, &c, &r, &d, loc);
 
-  /* Served with an ORIGIN frame: the origin is in it or is the initial one. */
-  if (c.has_origin_set && li.tls && d.kind == MDR_SERVE && d.has_authority) {
+  /* With an ORIGIN frame, rule 7: under sni-host=ignore a served origin is
+   * in it or is the initial one; elsewhere the set is advisory, so the
+   * answer is the same without it. */
+  if (c.has_origin_set && li.tls && li.sni_host == MDR_SNI_HOST_IGNORE &&
+      d.kind == MDR_SERVE && d.has_authority) {
     char o[300];
     size_t ol = request_origin(&d, o, sizeof o);
     int initial = hs.sni_valid && hs.sni_len == d.authority.host_len &&
                   memcmp(hs.sni, d.authority.host, hs.sni_len) == 0;
     FZ_CHECK(in_set(c.origin_set, c.n_origin_set, o, ol) || initial);
+  } else if (c.has_origin_set && li.tls && li.sni_host != MDR_SNI_HOST_IGNORE) {
+    mdr_conn cn = c;
+    cn.has_origin_set = 0;
+    cn.origin_set = NULL;
+    cn.n_origin_set = 0;
+    mdr_decision dn;
+    char *locn = malloc(loc_cap ? loc_cap : 1);
+    FZ_CHECK(locn != NULL);
+    FZ_CHECK(mdr_decide(t, &cn, &r, &dn, locn, loc_cap) == 0);
+    FZ_CHECK(same_decision(&d, &dn));
+    free(locn);
   }
 
   /* A too-small Location buffer: same decision, error, nothing written past. */
@@ -495,7 +511,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       char o[300];
       size_t ol = request_origin(&ds, o, sizeof o);
       if (in_set(set, n, o, ol)) FZ_CHECK(same_decision(&d0, &ds));
-      if (ds.kind == MDR_SERVE) {
+      /* Rule 7: outside sni-host=ignore the set is advisory (it changes no
+       * answer); under ignore it bounds what is served. */
+      if (li.sni_host != MDR_SNI_HOST_IGNORE) FZ_CHECK(same_decision(&d0, &ds));
+      else if (ds.kind == MDR_SERVE) {
         int initial = hs.sni_valid && hs.sni_len == ds.authority.host_len &&
                       memcmp(hs.sni, ds.authority.host, hs.sni_len) == 0;
         FZ_CHECK(in_set(set, n, o, ol) || initial);

@@ -1,4 +1,4 @@
-/* Authority normaliser (DESIGN rule 2), shared by Host, :authority,
+/* Authority normaliser (docs/decision-rules.md rule 2), shared by Host, :authority,
  * absolute-form targets, SNI and configured names.  Pure, no allocation,
  * never reads outside [p, p+len). */
 #include "internal.h"

@@ -1,8 +1,7 @@
 /*
  * The vhosts file parser: text -> builder statements -> frozen table.
  *
- * The format is DESIGN.md's "Contract: the vhosts file"; docs/vhosts-file.md
- * is its reference.  This file only tokenises, checks the syntax of each
+ * The format is defined by docs/vhosts-file.md.  This file only tokenises, checks the syntax of each
  * statement and its option values, and feeds the public builder API; every
  * cross-reference check (unknown names, duplicates, default= rules, ...) is
  * the builder's, whose messages are prefixed here with "SOURCE:LINE: ".

@@ -1,4 +1,4 @@
-/* The decision (DESIGN rules 1-10, in order).  Pure function of the frozen
+/* The decision (docs/decision-rules.md rules 1-10, in order).  Pure function of the frozen
  * table and the inputs: no allocation, no locks, no global state. */
 #include <stddef.h>
 #include <stdio.h>
@@ -375,7 +375,12 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
         return misdirected(x, d, cr, 7);
       if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && !fallback) serve_reason = cr;
       if (cr == MDR_REASON_SERVE_UNCHECKED) serve_reason = cr;
-      if (c->has_origin_set) {
+      /* The advertised origin set bounds what is served only under
+       * sni-host=ignore, where it is the only check.  Under compatible and
+       * strict the sni-host check above is the safety; the set is advisory
+       * there (wildcards cannot be listed, a capped set leaves names out,
+       * and clients that ignore ORIGIN coalesce by certificate). */
+      if (c->has_origin_set && l->sni_host == MDR_SNI_HOST_IGNORE) {
         if (!origin_ok(l, c, a, port)) return misdirected(x, d, MDR_REASON_NOT_IN_ORIGIN_SET, 7);
         TR(x, 7, "origin is in the connection's origin set");
       }

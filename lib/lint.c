@@ -599,7 +599,7 @@ static int sim_request(const mdr_table *t, const sim_step *s, sim *sm, sim_step 
   int configured;
   next->listener = target_listener(t, tls, next->port, &a, &configured);
   /* A vhost with http=redirect and no TLS listener sends clients to an
-   * https origin "served elsewhere" (DESIGN rule 9): follow it here only
+   * https origin "served elsewhere" (docs/decision-rules.md rule 9): follow it here only
    * when a listener on that port has the name configured. */
   const mdri_vhost *rv = &t->vhosts[d.vhost];
   if (tls && !li->tls && rv->http == MDR_HTTP_REDIRECT && rv->first_tls_listener == MDR_NONE && !configured)

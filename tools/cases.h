@@ -1,6 +1,5 @@
 /*
- * Parser for one line of the decision-case format (DESIGN.md, "Contract:
- * decision cases"):
+ * Parser for one line of the decision-case format (docs/case-format.md):
  *
  *   case listener=L [sni=NAME] [alpn=...] ... [host=H]... [=> EXPECT]
  *

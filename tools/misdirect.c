@@ -48,7 +48,7 @@ static const char usage_text[] =
   "                               1 warnings\n"
   "\n"
   "options:\n"
-  "  -c VHOSTS    the vhosts file (DESIGN.md contract format)\n"
+  "  -c VHOSTS    the vhosts file (format: docs/vhosts-file.md)\n"
   "  --json       explain and lint: JSON output (explain: one object; lint:\n"
   "               one object per finding and a last {\"warnings\":N}); strings\n"
   "               are ASCII, other bytes written as \\u00XX of the byte\n"
@@ -56,7 +56,15 @@ static const char usage_text[] =
   "  --version    the library version\n"
   "\n"
   "exit status: 0 ok, 1 a test failed (lint: warnings), 2 usage, file or case\n"
-  "syntax error\n";
+  "syntax error\n"
+  "\n"
+  "documentation: the manual pages misdirect(1) and misdirect-vhosts(5), and in\n"
+  "the source tree:\n"
+  "  docs/case-format.md          case lines; what decide, test and explain print\n"
+  "  docs/vhosts-file.md          the vhosts file and its errors\n"
+  "  docs/decision-rules.md       the rules behind every decision and reason\n"
+  "  docs/lint.md                 every lint id, why it matters, how to fix it\n"
+  "  docs/troubleshooting-421.md  from a reason token to its cause and fix\n";
 
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */

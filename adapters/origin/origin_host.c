@@ -1,6 +1,6 @@
 /*
  * Host normalisation for origins.  The core's authority normaliser
- * (mdr_authority_parse, DESIGN rule 2) does the work, so an origin's host is
+ * (mdr_authority_parse, docs/decision-rules.md rule 2) does the work, so an origin's host is
  * canonical exactly when the core would produce it: the origins that
  * mdr_origin_set_each() enumerates pass the strict decoder by construction.
  * No table is involved and nothing allocates.

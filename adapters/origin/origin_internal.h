@@ -11,7 +11,7 @@
 #define MDRO_HOST_BUF (MDR_HOST_MAX + 1)
 
 /*
- * Normalise a host with the core's mdr_authority_parse (DESIGN rule 2, no
+ * Normalise a host with the core's mdr_authority_parse (docs/decision-rules.md rule 2, no
  * whitespace trimming, no port): lower case, one trailing dot stripped, IPv4
  * dotted quads checked, IPv6 written bracketed in the core's RFC 5952 form.
  * `bare_ipv6` accepts an unbracketed IPv6 address too.  `out` needs

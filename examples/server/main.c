@@ -326,7 +326,16 @@ static int conn_io(srv *s, srv_conn *c) {
 /* ------------------------------------------------------------------------ */
 
 static void usage(const char *argv0) {
-  fprintf(stderr, "usage: %s -c VHOSTS [--log FILE] [--port-offset N]\n", argv0);
+  fprintf(stderr,
+          "usage: %s -c VHOSTS [--log FILE] [--port-offset N]\n"
+          "  -c, --config VHOSTS  the vhosts file (docs/vhosts-file.md); every listener is\n"
+          "                       bound on 127.0.0.1 at its PORT\n"
+          "  --log FILE           append the log (one line per decision) to FILE\n"
+          "                       (default: stderr)\n"
+          "  --port-offset N      bind each listener at PORT+N; decisions still use PORT,\n"
+          "                       as behind a port mapping\n"
+          "See misdirect-server(1), docs/vhosts-file.md and docs/decision-rules.md.\n",
+          argv0);
 }
 
 int main(int argc, char **argv) {

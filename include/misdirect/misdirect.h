@@ -242,7 +242,7 @@ typedef enum mdr_unknown_sni { MDR_UNKNOWN_SNI_REJECT = 0, MDR_UNKNOWN_SNI_DEFAU
 typedef enum mdr_no_sni { MDR_NO_SNI_DEFAULT = 0, MDR_NO_SNI_REJECT } mdr_no_sni;
 /**
  * A TLS listener's sni-host=: how the request's vhost must relate to the
- * handshake's (DESIGN rule 7).
+ * handshake's (docs/decision-rules.md, rule 7).
  * @since 0.1.0
  */
 typedef enum mdr_sni_host {
@@ -454,7 +454,7 @@ typedef struct mdr_parse_options {
    * Optional (since 0.1.0): called for every `policy` with ca-file= so an
    * adapter can report an identity of the CA set's CONTENTS (e.g. a digest
    * of the sorted certificate digests).  Policies are then equal when their
-   * identities are, whatever the paths (DESIGN rule 7).  `path` is ca-file=
+   * identities are, whatever the paths (docs/decision-rules.md, rule 7).  `path` is ca-file=
    * joined with base_dir.  Write up to `cap` (>= 64) bytes into `out`, set
    * *out_len; return 0 or a negative MDR_ERR_* with a reason in `why`.
    * Without a callback the ca-file= path as written stands for the set.
@@ -728,7 +728,7 @@ MDR_EXTERN int mdr_vhost_on_listener(const mdr_table *t, mdr_index v, mdr_index 
   X(CERT_NOT_COVERING, "cert-not-covering", "the connection's certificate (chosen by SNI) does not cover the requested host; a proxy that does not forward SNI, or a client reusing a connection for another origin, causes this - enable SNI forwarding") \
   X(POLICY_MISMATCH, "policy-mismatch", "SNI selected a vhost whose TLS policy differs from the requested vhost's (e.g. its client-certificate requirement); a proxy that does not forward SNI, or HTTP/2 connection reuse, causes this - enable SNI forwarding") \
   X(SNI_HOST_STRICT, "sni-host-strict", "the listener has sni-host=strict and the request names a different vhost than SNI did; the client must open a connection with SNI for this host") \
-  X(NOT_IN_ORIGIN_SET, "not-in-origin-set", "the request's origin is neither in the ORIGIN frame the server sent nor the connection's initial origin; the client must not reuse this connection for it") \
+  X(NOT_IN_ORIGIN_SET, "not-in-origin-set", "the request's origin is neither in the ORIGIN frame the server sent nor the connection's initial origin, on a sni-host=ignore listener where that frame is the only bound; the client must not reuse this connection for it") \
   X(DEFAULT_NOT_HANDSHAKE, "default-not-handshake", "the request names no host and the listener default is not the vhost the TLS handshake selected; send a Host header") \
   X(REDIRECT_ONLY_CLEARTEXT, "redirect-only-cleartext", "the vhost has http=redirect and serves nothing in cleartext, but this request (OPTIONS * or CONNECT) cannot be redirected; use https") \
   /* 425 */                                                                                       \
@@ -810,7 +810,7 @@ typedef struct mdr_authority {
 } mdr_authority;
 
 /**
- * Normalise an authority (host[:port]) as DESIGN rule 2 says.  `trim_ows`
+ * Normalise an authority (host[:port]) as docs/decision-rules.md rule 2 says.  `trim_ows`
  * strips leading/trailing SP/HTAB first (for Host field values).
  * On a valid value *valid_out = 1, *out is filled and *reason_out is
  * unspecified; on an invalid one *valid_out = 0 and *reason_out is the 400
@@ -986,7 +986,7 @@ typedef struct mdr_decision {
   unsigned status;               /**< 200 for serve */
   mdr_index vhost;               /**< serving / redirecting vhost, else MDR_NONE */
   mdr_reason reason;             /**< why */
-  unsigned rule;                 /**< DESIGN rule number (1-10) that decided */
+  unsigned rule;                 /**< rule number (1-10, docs/decision-rules.md) that decided */
   size_t location_len;           /**< bytes of Location written (redirects) */
   mdr_authority authority;       /**< the normalised request authority (valid when has_authority) */
   int has_authority;             /**< 1 when authority is valid */
@@ -1206,7 +1206,7 @@ typedef struct mdr_explanation {
   unsigned status;               /**< HTTP status, or 0 for a handshake explanation */
   unsigned alert;                /**< MDR_ALERT_* for a handshake alert, else 0 */
   mdr_reason reason;             /**< the outcome's reason */
-  unsigned rule;                 /**< DESIGN rule that decided (0 = handshake step) */
+  unsigned rule;                 /**< rule that decided (docs/decision-rules.md; 0 = handshake step) */
   mdr_index listener;            /**< listener of the connection */
   mdr_index handshake_vhost;     /**< H, or MDR_NONE */
   mdr_index request_vhost;       /**< R, or MDR_NONE */

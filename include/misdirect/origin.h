@@ -102,7 +102,7 @@ extern "C" {
  * `host` may be a DNS name (any case, one trailing dot allowed), an IPv4
  * dotted quad, or an IPv6 address with or without brackets (any valid RFC
  * 4291 text form; a zone id is refused).  The host is normalised by the
- * core's mdr_authority_parse (DESIGN rule 2).  IPv6 comes out in RFC 5952
+ * core's mdr_authority_parse (docs/decision-rules.md rule 2).  IPv6 comes out in RFC 5952
  * form: lower-case hex, no leading zeros, the longest run of two or more
  * zero groups (the first on a tie) as "::", and mixed notation for the
  * IPv4-embedding prefixes IPv4-mapped \::ffff:0:0/96 ("\::ffff:192.0.2.50"),

@@ -179,6 +179,21 @@ if(STEP STREQUAL "install")
     message(FATAL_ERROR "installed version.h is not configured for ${VERSION}:\n${vh}")
   endif()
 
+  # Manual pages: misdirect-vhosts(5) always, misdirect(1) and
+  # misdirect-server(1) with their programs.
+  file(GLOB_RECURSE man5 ${PREFIX}/misdirect-vhosts.5)
+  list(LENGTH man5 n)
+  if(NOT n EQUAL 1 OR NOT man5 MATCHES "/man5/misdirect-vhosts[.]5$")
+    message(FATAL_ERROR "expected one man5/misdirect-vhosts.5 under ${PREFIX}, found: ${man5}")
+  endif()
+  get_filename_component(mandir ${man5} DIRECTORY)
+  get_filename_component(mandir ${mandir} DIRECTORY)
+  foreach(prog misdirect misdirect-server)
+    if(EXISTS ${PREFIX}/bin/${prog})
+      require_file(${mandir}/man1/${prog}.1)
+    endif()
+  endforeach()
+
   find_libdir(${PREFIX} libdir)
   message("-- library folder: ${libdir}")
   require_file(${libdir}/libmisdirect.a)

@@ -31,7 +31,7 @@ logged_set() {
     tr ',' '\n' | sort | paste -sd' ' -
 }
 
-# Expected from DESIGN "Origin set of a connection": every concrete name on
+# Expected from docs/decision-rules.md, "The origin set of a connection": every concrete name on
 # the listener that rule 7 serves with this handshake vhost.  SNI blog: the
 # site certificate covers www/example.com/blog/admin, but admin's policy
 # differs (client-auth=required), and other.org is another certificate.

@@ -15,7 +15,7 @@
 
 #include <misdirect/nghttp2.h>
 
-/* basic.vhosts from the design brief, on unprivileged ports. */
+/* tests/cases/basic.vhosts, on unprivileged ports. */
 static const char VHOSTS[] =
     "listener web   https 8443 default=home\n"
     "listener plain http  8080\n"

@@ -8,8 +8,11 @@
  *  - every advertised origin is served or redirected on that connection
  *    (with and without the advertised set passed to decide);
  *  - every concrete configured name that is not advertised (other than the
- *    connection's initial origin) is refused on that connection, and so is a
- *    name under a wildcard once the set was advertised.
+ *    connection's initial origin) is refused on that connection;
+ *  - rule 7: under sni-host=ignore the advertised set bounds what is served,
+ *    so a name under a wildcard is refused once the set was advertised;
+ *    under compatible and strict the set is advisory: every decision is the
+ *    same with the set as without it.
  */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -189,7 +192,7 @@ static mdr_decision decide_for(const conn_ctx *c, const char *host, int with_set
   return d;
 }
 
-static size_t g_checked_sets, g_checked_in, g_checked_out;
+static size_t g_checked_sets, g_checked_in, g_checked_out, g_checked_advisory, g_checked_bounding;
 
 static void check_table(const char *path) {
   size_t len;
@@ -256,10 +259,25 @@ static void check_table(const char *path) {
                                    sizeof o, &ol) != 0)
             continue;
           if (in_set(&set, o) || strcmp(o, initial) == 0) continue;
+          int bounding = linfo.sni_host == MDR_SNI_HOST_IGNORE;
+          if (!bounding) {
+            /* Advisory: the set changes no answer. */
+            mdr_decision d0 = decide_for(&c, names.name[k], 0);
+            mdr_decision d1 = decide_for(&c, names.name[k], 1);
+            if (d0.status != d1.status || d0.reason != d1.reason)
+              fail_msg("%s: listener %.*s sni %s v%d: %s got %u %s with the set, %u %s without",
+                       path, (int)linfo.name.len, linfo.name.ptr, sni ? sni : "-", ver ? 3 : 2, o,
+                       d1.status, mdr_reason_token(d1.reason), d0.status,
+                       mdr_reason_token(d0.reason));
+            g_checked_advisory++;
+          }
           for (int with_set = 0; with_set < 2; with_set++) {
-            /* Without the set a name under a wildcard may be coalesced: the
-             * set cannot list it, so only the advertised case refuses it. */
-            if (!with_set && names.wildcard[k]) continue;
+            /* A name under a wildcard may be coalesced: the set cannot list
+             * it, so only a bounding set refuses it. */
+            if ((!with_set || !bounding) && names.wildcard[k]) continue;
+            /* unknown-host=default serves any name by the default vhost. */
+            if (!bounding && linfo.unknown_host == MDR_UNKNOWN_HOST_DEFAULT) continue;
+            if (with_set && bounding && names.wildcard[k]) g_checked_bounding++;
             mdr_decision d = decide_for(&c, names.name[k], with_set);
             if (d.kind == MDR_SERVE || d.kind == MDR_REDIRECT)
               fail_msg("%s: listener %.*s sni %s v%d: %s is not advertised but got %u %s (with set %d)",
@@ -294,8 +312,23 @@ static void test_basic_table(void **state) {
   assert_true(g_checked_out > 0);
 }
 
+/* options.vhosts has a sni-host=ignore listener (the set bounds what is
+ * served there) next to strict and compatible ones (the set is advisory). */
+static void test_options_table(void **state) {
+  (void)state;
+  g_checked_sets = g_checked_in = g_checked_out = g_checked_advisory = g_checked_bounding = 0;
+  check_table(ORIGIN_TABLES "/options.vhosts");
+  print_message("options.vhosts: %zu sets, %zu advisory and %zu bounding checks\n",
+                g_checked_sets, g_checked_advisory, g_checked_bounding);
+  assert_true(g_checked_sets >= 10);
+  assert_true(g_checked_in > 0);
+  assert_true(g_checked_advisory >= 20);
+  assert_true(g_checked_bounding > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_options_table),
     cmocka_unit_test(test_basic_table),
     cmocka_unit_test(test_rules_table),
   };

@@ -1,4 +1,5 @@
-/* The authority / SNI normaliser (DESIGN rule 2 and the handshake step). */
+/* The authority / SNI normaliser (docs/decision-rules.md rule 2 and the
+ * handshake step). */
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stddef.h>
