@@ -44,6 +44,8 @@ http {
     default_type text/plain;
     ssl_certificate $d/pki/site.pem;
     ssl_certificate_key $d/pki/site.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ecdh_curve X25519;
 
     server {
         listen 127.0.0.1:$NGX_TLS_PORT ssl;
@@ -81,6 +83,9 @@ grep -q 'conflicting server name "www.example.com"' "$NGX_DIR/logs/error.log" ||
 expect ".a.b names a.b" "$(ngx_curl example.com example.com)" "200 dot"
 expect ".a.b names *.a.b" "$(ngx_curl foo.example.com foo.example.com)" "200 dot"
 expect "an exact name beats the wildcard" "$(ngx_curl www.example.com www.example.com)" "200 www"
+# a key share for P-256 only: the server (X25519 only) asks again with a
+# HelloRetryRequest, and the second ClientHello keeps the first decision
+expect "TLS 1.3 HelloRetryRequest" "$(ngx_sclient www.example.com -tls1_3 -groups P-256:X25519)" ok
 expect "wildcards match one label (SNI two labels deep)" "$(ngx_sclient x.y.example.com)" "alert 112"
 expect "no SNI: the default_server (_), coalesced to the Host's server" \
   "$(ngx_curl - www.example.com)" "200 www"
