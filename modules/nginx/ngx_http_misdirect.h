@@ -57,6 +57,7 @@ typedef struct {
     ngx_uint_t                       nvhosts;
     ngx_array_t                      listeners;
                                       /* ngx_http_misdirect_listener_t */
+    ngx_str_t                        table_file;  /* misdirect_table */
     ngx_uint_t                       used;        /* any "misdirect" not off */
     int                              conn_index;  /* SSL ex_data, or -1 */
 } ngx_http_misdirect_main_conf_t;
@@ -67,6 +68,7 @@ typedef struct {
     ngx_uint_t                       unknown_sni;
     ngx_uint_t                       unknown_host;
     ngx_uint_t                       no_sni;
+    ngx_str_t                        vhost_name;  /* misdirect_vhost */
     mdr_index                        vhost;
 } ngx_http_misdirect_srv_conf_t;
 
@@ -86,6 +88,8 @@ extern ngx_module_t  ngx_http_misdirect_module;
 
 
 ngx_int_t ngx_http_misdirect_build_table(ngx_conf_t *cf,
+    ngx_http_misdirect_main_conf_t *mmcf);
+ngx_int_t ngx_http_misdirect_load_table(ngx_conf_t *cf,
     ngx_http_misdirect_main_conf_t *mmcf);
 ngx_http_misdirect_listener_t *ngx_http_misdirect_find_listener(
     ngx_http_misdirect_main_conf_t *mmcf, ngx_connection_t *c);

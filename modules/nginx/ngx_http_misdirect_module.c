@@ -19,6 +19,8 @@ typedef struct {
 static ngx_int_t ngx_http_misdirect_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_misdirect_refuse(ngx_http_request_t *r,
     mdr_decision *d);
+static ngx_int_t ngx_http_misdirect_redirect(ngx_http_request_t *r,
+    mdr_decision *d, u_char *location);
 static void ngx_http_misdirect_request_facts(ngx_http_request_t *r,
     mdr_request *req, mdr_str *host);
 static void ngx_http_misdirect_log(ngx_http_request_t *r, mdr_table *t,
@@ -87,6 +89,20 @@ static ngx_command_t  ngx_http_misdirect_commands[] = {
       offsetof(ngx_http_misdirect_srv_conf_t, no_sni),
       &ngx_http_misdirect_no_sni },
 
+    { ngx_string("misdirect_table"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_misdirect_main_conf_t, table_file),
+      NULL },
+
+    { ngx_string("misdirect_vhost"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_misdirect_srv_conf_t, vhost_name),
+      NULL },
+
       ngx_null_command
 };
 
@@ -151,6 +167,7 @@ ngx_http_misdirect_handler(ngx_http_request_t *r)
 {
     int                              rc;
     char                             loc[1024];
+    u_char                          *location;
     mdr_str                          host;
     mdr_conn                         conn;
     ngx_uint_t                       mode;
@@ -237,9 +254,23 @@ ngx_http_misdirect_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    location = (u_char *) loc;
+
     rc = mdr_decide(mmcf->table, &conn, &req, &ctx->decision, loc,
                     sizeof(loc));
-    if (rc != 0 && rc != MDR_ERR_BUFFER_TOO_SMALL) {
+
+    if (rc == MDR_ERR_BUFFER_TOO_SMALL) {
+        /* a redirect longer than the buffer: decide again into the pool */
+        location = ngx_pnalloc(r->pool, ctx->decision.location_len + 1);
+        if (location == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = mdr_decide(mmcf->table, &conn, &req, &ctx->decision,
+                        (char *) location, ctx->decision.location_len + 1);
+    }
+
+    if (rc != 0) {
         ngx_log_error(NGX_LOG_ALERT, c->log, 0,
                       "misdirect: mdr_decide() failed: %s",
                       mdr_strerror(rc));
@@ -265,6 +296,10 @@ ngx_http_misdirect_handler(ngx_http_request_t *r)
 
     if (mode == NGX_HTTP_MISDIRECT_REPORT) {
         return NGX_DECLINED;
+    }
+
+    if (ctx->decision.kind == MDR_REDIRECT) {
+        return ngx_http_misdirect_redirect(r, &ctx->decision, location);
     }
 
     return ngx_http_misdirect_refuse(r, &ctx->decision);
@@ -360,6 +395,44 @@ ngx_http_misdirect_log(ngx_http_request_t *r, mdr_table *t, mdr_conn *conn,
                   mode == NGX_HTTP_MISDIRECT_REPORT ? " report (served)" : "",
                   (ngx_uint_t) d->status, mdr_reason_token(d->reason),
                   n, buf);
+}
+
+
+/* Redirects come only from a misdirect_table file: nginx's own response
+ * for the status, with the Location the decision wrote. */
+
+static ngx_int_t
+ngx_http_misdirect_redirect(ngx_http_request_t *r, mdr_decision *d,
+    u_char *location)
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    p = ngx_pnalloc(r->pool, d->location_len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(p, location, d->location_len);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value.data = p;
+    h->value.len = d->location_len;
+
+    ngx_http_clear_location(r);
+    r->headers_out.location = h;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    return d->status;
 }
 
 
@@ -610,7 +683,12 @@ ngx_http_misdirect_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (ngx_http_misdirect_build_table(cf, mmcf) != NGX_OK) {
+    if (mmcf->table_file.len) {
+        if (ngx_http_misdirect_load_table(cf, mmcf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else if (ngx_http_misdirect_build_table(cf, mmcf) != NGX_OK) {
         return NGX_ERROR;
     }
 
