@@ -110,7 +110,8 @@ static uint64_t run_decide(ctx *x, size_t count) {
   for (size_t i = 0, k = 0; i < count; i++, k = k + 1 == nq ? 0 : k + 1) {
     auth = q[k];
     c.sni = q[k];
-    c.handshake_vhost = x->hv[k];
+    c.has_hs_vhost = x->hv[k] != MDR_NONE; /* MDR_NONE: refused SNI, the default stands */
+    c.hs_vhost = x->hv[k];
     mdr_decide(x->t, &c, &r, &d, loc, sizeof loc);
     acc += d.status;
   }
@@ -133,7 +134,8 @@ static uint64_t run_decide_latency(ctx *x, size_t count) {
   for (size_t i = 0; i < count; i++) {
     auth = q[k];
     c.sni = q[k];
-    c.handshake_vhost = x->hv[k];
+    c.has_hs_vhost = x->hv[k] != MDR_NONE; /* MDR_NONE: refused SNI, the default stands */
+    c.hs_vhost = x->hv[k];
     mdr_decide(x->t, &c, &r, &d, loc, sizeof loc);
     acc += d.status;
     k += 1 + (size_t)((d.vhost ^ d.request_vhost) == 0x7fffffffu);
@@ -211,7 +213,8 @@ static size_t check(ctx *x) {
     mdr_index bv = bench_baseline_lookup(x->base, w->queries[k].ptr, w->queries[k].len);
     auth = w->queries[k];
     c.sni = w->queries[k];
-    c.handshake_vhost = x->hv[k];
+    c.has_hs_vhost = x->hv[k] != MDR_NONE; /* MDR_NONE: refused SNI, the default stands */
+    c.hs_vhost = x->hv[k];
     int rc = mdr_decide(x->t, &c, &r, &d, loc, sizeof loc);
     int hit = w->query_kind[k] != BENCH_Q_MISS;
     if (rc != 0 || (hit && (d.status != 200 || d.vhost != bv || bv == MDR_NONE)) ||

@@ -9,7 +9,12 @@
 #     STATIC_LINK <item>...         PUBLIC link items of the static library
 #     SHARED_LINK <item>...         PUBLIC link items of the shared library
 #     HEADER <file>                 public header to install
-#     PC_IN <file>)                 pkg-config template (@MISDIRECT_PC_TO_PREFIX@)
+#     PC_IN <file>                  pkg-config template (@MISDIRECT_PC_TO_PREFIX@)
+#     [CORE_MEM])                   uses the core's allocator front end
+#                                   (lib/mem.h): the shared library compiles
+#                                   its own hidden copy of lib/mem.c, since
+#                                   the core's shared library does not export
+#                                   it; the static one uses the core's
 #
 # Targets: misdirect_<name>_static (misdirect::<name>_static) always, and
 # misdirect_<name> (misdirect::<name>, SONAME of the core, version script
@@ -17,7 +22,7 @@
 # the core is built shared; otherwise misdirect::<name> is the static one.
 # Both are installed with the export set misdirect-<name>-targets.
 function(misdirect_add_component name)
-  cmake_parse_arguments(PARSE_ARGV 1 C "" "DEFINE;HEADER;PC_IN" "SOURCES;STATIC_LINK;SHARED_LINK")
+  cmake_parse_arguments(PARSE_ARGV 1 C "CORE_MEM" "DEFINE;HEADER;PC_IN" "SOURCES;STATIC_LINK;SHARED_LINK")
   set(_static misdirect_${name}_static)
   set(_shared misdirect_${name})
 
@@ -32,7 +37,14 @@ function(misdirect_add_component name)
       set(_tgt ${_shared})
       set(_link ${C_SHARED_LINK})
     endif()
-    add_library(${_tgt} ${_kind} ${C_SOURCES})
+    set(_srcs ${C_SOURCES})
+    if(C_CORE_MEM AND _kind STREQUAL "SHARED")
+      list(APPEND _srcs ${PROJECT_SOURCE_DIR}/lib/mem.c)
+    endif()
+    add_library(${_tgt} ${_kind} ${_srcs})
+    if(C_CORE_MEM)
+      target_include_directories(${_tgt} PRIVATE ${PROJECT_SOURCE_DIR}/lib)
+    endif()
     target_include_directories(${_tgt}
       PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
              $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>

@@ -240,9 +240,8 @@ void fz_check_origin_set(const mdr_table *t, mdr_index l, mdr_index h, mdr_http_
     for (size_t k = 0; k < i; k++) FZ_CHECK(!fz_str_eq(set[k], set[i]));
     mdr_str auth = fz_dup(set[i].ptr + 8, set[i].len - 8);
     mdr_str alpn = v == MDR_HTTP_2 ? (mdr_str)S("h2") : (mdr_str)S("h3");
-    mdr_conn c = { .listener = l, .handshake_vhost = h, .has_alpn = 1, .alpn = alpn,
-                   .resumed_vhost = MDR_NONE, .has_origin_set = 1, .origin_set = set,
-                   .n_origin_set = n };
+    mdr_conn c = { .listener = l, .has_hs_vhost = h != MDR_NONE, .hs_vhost = hv, .has_alpn = 1,
+                   .alpn = alpn, .has_origin_set = 1, .origin_set = set, .n_origin_set = n };
     mdr_request r = { .version = v, .has_target = 1, .target = S("/"), .has_scheme = 1,
                       .scheme = S("https"), .authority = &auth, .n_authority = 1 };
     mdr_decision d;

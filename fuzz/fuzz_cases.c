@@ -91,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FZ_CHECK(mdr_handshake(t, c->conn.listener, c->has_sni, c->sni.ptr, c->sni.len, &hs) == 0);
     fz_check_handshake(t, c->conn.listener, c->has_sni, c->sni.ptr, c->sni.len, &hs);
     if (hs.outcome != MDR_HS_ACCEPT) goto out;
-    c->conn.handshake_vhost = hs.vhost;
+    c->conn.has_hs_vhost = 1;
+    c->conn.hs_vhost = hs.vhost;
   }
   {
     char loc[64];

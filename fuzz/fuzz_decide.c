@@ -41,7 +41,7 @@ typedef struct facts {
   int has_alpn;
   mdr_str alpn;
   int resumed;
-  mdr_index resumed_vhost;
+  mdr_index resumed_vhost;       /* MDR_NONE = unknown */
   int early;
   mdr_ech ech;
   int h_override;
@@ -340,8 +340,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mdr_conn c;
   memset(&c, 0, sizeof c);
   c.listener = l;
-  c.handshake_vhost = MDR_NONE;
-  c.resumed_vhost = MDR_NONE;
   mdr_handshake_result hs;
   memset(&hs, 0, sizeof hs);
   if (li.tls) {
@@ -354,12 +352,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (mdr_index v = 0; v < mdr_table_vhost_count(t) && n_on < 16; v++)
         if (mdr_vhost_on_listener(t, v, l)) on[n_on++] = v;
       unsigned k = f.h_index % (n_on + 1);
-      c.handshake_vhost = k == n_on ? MDR_NONE : on[k];
-      if (c.handshake_vhost == MDR_NONE && li.default_vhost == MDR_NONE) goto out;
+      c.has_hs_vhost = k != n_on;
+      c.hs_vhost = k == n_on ? 0 : on[k];
+      if (!c.has_hs_vhost && li.default_vhost == MDR_NONE) goto out;
     } else if (hs.outcome != MDR_HS_ACCEPT) {
       goto out; /* the connection was refused */
     } else {
-      c.handshake_vhost = hs.vhost;
+      c.has_hs_vhost = 1;
+      c.hs_vhost = hs.vhost;
     }
   } else {
     FZ_CHECK(mdr_handshake(t, l, f.has_sni, f.sni.ptr, f.sni.len, &hs) == MDR_ERR_WRONG_LISTENER);
@@ -370,7 +370,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.alpn = f.alpn;
   c.ech = f.ech;
   c.resumed = f.resumed;
-  c.resumed_vhost = f.resumed_vhost;
+  c.has_resumed_from = f.resumed_vhost != MDR_NONE;
+  c.resumed_from = c.has_resumed_from ? f.resumed_vhost : 0;
   c.early_data = f.early;
   c.has_origin_set = f.has_origins;
   c.origin_set = f.n_origins ? f.origins : NULL;
@@ -496,7 +497,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (li.tls && h2plus && f.use_set) {
     static char buf[MAX_SET][300];
     mdr_str set[MAX_SET];
-    size_t n = fz_origin_set(t, l, c.handshake_vhost, ver, buf, set, MAX_SET);
+    size_t n = fz_origin_set(t, l, c.has_hs_vhost ? c.hs_vhost : MDR_NONE, ver, buf, set,
+                             MAX_SET);
     mdr_conn c0 = c, cs = c;
     c0.has_origin_set = 0;
     c0.origin_set = NULL;

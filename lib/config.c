@@ -6,11 +6,13 @@
  * cross-reference check (unknown names, duplicates, default= rules, ...) is
  * the builder's, whose messages are prefixed here with "SOURCE:LINE: ".
  *
- * No global state; every allocation goes through the caller's mdr_mem (or
- * libc when it is NULL).  Time and memory are linear in the input size except
+ * No global state; every allocation goes through the allocator front end
+ * (mem.h) with the caller's mdr_mem.  Time and memory are linear in the input size except
  * for the set comparison of a cert's names (n log n).
  */
 #include <misdirect/misdirect.h>
+
+#include "mem.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,7 +42,7 @@ typedef struct cfg_tok {
 } cfg_tok;
 
 typedef struct cfg_parser {
-  const mdr_mem *mem;            /* NULL = libc */
+  const mdr_mem *mem;            /* as given: mem.h applies the rule */
   const mdr_parse_options *opts; /* never NULL */
   mdr_str source;
   const char *text;
@@ -76,33 +78,13 @@ typedef struct cfg_parser {
 /* Memory                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static void *cfg_realloc(cfg_parser *ps, void *p, size_t n) {
-  if (ps->mem) return ps->mem->realloc(p, n, ps->mem->user);
-  return realloc(p, n);
-}
-
-static void cfg_free(cfg_parser *ps, void *p) {
-  if (!p) return;
-  if (ps->mem)
-    ps->mem->free(p, ps->mem->user);
-  else
-    free(p);
-}
-
-/* Grow an array to hold at least `need` elements of `elem` bytes.  Returns
- * the (possibly moved) array, or NULL on failure with `arr` untouched. */
+/* Grow an array to hold at least `need` elements of `elem` bytes through
+ * the allocator front end (mem.h).  Returns the (possibly moved) array, or
+ * NULL on failure with `arr` and *cap untouched. */
 static void *cfg_grow(cfg_parser *ps, void *arr, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return arr;
-  size_t ncap = *cap ? *cap : 16;
-  while (ncap < need) {
-    if (ncap > ((size_t)-1) / 2) return NULL;
-    ncap *= 2;
-  }
-  if (ncap > ((size_t)-1) / elem) return NULL;
-  void *np = cfg_realloc(ps, arr, ncap * elem);
-  if (!np) return NULL;
-  *cap = ncap;
-  return np;
+  void *p = arr;
+  if (mdri_grow(ps->mem, &p, cap, need, elem)) return NULL;
+  return p;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1004,11 +986,11 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
   *out = t;
 done:
   mdr_builder_free(ps.b);
-  cfg_free(&ps, ps.toks);
-  cfg_free(&ps, ps.strs);
-  cfg_free(&ps, ps.ports);
-  cfg_free(&ps, ps.chars);
-  cfg_free(&ps, ps.found);
-  cfg_free(&ps, ps.norm);
+  mdri_free(ps.mem, ps.toks);
+  mdri_free(ps.mem, ps.strs);
+  mdri_free(ps.mem, ps.ports);
+  mdri_free(ps.mem, ps.chars);
+  mdri_free(ps.mem, ps.found);
+  mdri_free(ps.mem, ps.norm);
   return rc;
 }

@@ -174,7 +174,7 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
   const mdri_listener *l = &t->listeners[c->listener];
   mdr_index hv = MDR_NONE;
   if (l->tls) {
-    hv = c->handshake_vhost == MDR_NONE ? l->default_vhost : c->handshake_vhost;
+    hv = c->has_hs_vhost ? c->hs_vhost : l->default_vhost;
     if (hv >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
     d->handshake_vhost = hv;
   }
@@ -224,6 +224,12 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
     path.len = target.len - ae;
     absolute = 1;
     TR(x, 1, "absolute-form target, scheme '%.*s', authority '%.*s'", SF(scheme), SF(abs_auth));
+    if (path.len == 0 && is_lit(method, "OPTIONS")) {
+      /* RFC 9112 section 3.2.4: OPTIONS with an empty path and no query is
+       * the absolute form of OPTIONS *, and like it never redirected. */
+      asterisk = 1;
+      TR(x, 1, "OPTIONS with an empty path: asterisk-form (OPTIONS *), never redirected");
+    }
     if (mdri_str_ieq_lit(scheme, "https")) {
       abs_tls = 1;
     } else if (!mdri_str_ieq_lit(scheme, "http")) {
@@ -300,12 +306,12 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
       return misdirected(x, d, MDR_REASON_ALPN_NOT_HTTP, 3);
     }
     if (c->ech == MDR_ECH_REJECTED) return misdirected(x, d, MDR_REASON_ECH_REJECTED, 3);
-    if (c->resumed && c->resumed_vhost != MDR_NONE) {
-      if (c->resumed_vhost >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
-      if (mdri_vhost_class(t, c->resumed_vhost) != mdri_vhost_class(t, hv)) {
+    if (c->resumed && c->has_resumed_from) {
+      if (c->resumed_from >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
+      if (mdri_vhost_class(t, c->resumed_from) != mdri_vhost_class(t, hv)) {
         TR(x, 3, "session created under vhost '%.*s' (policy '%.*s'), handshake vhost '%.*s' (policy '%.*s')",
-              SF(t->vhosts[c->resumed_vhost].name),
-              SF(t->policies[t->vhosts[c->resumed_vhost].policy].name), SF(t->vhosts[hv].name),
+              SF(t->vhosts[c->resumed_from].name),
+              SF(t->policies[t->vhosts[c->resumed_from].policy].name), SF(t->vhosts[hv].name),
               SF(t->policies[t->vhosts[hv].policy].name));
         return misdirected(x, d, MDR_REASON_RESUMED_CROSS_POLICY, 3);
       }

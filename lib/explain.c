@@ -325,6 +325,12 @@ static int ca_differs(const mdri_policy *a, const mdri_policy *b) {
 
 static int vhost_ok(const mdr_table *t, mdr_index v) { return v == MDR_NONE || v < t->n_vhosts; }
 
+/* A decision mdr_decide could not have written, such as a zeroed one
+ * (status 0), must not be explained as "served by vhost 0". */
+static int decision_ok(const mdr_decision *d) {
+  return d->status != 0 && (unsigned)d->reason < MDR_REASON_COUNT_;
+}
+
 static void clear(mdr_explanation *out) {
   memset(out, 0, sizeof *out);
   out->listener = MDR_NONE;
@@ -338,7 +344,7 @@ int mdr_explain_decision(const mdr_table *t, const mdr_conn *c, const mdr_reques
   if (!out) return MDR_ERR_INVALID_ARGUMENT;
   clear(out);
   if (!t || !c || !d || c->listener >= t->n_listeners || (c->has_sni && !c->sni.ptr && c->sni.len) ||
-      (unsigned)d->reason >= MDR_REASON_COUNT_ || !vhost_ok(t, d->handshake_vhost) ||
+      !decision_ok(d) || !vhost_ok(t, d->handshake_vhost) ||
       !vhost_ok(t, d->request_vhost) || !vhost_ok(t, d->vhost) ||
       d->authority.host_len > MDR_HOST_MAX)
     return MDR_ERR_INVALID_ARGUMENT;
@@ -520,7 +526,7 @@ static void cause_clause(sb *s, const mdr_table *t, const mdr_conn *c, mdr_reaso
 size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c, const mdr_decision *d,
                             char *buf, size_t cap) {
   sb s = { buf, cap, 0 };
-  if (!t || !c || !d || (!buf && cap)) return 0;
+  if (!t || !c || !d || (!buf && cap) || !decision_ok(d)) return 0;
   if (c->listener >= t->n_listeners || (c->has_sni && !c->sni.ptr && c->sni.len)) return 0;
   const char *host = d->has_authority ? d->authority.host : "";
   mdr_index h = d->handshake_vhost, r = d->request_vhost;

@@ -8,14 +8,7 @@
 
 #include <misdirect/misdirect.h>
 
-/* ---- memory ---------------------------------------------------------- */
-
-const mdr_mem *mdri_mem_or_default(const mdr_mem *mem);
-void *mdri_malloc(const mdr_mem *m, size_t n);
-void *mdri_realloc(const mdr_mem *m, void *p, size_t n);
-void mdri_free(const mdr_mem *m, void *p);
-/* Grow *p (array of elem-size items, capacity *cap) to hold `need` items. */
-int mdri_grow(const mdr_mem *m, void **p, size_t *cap, size_t need, size_t elem);
+#include "mem.h"
 
 /* ---- small helpers ----------------------------------------------------- */
 

@@ -537,8 +537,6 @@ static int sim_request(const mdr_table *t, const sim_step *s, sim *sm, sim_step 
   mdr_conn c;
   memset(&c, 0, sizeof c);
   c.listener = s->listener;
-  c.handshake_vhost = MDR_NONE;
-  c.resumed_vhost = MDR_NONE;
   mdr_request r;
   memset(&r, 0, sizeof r);
   r.has_target = 1;
@@ -557,7 +555,8 @@ static int sim_request(const mdr_table *t, const sim_step *s, sim *sm, sim_step 
       sm->reason = hs.reason;
       return 0;
     }
-    c.handshake_vhost = hs.vhost;
+    c.has_hs_vhost = 1;
+    c.hs_vhost = hs.vhost;
     c.has_sni = is_name;
     c.sni.ptr = s->host;
     c.sni.len = is_name ? s->host_len : 0;

@@ -283,8 +283,6 @@ int mdrc_parse(const char *p, size_t len, mdrc_case *c, char *err, size_t cap) {
 
   if (!c) return fail(err, cap, "internal: no case");
   memset(c, 0, offsetof(mdrc_case, arena));
-  c->conn.handshake_vhost = MDR_NONE;
-  c->conn.resumed_vhost = MDR_NONE;
   c->conn.listener = MDR_NONE;
   if (!p && len) return fail(err, cap, "internal: no line");
   if (len > MDRC_LINE_MAX) return fail(err, cap, "line too long (more than %d bytes)", MDRC_LINE_MAX);
@@ -429,7 +427,7 @@ int mdrc_bind(const mdr_table *t, mdrc_case *c, char *err, size_t cap) {
   if (mdr_table_listener_info(t, l, &li) != 0)
     return fail(err, cap, "internal: listener info");
   c->conn.listener = l;
-  c->conn.handshake_vhost = MDR_NONE;
+  c->conn.has_hs_vhost = 0;
   if (!li.tls) {
     if (c->req.version == MDR_HTTP_3)
       return fail(err, cap, "version 3 on cleartext listener '%s'", shown(c->listener, b, sizeof b));
@@ -444,7 +442,8 @@ int mdrc_bind(const mdr_table *t, mdrc_case *c, char *err, size_t cap) {
     if (mdr_table_find_vhost(t, c->resumed, &v) != 0)
       return fail(err, cap, "unknown resumed vhost '%s'", shown(c->resumed, b, sizeof b));
     c->conn.resumed = 1;
-    c->conn.resumed_vhost = v;
+    c->conn.has_resumed_from = 1;
+    c->conn.resumed_from = v;
   }
   if (c->has_sni) {
     c->conn.has_sni = 1;

@@ -98,7 +98,7 @@ int mdrc_parse(const char *p, size_t len, mdrc_case *c, char *err, size_t err_ca
 /**
  * Bind a parsed case to a table: listener, resumed vhost, cleartext checks,
  * :scheme default; also checks that an expected reason token exists.
- * c->conn.handshake_vhost is left MDR_NONE (the caller runs the handshake).
+ * c->conn.has_hs_vhost is left 0 (the caller runs the handshake).
  * @return 0, or -1 with a message in err.
  */
 int mdrc_bind(const mdr_table *t, mdrc_case *c, char *err, size_t err_cap);

@@ -38,7 +38,7 @@ void mdrt_step_collect(void *user, unsigned rule, const char *what, size_t what_
 
 /** What happened to one case. */
 typedef struct mdrt_run {
-  const mdrc_case *c;          /* bound; c->conn.handshake_vhost = H when accepted */
+  const mdrc_case *c;          /* bound; c->conn.hs_vhost = H when accepted */
   int tls;                     /* TLS listener: hs is valid */
   const mdr_handshake_result *hs;
   int alert;                   /* the handshake refused the connection (d unused) */

@@ -242,7 +242,8 @@ static int run_case(const mdr_table *t, mdrc_case *c, outcome *o, mdr_trace_fn f
       o->alert = 1;
       return 0;
     }
-    c->conn.handshake_vhost = o->hs.vhost;
+    c->conn.has_hs_vhost = 1;
+    c->conn.hs_vhost = o->hs.vhost;
   }
   if (fn)
     rc = mdr_decide_trace(t, &c->conn, &c->req, &o->d, o->loc, sizeof o->loc, fn, user);

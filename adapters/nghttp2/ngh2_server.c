@@ -4,29 +4,15 @@
  */
 #include <misdirect/nghttp2.h>
 
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
-static void *ngh2_alloc(const mdr_mem *mem, size_t size) {
-  return mem ? mem->malloc(size, mem->user) : malloc(size);
-}
-
-static void *ngh2_realloc(const mdr_mem *mem, void *p, size_t size) {
-  return mem ? mem->realloc(p, size, mem->user) : realloc(p, size);
-}
-
-static void ngh2_free(const mdr_mem *mem, void *p) {
-  if (!p) return;
-  if (mem)
-    mem->free(p, mem->user);
-  else
-    free(p);
-}
+#include "mem.h" /* the core's allocator front end (lib/mem.h) */
 
 void mdr_ngh2_origins_free(mdr_ngh2_origins *o) {
   if (!o) return;
-  ngh2_free(o->mem, o->origins);
-  ngh2_free(o->mem, o->buf);
+  mdri_free(o->mem, o->origins);
+  mdri_free(o->mem, o->buf);
   memset(o, 0, sizeof *o);
 }
 
@@ -42,19 +28,16 @@ static int collect_one(void *user, const char *origin, size_t len) {
   collect *c = user;
   mdr_ngh2_origins *o = c->o;
   if (o->n == c->ends_cap) {
-    size_t cap = c->ends_cap ? 2 * c->ends_cap : 16;
-    size_t *e = ngh2_realloc(o->mem, c->ends, cap * sizeof *e);
-    if (!e) goto nomem;
+    void *e = c->ends;
+    if (mdri_grow(o->mem, &e, &c->ends_cap, o->n + 1, sizeof *c->ends)) goto nomem;
     c->ends = e;
-    c->ends_cap = cap;
   }
   if (len > o->buf_cap - o->buf_len) {
-    size_t cap = o->buf_cap ? o->buf_cap : 1024;
-    while (cap - o->buf_len < len) cap *= 2;
-    char *b = ngh2_realloc(o->mem, o->buf, cap);
-    if (!b) goto nomem;
+    void *b = o->buf;
+    if (len > SIZE_MAX - o->buf_len ||
+        mdri_grow(o->mem, &b, &o->buf_cap, o->buf_len + len, 1))
+      goto nomem;
     o->buf = b;
-    o->buf_cap = cap;
   }
   memcpy(o->buf + o->buf_len, origin, len);
   o->buf_len += len;
@@ -68,18 +51,17 @@ nomem:
 int mdr_ngh2_origins_compute(mdr_ngh2_origins *o, const mdr_table *t, mdr_index listener,
                              mdr_index handshake_vhost, const mdr_mem *mem) {
   if (!o || !t) return MDR_ERR_INVALID_ARGUMENT;
-  if (mem && (!mem->malloc || !mem->realloc || !mem->free)) return MDR_ERR_INVALID_ARGUMENT;
   mdr_ngh2_origins_free(o);
   o->mem = mem;
   collect c = {o, NULL, 0, 0};
   int rc = mdr_origin_set_each(t, listener, handshake_vhost, MDR_HTTP_2, collect_one, &c);
   if (rc >= 0 && c.err) rc = c.err;
   if (rc >= 0 && o->n > 0) {
-    o->origins = ngh2_alloc(mem, o->n * sizeof *o->origins);
+    o->origins = mdri_alloc_array(mem, o->n, sizeof *o->origins);
     if (!o->origins) rc = MDR_ERR_NOMEM;
   }
   if (rc < 0) {
-    ngh2_free(mem, c.ends);
+    mdri_free(mem, c.ends);
     mdr_ngh2_origins_free(o);
     o->mem = mem;
     return rc;
@@ -91,7 +73,7 @@ int mdr_ngh2_origins_compute(mdr_ngh2_origins *o, const mdr_table *t, mdr_index 
     o->origins[i].len = c.ends[i] - start;
     start = c.ends[i];
   }
-  ngh2_free(mem, c.ends);
+  mdri_free(mem, c.ends);
   return 0;
 }
 

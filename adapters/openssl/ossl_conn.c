@@ -336,7 +336,8 @@ int mdr_ossl_conn_facts(SSL *ssl, mdr_conn *out) {
   ossl_conn *c = conn_get(ssl);
   if (!c || !c->accepted) return MDR_ERR_NOT_FOUND;
   out->listener = c->set->listener;
-  out->handshake_vhost = c->vhost;
+  out->has_hs_vhost = c->vhost != MDR_NONE;
+  out->hs_vhost = c->vhost;
   out->has_sni = c->has_sni;
   if (c->has_sni && c->hs.sni_valid) {
     out->sni.ptr = c->hs.sni;
@@ -353,7 +354,8 @@ int mdr_ossl_conn_facts(SSL *ssl, mdr_conn *out) {
   out->alpn.len = alpn_len;
   out->ech = MDR_ECH_NONE;
   out->resumed = SSL_session_reused(ssl) ? 1 : 0;
-  out->resumed_vhost = out->resumed ? c->resumed_vhost : MDR_NONE;
+  out->has_resumed_from = out->resumed && c->resumed_vhost != MDR_NONE;
+  out->resumed_from = out->has_resumed_from ? c->resumed_vhost : 0;
   out->early_data =
       SSL_get_early_data_status(ssl) == SSL_EARLY_DATA_ACCEPTED && !SSL_is_init_finished(ssl);
   return 0;

@@ -265,7 +265,7 @@ SSL *tls_accept(server *s, int fd, tls_note *note, mdr_conn *facts) {
     SSL_free(ssl);
     return NULL;
   }
-  mdr_str hv = mdr_vhost_name(s->table, facts->handshake_vhost);
+  mdr_str hv = mdr_vhost_name(s->table, facts->has_hs_vhost ? facts->hs_vhost : MDR_NONE);
   const mdr_handshake_result *hs = mdr_ossl_conn_handshake(ssl);
   fprintf(stderr, "handshake sni=%s -> vhost %.*s (%s) alpn=%.*s%s\n",
           facts->has_sni ? log_value(b1, sizeof b1, facts->sni.ptr, facts->sni.len) : "-",

@@ -189,7 +189,6 @@ static void serve_connection(server *s, int fd) {
   memset(&c, 0, sizeof c);
   c.fd = fd;
   c.facts.listener = s->listener; /* cleartext: the listener is the only fact */
-  c.facts.handshake_vhost = MDR_NONE;
   tls_note note;
   if (s->initial && !(c.ssl = tls_accept(s, fd, &note, &c.facts))) return;
 

@@ -225,7 +225,8 @@ static int h2_start(h2conn *h) {
    * decided against exactly what was advertised. */
   size_t frames = 0;
   rc = mdr_ngh2_server_submit_origin(h->session, &h->origins, h->s->table, h->facts.listener,
-                                     h->facts.handshake_vhost, NULL, &frames);
+                                     h->facts.has_hs_vhost ? h->facts.hs_vhost : MDR_NONE, NULL,
+                                     &frames);
   if (rc != 0) {
     fprintf(stderr, "ORIGIN not sent: %s\n",
             rc <= -100 && rc >= -199 ? mdr_strerror(rc) : nghttp2_strerror(rc));

@@ -192,7 +192,8 @@ int h2_start(srv *s, srv_conn *c, int tls) {
     /* Right after SETTINGS: this connection's origin set, per SNI.  From
      * now on every stream is decided against what was advertised. */
     rc = mdr_ngh2_server_submit_origin(c->h2, &c->origins, s->table, c->facts.listener,
-                                       c->facts.handshake_vhost, NULL, &c->origin_frames);
+                                       c->facts.has_hs_vhost ? c->facts.hs_vhost : MDR_NONE,
+                                       NULL, &c->origin_frames);
     if (rc != 0) {
       srv_log(s, "origin frame not sent: %s", rc < 0 && rc > -200 ? mdr_strerror(rc)
                                                                   : nghttp2_strerror(rc));

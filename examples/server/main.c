@@ -156,8 +156,7 @@ static void conn_accept(srv *s, srv_listener *l) {
     c->fd = fd;
     c->lst = l;
     c->last_active = now_s();
-    c->facts.listener = l->index;
-    c->facts.handshake_vhost = MDR_NONE;
+    c->facts.listener = l->index; /* zeroed facts: no handshake vhost known yet */
     if (l->info.tls) {
       c->ssl = SSL_new(l->initial);
       if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) { conn_close(s, c); continue; }

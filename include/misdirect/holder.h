@@ -68,7 +68,8 @@ typedef struct mdr_holder mdr_holder;
  * `mem` (NULL = libc) allocates the holder itself and must outlive it.
  * @param out     receives the holder
  * @param initial the first current table
- * @param mem     allocator for the holder, or NULL for libc
+ * @param mem     allocator for the holder, or NULL for libc (so is an
+ *                mdr_mem with a NULL function: see mdr_mem)
  * @return 0; MDR_ERR_INVALID_ARGUMENT (out or initial NULL); MDR_ERR_NOMEM.
  * @ownership The caller owns the holder (free with mdr_holder_free).  The
  *            holder takes its own reference on `initial`; `mem` is borrowed.

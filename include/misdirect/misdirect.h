@@ -100,8 +100,18 @@ typedef uint32_t mdr_index;
  * Per-object allocator (nghttp2 style).  Passing NULL anywhere an mdr_mem is
  * accepted means the C library's malloc/realloc/free.  The functions receive
  * `user` unchanged.  `realloc` must behave like C realloc (NULL ptr = malloc).
- * The allocator must outlive every object created with it.  An mdr_mem with
- * any of the three functions NULL is ignored (libc is used).  A builder
+ * The allocator must outlive every object created with it.
+ *
+ * The one rule for a partial mdr_mem, the same at every function that takes
+ * one (mdr_builder_new, mdr_parse_options.mem for mdr_table_parse,
+ * mdr_holder_new, and the adapters' mdr_ossl_table_parse,
+ * mdr_ngh2_origins_compute and mdr_ngh2_server_submit_origin): an mdr_mem
+ * with any of the three functions NULL, a zeroed one included, is ignored
+ * as a whole and is the same as passing NULL.  The C library's three
+ * functions are used, never a mix with the ones that are set, and none of
+ * the mdr_mem's functions is ever called.  It is not an error (since 0.3.0
+ * also in mdr_table_parse, which crashed before, and in the nghttp2 glue,
+ * which returned MDR_ERR_INVALID_ARGUMENT).  A builder
  * calls it from one thread at a time.  A table calls it to free itself, in
  * the mdr_table_unref that drops the last reference, on that caller's
  * thread (so it must allow a free from another thread than the malloc),
@@ -360,8 +370,9 @@ typedef struct mdr_vhost_conf {
  * Create a builder.  `mem` may be NULL (libc).  The table built from it uses
  * the same allocator.
  * @param out receives the builder (NULL on failure)
- * @param mem allocator, or NULL for libc; must outlive the builder and
- *            every table built from it
+ * @param mem allocator, or NULL for libc (so is an mdr_mem with a NULL
+ *            function: see mdr_mem); must outlive the builder and every
+ *            table built from it
  * @return 0, MDR_ERR_INVALID_ARGUMENT (out NULL) or MDR_ERR_NOMEM.
  * @ownership The caller owns the new builder and frees it with
  *            mdr_builder_free; `mem` is borrowed (not copied).
@@ -436,7 +447,7 @@ MDR_EXTERN int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err
  * @since 0.1.0
  */
 typedef struct mdr_parse_options {
-  const mdr_mem *mem;            /**< NULL = libc */
+  const mdr_mem *mem;            /**< NULL = libc (so is a partial mdr_mem, see mdr_mem) */
   /**
    * Optional: called for every `cert` statement that has file= so an adapter
    * can load the certificate and report the names it covers (its SANs).
@@ -925,23 +936,33 @@ typedef enum mdr_http_version { MDR_HTTP_1_1 = 0, MDR_HTTP_1_0, MDR_HTTP_2, MDR_
 typedef enum mdr_ech { MDR_ECH_NONE = 0, MDR_ECH_ACCEPTED, MDR_ECH_REJECTED } mdr_ech;
 
 /**
- * Connection facts.  Zero-initialise, then set.
+ * Connection facts.  Zero-initialise, then set.  Every field's zero value
+ * is the safe default: no handshake vhost known (the listener default, and
+ * its TLS policy, stand for H), no SNI, no ALPN, no ECH, not resumed (or
+ * resumed from an unknown vhost, treated as H), not 0-RTT, no origin set.
+ * `listener` has no default: it must be set (0 is the first listener).
  * Caller-owned; the mdr_decide call only reads it (the strings and arrays
  * are borrowed for the call).  With the OpenSSL adapter,
  * mdr_ossl_conn_facts fills the TLS fields.
+ *
+ * Since 0.3.0 the handshake and resumption vhosts carry explicit has_
+ * flags (in 0.1.0-0.2.0 the fields handshake_vhost and resumed_vhost meant
+ * "none" only when MDR_NONE, so a zeroed struct named vhost 0).
  * @since 0.1.0
  */
 typedef struct mdr_conn {
-  mdr_index listener;            /**< listener the connection arrived on */
+  mdr_index listener;            /**< listener the connection arrived on (required) */
   /* TLS only: */
-  mdr_index handshake_vhost;     /**< TLS only: H from mdr_handshake (MDR_NONE = listener default) */
+  int has_hs_vhost;              /**< 1 when hs_vhost is H from mdr_handshake; 0 = unknown: the listener default stands for H.  @since 0.3.0 */
+  mdr_index hs_vhost;            /**< H (read only when has_hs_vhost; must then be a vhost of the table).  @since 0.3.0 */
   int has_sni;                   /**< SNI of the final ClientHello (inner when ECH accepted) */
   mdr_str sni;                   /**< the SNI as sent (when has_sni) */
   int has_alpn;                  /**< 0 = no ALPN negotiated */
   mdr_str alpn;                  /**< the negotiated ALPN protocol id (when has_alpn) */
   mdr_ech ech;                   /**< ECH state of the handshake */
   int resumed;                   /**< session resumed ... */
-  mdr_index resumed_vhost;       /**< ... and created under this vhost (MDR_NONE = unknown: treated as H) */
+  int has_resumed_from;          /**< ... and 1 when resumed_from is known; 0 = unknown: treated as H.  @since 0.3.0 */
+  mdr_index resumed_from;        /**< the vhost the session was created under (read only when resumed and has_resumed_from; must then be a vhost of the table).  @since 0.3.0 */
   int early_data;                /**< request arrived as 0-RTT */
   int has_origin_set;            /**< an ORIGIN frame was sent with these entries */
   const mdr_str *origin_set;     /**< canonical "https://host[:port]" entries */
@@ -949,7 +970,9 @@ typedef struct mdr_conn {
 } mdr_conn;
 
 /**
- * Request facts.  Zero-initialise, then set.  Header values as received.
+ * Request facts.  Zero-initialise, then set: a zeroed request is an
+ * HTTP/1.1 GET with no request-target, no Host and no :authority (a 400).
+ * Header values as received.
  * Caller-owned; borrowed by mdr_decide for the call.
  * @since 0.1.0
  */
@@ -1057,7 +1080,8 @@ MDR_EXTERN int mdr_decide_trace(const mdr_table *t, const mdr_conn *c, const mdr
  * @param d   the decision
  * @param buf output (may be NULL when cap is 0, to measure)
  * @param cap bytes of buf
- * @return the full length without the NUL; 0 when t, c or d is NULL or buf
+ * @return the full length without the NUL; 0 when t, c or d is NULL, d has
+ *         status 0 (a zeroed decision, since 0.3.0), or buf
  *         is NULL with cap > 0 (it cannot fail otherwise).
  * @ownership All arguments are borrowed for the call; buf is caller-owned.
  * @threadsafety Any number of threads on one table; no allocation, no locks.
@@ -1233,7 +1257,9 @@ typedef struct mdr_explanation {
  * @param d   the decision
  * @param out receives the explanation
  * @return 0, or MDR_ERR_INVALID_ARGUMENT (NULL t/c/d/out, bad listener,
- *         vhost index or reason in d, NULL arrays with counts in r); *out
+ *         vhost index or reason in d, a d with status 0 such as a zeroed
+ *         one (since 0.3.0: no mdr_decide answer has it), NULL arrays with
+ *         counts in r); *out
  *         is then cleared (no causes, indexes MDR_NONE) when out is not NULL.
  * @ownership `*out` is caller-owned; its mdr_str fields borrow from t, c,
  *            r and d (valid while those are).

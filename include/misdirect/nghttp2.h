@@ -90,7 +90,7 @@ typedef struct mdr_ngh2_origins {
    * Treat as opaque. */
   /** Sizes of buf and origins (buf_len, buf_cap, cap): treat as opaque. */
   size_t buf_len, buf_cap, cap;  /**< treat as opaque */
-  const mdr_mem *mem;            /**< allocator used (NULL = libc) */
+  const mdr_mem *mem;            /**< allocator used (NULL or partial = libc) */
 } mdr_ngh2_origins;
 
 /**
@@ -103,11 +103,14 @@ typedef struct mdr_ngh2_origins {
  * @param t               the table
  * @param listener        the TLS listener
  * @param handshake_vhost H, or MDR_NONE for the listener default
- * @param mem             allocator, or NULL for libc (all three functions
- *                        must be set); must outlive `o`'s contents
+ * @param mem             allocator, or NULL for libc; an mdr_mem with a NULL
+ *                        function is the same as NULL (the rule of mdr_mem
+ *                        in misdirect.h; before 0.3.0 it was
+ *                        MDR_ERR_INVALID_ARGUMENT here); must outlive `o`'s
+ *                        contents
  * @return 0; MDR_ERR_WRONG_LISTENER (cleartext listener: never send ORIGIN
- *         there); MDR_ERR_INVALID_ARGUMENT (o or t NULL, a bad index, an
- *         mdr_mem with a NULL function); MDR_ERR_NOMEM.
+ *         there); MDR_ERR_INVALID_ARGUMENT (o or t NULL, a bad index);
+ *         MDR_ERR_NOMEM.
  * @ownership `o` owns copies of the origins (release with
  *            mdr_ngh2_origins_free); nothing points into the table.
  * @threadsafety Any thread; one thread at a time per `o`; any number of
@@ -181,7 +184,7 @@ MDR_NGH2_EXTERN int mdr_ngh2_submit_origins(nghttp2_session *session, const mdr_
  * @param t               the table
  * @param listener        the TLS listener
  * @param handshake_vhost H, or MDR_NONE for the listener default
- * @param mem             allocator, or NULL for libc
+ * @param mem             allocator, or NULL for libc (as mdr_ngh2_origins_compute)
  * @param frames_out      optional: number of frames submitted
  * @return as the two functions: 0, MDR_ERR_WRONG_LISTENER,
  *         MDR_ERR_INVALID_ARGUMENT, MDR_ERR_NOMEM, MDR_ERR_LIMIT or an

@@ -174,7 +174,10 @@ MDR_OSSL_EXTERN int mdr_ossl_ca_identity(void *user, const char *path, uint8_t *
  * @param len      bytes of text
  * @param source   name used in error messages
  * @param base_dir folder relative file= and ca-file= paths are joined to
- * @param mem      allocator, or NULL for libc
+ * @param mem      allocator for the parse and the table, or NULL for libc
+ *                 (so is an mdr_mem with a NULL function: see mdr_mem in
+ *                 misdirect.h).  The certificate files are read with
+ *                 OpenSSL's own allocator.
  * @param out      receives the table
  * @param err      filled for every failure (may be NULL)
  * @return as mdr_table_parse (0, MDR_ERR_CONFIG, MDR_ERR_IO, MDR_ERR_NOMEM,
@@ -525,10 +528,11 @@ MDR_OSSL_EXTERN int mdr_ossl_alpn_choose(unsigned protocols, const unsigned char
 
 /**
  * Fill the TLS connection facts of `c` from a server SSL the adapter
- * handled: listener, handshake_vhost, has_sni/sni (the normalised name when
- * valid; the raw bytes, at most 256, when invalid), has_alpn/alpn (the
- * negotiated protocol), resumed and resumed_vhost (the vhost recorded in the
- * session when it was created, MDR_NONE if not known), early_data (1 while
+ * handled: listener, has_hs_vhost/hs_vhost (H), has_sni/sni (the
+ * normalised name when valid; the raw bytes, at most 256, when invalid),
+ * has_alpn/alpn (the negotiated protocol), resumed and
+ * has_resumed_from/resumed_from (the vhost recorded in the session when it
+ * was created; has_resumed_from 0 if not known), early_data (1 while
  * the handshake is not finished and early data was accepted: call this for
  * every request as it is read).  ech is MDR_ECH_NONE.  The origin set fields
  * are left as they were.  Strings point into the SSL and stay valid while

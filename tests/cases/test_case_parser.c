@@ -117,7 +117,7 @@ static void test_defaults_h1(void **state) {
   assert_false(C->conn.has_sni);
   assert_false(C->conn.has_alpn);
   assert_false(C->conn.has_origin_set);
-  assert_int_equal(C->conn.handshake_vhost, MDR_NONE);
+  assert_false(C->conn.has_hs_vhost);
   assert_int_equal(C->expect.kind, MDRC_EXPECT_NONE);
 }
 
@@ -160,7 +160,8 @@ static void test_values(void **state) {
   assert_true(C->conn.has_sni);
   assert_true(str_is(C->sni, "A.example.com \\"));
   assert_true(C->conn.resumed);
-  assert_int_equal(C->conn.resumed_vhost, 0);
+  assert_true(C->conn.has_resumed_from);
+  assert_int_equal(C->conn.resumed_from, 0);
   assert_true(C->conn.early_data);
   assert_int_equal(C->conn.ech, MDR_ECH_REJECTED);
   assert_int_equal(C->req.version, MDR_HTTP_1_0);

@@ -15,6 +15,8 @@
 
 #include <misdirect/nghttp2.h>
 
+#include "testutil.h"
+
 /* tests/cases/basic.vhosts, on unprivileged ports. */
 static const char VHOSTS[] =
     "listener web   https 8443 default=home\n"
@@ -694,6 +696,41 @@ static void test_nomem(void **state) {
   mdr_table_unref(t);
 }
 
+/* The allocator of mdr_ngh2_origins_compute and
+ * mdr_ngh2_server_submit_origin, for each of the eight combinations of set /
+ * NULL functions: the core's one rule holds (a partial mdr_mem is ignored as
+ * a whole and the C library's allocator used; 0.2.0 returned
+ * MDR_ERR_INVALID_ARGUMENT here), and the client receives the same set. */
+static void test_each_allocator(void **state) {
+  (void)state;
+  mdr_table *t = parse(VHOSTS);
+  mdr_index web = listener(t, "web");
+  for (unsigned mask = 0; mask < 8; mask++) {
+    tu_counting_mem m;
+    tu_counting_mem_mask(&m, mask);
+    mdr_ngh2_origins o;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(mdr_ngh2_origins_compute(&o, t, web, MDR_NONE, &m.mem), 0);
+    assert_int_equal(o.n, 3); /* example.com, www and blog: not admin (another policy) */
+    mdr_ngh2_origins_free(&o);
+
+    pair p;
+    pair_init(&p, "www.example.com");
+    size_t frames = 0;
+    assert_int_equal(
+        mdr_ngh2_server_submit_origin(p.server, &o, t, web, MDR_NONE, &m.mem, &frames), 0);
+    assert_int_equal(frames, 1);
+    pump(&p);
+    assert_int_equal(p.cs.origin_processed, 1);
+    for (size_t i = 0; i < o.n; i++)
+      assert_true(mdr_origin_client_contains(&p.cs.set, o.origins[i].ptr, o.origins[i].len));
+    mdr_ngh2_origins_free(&o);
+    pair_free(&p);
+    tu_counting_mem_check(&m, mask);
+  }
+  mdr_table_unref(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_client_set_equals_server_set_per_sni),
@@ -706,6 +743,7 @@ int main(void) {
       cmocka_unit_test(test_strict_receive),
       cmocka_unit_test(test_421_removes),
       cmocka_unit_test(test_nomem),
+      cmocka_unit_test(test_each_allocator),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

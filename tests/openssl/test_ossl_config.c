@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 
 #include "harness.h"
+#include "testutil.h"
 
 static h_pki g_pki;
 
@@ -158,6 +159,46 @@ static void test_table_parse_learns_names(void **state) {
   assert_non_null(strstr(err.message, "vhosts:2"));
 }
 
+/* mdr_ossl_table_parse's allocator, for each of the eight combinations of
+ * set / NULL functions: the core's one rule (a partial mdr_mem is ignored as
+ * a whole, the C library's allocator is used) holds through the adapter,
+ * for the parse, the table's lint and its release. */
+static int count_finding(void *user, const mdr_lint_finding *f) {
+  (void)f;
+  (*(size_t *)user)++;
+  return 0;
+}
+
+static void test_table_parse_each_allocator(void **state) {
+  (void)state;
+  static const char text[] =
+      "listener web https 443 default=a\n"
+      "cert ca file=leaf-a.pem key=leaf-a.key\n"
+      "cert cc c.example 192.0.2.7 [2001:db8::1] file=leaf-c.pem key=leaf-c.key\n"
+      "policy mtls client-auth=required ca-file=ca-a.pem\n"
+      "vhost a listen=web names=a.example cert=ca\n"
+      "vhost b listen=web names=b.example cert=ca policy=mtls\n"
+      "vhost c listen=web names=c.example cert=cc\n";
+  for (unsigned mask = 0; mask < 8; mask++) {
+    tu_counting_mem m;
+    tu_counting_mem_mask(&m, mask);
+    mdr_table *t = NULL;
+    mdr_error err;
+    int rc = mdr_ossl_table_parse(text, sizeof text - 1, S("vhosts"), S(g_pki.dir), &m.mem, &t,
+                                  &err);
+    if (rc) print_error("mask %u: %s\n", mask, err.message);
+    assert_int_equal(rc, 0);
+    mdr_index l;
+    assert_int_equal(mdr_table_find_listener(t, S("web"), &l), 0);
+    mdr_handshake_result hs;
+    assert_int_equal(mdr_handshake(t, l, 1, "b.example", 9, &hs), 0);
+    assert_int_equal(hs.outcome, MDR_HS_ACCEPT);
+    size_t n = 0;
+    assert_true(mdr_table_lint(t, count_finding, &n) > 0); /* b coalesces into a */
+    mdr_table_unref(t);
+    tu_counting_mem_check(&m, mask);
+  }
+}
 
 /* ca-file= identity by contents: two paths holding the same CA are one TLS
  * policy; a different CA is another; an unreadable file is a config error. */
@@ -490,6 +531,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cert_names),
       cmocka_unit_test(test_table_parse_learns_names),
+      cmocka_unit_test(test_table_parse_each_allocator),
     cmocka_unit_test(test_ca_identity_by_contents),
       cmocka_unit_test(test_policy_identity),
       cmocka_unit_test(test_set_identities),

@@ -495,7 +495,8 @@ static void test_facts_feed_decide(void **state) {
   memset(&facts, 0, sizeof facts);
   assert_int_equal(mdr_ossl_conn_facts(x.s, &facts), 0);
   assert_int_equal(facts.listener, mdr_ossl_set_listener(srv.set));
-  assert_int_equal(facts.handshake_vhost, h_vhost(srv.table, "a"));
+  assert_true(facts.has_hs_vhost);
+  assert_int_equal(facts.hs_vhost, h_vhost(srv.table, "a"));
   assert_false(facts.resumed);
   assert_false(facts.early_data);
 

@@ -123,8 +123,10 @@ static void test_cross_policy_resumption(void **state) {
   assert_true(a2.reused);
   assert_int_equal(a2.facts_rc, 0);
   assert_true(a2.facts.resumed);
-  assert_int_equal(a2.facts.resumed_vhost, va);
-  assert_int_equal(a2.facts.handshake_vhost, va);
+  assert_true(a2.facts.has_resumed_from);
+  assert_int_equal(a2.facts.resumed_from, va);
+  assert_true(a2.facts.has_hs_vhost);
+  assert_int_equal(a2.facts.hs_vhost, va);
 
   /* 3. Another vhost with the same policy (e): may resume; the facts name a
    * as the session's vhost. */
@@ -132,8 +134,9 @@ static void test_cross_policy_resumption(void **state) {
   assert_true(a3.r.server_ok);
   assert_true(a3.offered);
   assert_true(a3.reused);
-  assert_int_equal(a3.facts.handshake_vhost, ve);
-  assert_int_equal(a3.facts.resumed_vhost, va);
+  assert_int_equal(a3.facts.hs_vhost, ve);
+  assert_true(a3.facts.has_resumed_from);
+  assert_int_equal(a3.facts.resumed_from, va);
 
   /* 4. Session from a offered with SNI b, no client certificate: not
    * resumed, the certificate is demanded, the handshake fails. */
@@ -150,7 +153,7 @@ static void test_cross_policy_resumption(void **state) {
   assert_false(a5.reused);
   assert_true(a5.r.server_ok);
   assert_true(a5.peer_cert);
-  assert_int_equal(a5.facts.handshake_vhost, vb);
+  assert_int_equal(a5.facts.hs_vhost, vb);
   assert_false(a5.facts.resumed);
 
   /* 6. And the other way: b's session offered with SNI a does not resume. */
@@ -164,7 +167,8 @@ static void test_cross_policy_resumption(void **state) {
   assert_true(a7.offered);
   assert_true(a7.reused);
   assert_true(a7.r.server_ok);
-  assert_int_equal(a7.facts.resumed_vhost, vb);
+  assert_true(a7.facts.has_resumed_from);
+  assert_int_equal(a7.facts.resumed_from, vb);
 
   /* The adapter's servername step ran for every accepted ClientHello. */
   assert_true(h_counts.servername_calls >= 1);
@@ -258,7 +262,8 @@ static void test_resumed_facts_decide(void **state) {
   /* Had the session come from b (another policy), the core would say 421:
    * this is what the facts protect against. */
   mdr_conn forged = a2.facts;
-  forged.resumed_vhost = h_vhost(srv.table, "b");
+  forged.has_resumed_from = 1;
+  forged.resumed_from = h_vhost(srv.table, "b");
   assert_int_equal(mdr_decide(srv.table, &forged, &rq, &d, NULL, 0), 0);
   assert_int_equal(d.kind, MDR_MISDIRECTED);
   assert_int_equal(d.reason, MDR_REASON_RESUMED_CROSS_POLICY);

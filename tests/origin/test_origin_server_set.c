@@ -152,7 +152,8 @@ static mdr_decision decide_for(const conn_ctx *c, const char *host, int with_set
   mdr_conn conn;
   memset(&conn, 0, sizeof conn);
   conn.listener = c->listener;
-  conn.handshake_vhost = c->hs_vhost;
+  conn.has_hs_vhost = c->hs_vhost != MDR_NONE;
+  conn.hs_vhost = c->hs_vhost;
   conn.has_sni = c->has_sni;
   if (c->has_sni) {
     conn.sni.ptr = c->sni;
@@ -161,7 +162,6 @@ static mdr_decision decide_for(const conn_ctx *c, const char *host, int with_set
   conn.has_alpn = 1;
   conn.alpn.ptr = c->version == MDR_HTTP_2 ? "h2" : "h3";
   conn.alpn.len = 2;
-  conn.resumed_vhost = MDR_NONE;
   if (with_set) {
     conn.has_origin_set = 1;
     conn.origin_set = c->set->str;

@@ -125,8 +125,7 @@ static void decisions(const mdr_table *t, size_t n_vhosts, unsigned out[8]) {
     snprintf(host, sizeof host, k % 2 ? "x.w%zu.g%zu.example" : "h%zu.g%zu.example", i,
              i % (n_vhosts < LARGE_CERTS ? n_vhosts : LARGE_CERTS));
     mdr_str h = tu_str(host);
-    mdr_conn c = { .listener = k % 3 == 0 ? 1 : 0, .handshake_vhost = MDR_NONE,
-                   .resumed_vhost = MDR_NONE };
+    mdr_conn c = { .listener = k % 3 == 0 ? 1 : 0 };
     mdr_request r = { .version = MDR_HTTP_1_1, .has_target = 1, .target = MDR_STR_LIT("/"),
                       .host = &h, .n_host = 1 };
     mdr_decision d;

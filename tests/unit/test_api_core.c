@@ -65,7 +65,8 @@ static void test_every_export(void **state) {
   memset(&c, 0, sizeof c);
   memset(&r, 0, sizeof r);
   c.listener = web;
-  c.handshake_vhost = hs.vhost;
+  c.has_hs_vhost = 1;
+  c.hs_vhost = hs.vhost;
   c.has_sni = 1;
   c.sni = (mdr_str)S("www.example.com");
   mdr_str auth = S("blog.example.com");

@@ -70,14 +70,14 @@ static int run(mdr_table *t, const q *in, mdr_decision *d, char *loc, size_t cap
   assert_int_equal(mdr_table_find_listener(t, tu_str(in->listener), &c.listener), 0);
   mdr_listener_info li;
   mdr_table_listener_info(t, c.listener, &li);
-  c.handshake_vhost = MDR_NONE;
   if (li.tls) {
     mdr_handshake_result hs;
     c.has_sni = in->sni != NULL;
     c.sni = tu_str(in->sni);
     assert_int_equal(mdr_handshake(t, c.listener, c.has_sni, c.sni.ptr, c.sni.len, &hs), 0);
     if (hs.outcome == MDR_HS_ALERT) return -(int)hs.alert;
-    c.handshake_vhost = hs.vhost;
+    c.has_hs_vhost = 1;
+    c.hs_vhost = hs.vhost;
   }
   if (in->alpn) {
     c.has_alpn = 1;
@@ -255,7 +255,8 @@ static void test_origin_set_consistent_with_decide(void **state) {
     mdr_conn c;
     memset(&c, 0, sizeof c);
     c.listener = web;
-    c.handshake_vhost = home;
+    c.has_hs_vhost = 1;
+    c.hs_vhost = home;
     c.has_sni = 1;
     c.sni = tu_str("www.example.com");
     c.has_origin_set = 1;
@@ -336,7 +337,8 @@ static void test_trace_visits_rules_in_order(void **state) {
   memset(&c, 0, sizeof c);
   memset(&r, 0, sizeof r);
   assert_int_equal(mdr_table_find_listener(t, tu_str("web"), &c.listener), 0);
-  assert_int_equal(mdr_table_find_vhost(t, tu_str("home"), &c.handshake_vhost), 0);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("home"), &c.hs_vhost), 0);
+  c.has_hs_vhost = 1;
   mdr_str h = tu_str("www.example.com");
   r.has_target = 1;
   r.target = tu_str("/");
@@ -362,11 +364,12 @@ static void test_invalid_arguments(void **state) {
   c.listener = 99;
   assert_int_equal(mdr_decide(t, &c, &r, &d, NULL, 0), MDR_ERR_INVALID_ARGUMENT);
   c.listener = 0;
-  c.handshake_vhost = 77;
+  c.has_hs_vhost = 1;
+  c.hs_vhost = 77;
   assert_int_equal(mdr_decide(t, &c, &r, &d, NULL, 0), MDR_ERR_INVALID_ARGUMENT);
   assert_int_equal(mdr_decide(NULL, &c, &r, &d, NULL, 0), MDR_ERR_INVALID_ARGUMENT);
   r.n_host = 2;
-  c.handshake_vhost = MDR_NONE;
+  c.has_hs_vhost = 0;
   assert_int_equal(mdr_decide(t, &c, &r, &d, NULL, 0), MDR_ERR_INVALID_ARGUMENT);
   mdr_handshake_result hs;
   assert_int_equal(mdr_handshake(t, 1, 0, NULL, 0, &hs), MDR_ERR_WRONG_LISTENER);
@@ -440,6 +443,137 @@ static void test_handshake_step(void **state) {
   mdr_table_unref(t);
 }
 
+/* Issue 12 section 1: a zero-initialised mdr_conn is safe.  vhost 0 is
+ * admin (client-auth=required), the listener default is www.  In 0.1.0 -
+ * 0.2.0 a zeroed conn named vhost 0 as the handshake vhost (the field
+ * handshake_vhost meant "unknown" only when MDR_NONE), so a conn with only
+ * `listener` set got "200 serve admin" for Host admin.example.com, and
+ * resumed = 1 with nothing else said the session came from admin: a
+ * spurious 421 for www. */
+static const char ZERO_VHOSTS[] =
+    "listener web https 443 default=www\n"
+    "cert site admin.example.com www.example.com\n"
+    "policy staff client-auth=required\n"
+    "vhost admin listen=web names=admin.example.com cert=site policy=staff\n"
+    "vhost www listen=web names=www.example.com cert=site\n";
+
+static mdr_decision decide_zeroed(const mdr_table *t, const mdr_conn *c, const char *host) {
+  mdr_request r;
+  memset(&r, 0, sizeof r);
+  mdr_str h = tu_str(host);
+  r.has_target = 1;
+  r.target = tu_str("/");
+  r.host = &h;
+  r.n_host = 1;
+  mdr_decision d;
+  assert_int_equal(mdr_decide(t, c, &r, &d, NULL, 0), 0);
+  return d;
+}
+
+static void test_zeroed_conn_is_not_the_first_vhost(void **state) {
+  (void)state;
+  mdr_table *t = tu_table(ZERO_VHOSTS);
+  mdr_index admin = MDR_NONE, www = MDR_NONE;
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("admin"), &admin), 0);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("www"), &www), 0);
+  assert_int_equal(admin, 0); /* the trap needs admin to be vhost 0 */
+  mdr_conn c;
+  memset(&c, 0, sizeof c);
+  assert_int_equal(mdr_table_find_listener(t, tu_str("web"), &c.listener), 0);
+  /* H unknown: the listener default (www) and its policy stand for H */
+  mdr_decision d = decide_zeroed(t, &c, "admin.example.com");
+  assert_int_equal(d.status, 421);
+  assert_string_equal(mdr_reason_token(d.reason), "policy-mismatch");
+  assert_int_equal(d.handshake_vhost, www);
+  assert_int_equal(d.request_vhost, admin);
+  d = decide_zeroed(t, &c, "www.example.com");
+  assert_int_equal(d.status, 200);
+  assert_int_equal(d.vhost, www);
+  /* only with the handshake vhost given is admin served */
+  c.has_hs_vhost = 1;
+  c.hs_vhost = admin;
+  d = decide_zeroed(t, &c, "admin.example.com");
+  assert_int_equal(d.status, 200);
+  assert_int_equal(d.vhost, admin);
+  /* hs_vhost is read only with has_hs_vhost */
+  c.has_hs_vhost = 0;
+  d = decide_zeroed(t, &c, "admin.example.com");
+  assert_int_equal(d.status, 421);
+  mdr_table_unref(t);
+}
+
+static void test_zeroed_resumption_is_unknown(void **state) {
+  (void)state;
+  mdr_table *t = tu_table(ZERO_VHOSTS);
+  mdr_index admin = MDR_NONE, www = MDR_NONE;
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("admin"), &admin), 0);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("www"), &www), 0);
+  mdr_conn c;
+  memset(&c, 0, sizeof c);
+  assert_int_equal(mdr_table_find_listener(t, tu_str("web"), &c.listener), 0);
+  c.resumed = 1; /* from an unknown vhost: treated as H */
+  mdr_decision d = decide_zeroed(t, &c, "www.example.com");
+  assert_int_equal(d.status, 200);
+  assert_string_equal(mdr_reason_token(d.reason), "serve");
+  assert_int_equal(d.vhost, www);
+  /* a known vhost of another policy is still refused */
+  c.has_resumed_from = 1;
+  c.resumed_from = admin;
+  d = decide_zeroed(t, &c, "www.example.com");
+  assert_int_equal(d.status, 421);
+  assert_string_equal(mdr_reason_token(d.reason), "resumed-cross-policy");
+  /* resumed_from is read only when resumed */
+  c.resumed = 0;
+  d = decide_zeroed(t, &c, "www.example.com");
+  assert_int_equal(d.status, 200);
+  mdr_table_unref(t);
+}
+
+/* Every other zeroed input struct means its documented safe default. */
+static void test_zeroed_inputs_are_safe_defaults(void **state) {
+  (void)state;
+  mdr_table *t = tu_table(ZERO_VHOSTS);
+  mdr_conn c;
+  mdr_request r;
+  mdr_decision d;
+  memset(&c, 0, sizeof c);
+  memset(&r, 0, sizeof r);
+  /* a zeroed request: HTTP/1.1 without Host, a 400 */
+  assert_int_equal(mdr_decide(t, &c, &r, &d, NULL, 0), 0);
+  assert_int_equal(d.status, 400);
+  /* zeroed statement descriptions: the contract's defaults, or an error */
+  mdr_builder *b = NULL;
+  mdr_error err;
+  assert_int_equal(mdr_builder_new(&b, NULL), 0);
+  mdr_listener_conf l;
+  memset(&l, 0, sizeof l);
+  assert_int_equal(mdr_builder_add_listener(b, &l, &err), MDR_ERR_CONFIG); /* no name, port 0 */
+  mdr_vhost_conf v;
+  memset(&v, 0, sizeof v);
+  assert_int_equal(mdr_builder_add_vhost(b, &v, &err), MDR_ERR_CONFIG);
+  mdr_policy_conf p;
+  memset(&p, 0, sizeof p);
+  assert_int_equal(mdr_builder_add_policy(b, &p, &err), MDR_ERR_CONFIG);
+  mdr_cert_conf ce;
+  memset(&ce, 0, sizeof ce);
+  assert_int_equal(mdr_builder_add_cert(b, &ce, &err), MDR_ERR_CONFIG);
+  mdr_builder_free(b);
+  /* zeroed parse options: libc, no callbacks, base_dir "." */
+  mdr_parse_options o;
+  memset(&o, 0, sizeof o);
+  mdr_table *t2 = NULL;
+  assert_int_equal(mdr_table_parse(ZERO_VHOSTS, strlen(ZERO_VHOSTS), tu_str("v"), &o, &t2, &err), 0);
+  mdr_table_unref(t2);
+  /* a zeroed decision is not explained as "served by vhost 0" */
+  memset(&d, 0, sizeof d);
+  mdr_explanation e;
+  assert_int_equal(mdr_explain_decision(t, &c, &r, &d, &e), MDR_ERR_INVALID_ARGUMENT);
+  assert_int_equal(e.vhost, MDR_NONE);
+  char buf[256];
+  assert_int_equal(mdr_decision_explain(t, &c, &d, buf, sizeof buf), 0);
+  mdr_table_unref(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_basic_examples),
@@ -451,6 +585,9 @@ int main(void) {
     cmocka_unit_test(test_invalid_arguments),
     cmocka_unit_test(test_handshake_step),
     cmocka_unit_test(test_name_listing_and_cert_cover),
+    cmocka_unit_test(test_zeroed_conn_is_not_the_first_vhost),
+    cmocka_unit_test(test_zeroed_resumption_is_unknown),
+    cmocka_unit_test(test_zeroed_inputs_are_safe_defaults),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

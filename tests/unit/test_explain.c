@@ -51,14 +51,13 @@ static void run(const mdr_table *t, fx *f, q in) {
   assert_int_equal(mdr_table_find_listener(t, tu_str(in.listener), &f->c.listener), 0);
   mdr_listener_info li;
   assert_int_equal(mdr_table_listener_info(t, f->c.listener, &li), 0);
-  f->c.handshake_vhost = MDR_NONE;
-  f->c.resumed_vhost = MDR_NONE;
   if (li.tls) {
     f->c.has_sni = in.sni != NULL;
     f->c.sni = tu_str(in.sni);
     assert_int_equal(mdr_handshake(t, f->c.listener, f->c.has_sni, f->c.sni.ptr, f->c.sni.len, &f->hs), 0);
     assert_int_equal(f->hs.outcome, MDR_HS_ACCEPT);
-    f->c.handshake_vhost = f->hs.vhost;
+    f->c.has_hs_vhost = 1;
+    f->c.hs_vhost = f->hs.vhost;
   }
   if (in.alpn) {
     f->c.has_alpn = 1;
@@ -535,7 +534,8 @@ static void test_every_reason_has_causes(void **state) {
   /* an SNI that names no vhost, under unknown-sni=default */
   run(t, &f, ctx[1]);
   f.c.sni = tu_str("unknown.example.com");
-  f.c.handshake_vhost = home;
+  f.c.has_hs_vhost = 1;
+  f.c.hs_vhost = home;
   for (unsigned i = 0; i < MDR_REASON_COUNT_; i++) {
     mdr_decision d = f.d;
     d.reason = (mdr_reason)i;
@@ -702,7 +702,8 @@ static void test_one_line_names_the_parties(void **state) {
   f.c.sni.len = sizeof sni;
   assert_int_equal(mdr_handshake(lax, 0, 1, sni, sizeof sni, &f.hs), 0);
   assert_int_equal(f.hs.reason, MDR_REASON_SNI_UNKNOWN_DEFAULT);
-  f.c.handshake_vhost = f.hs.vhost;
+  f.c.has_hs_vhost = 1;
+  f.c.hs_vhost = f.hs.vhost;
   f.hosts[0] = tu_str("b.example.com");
   f.r.host = f.hosts;
   f.r.n_host = 1;

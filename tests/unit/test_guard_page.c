@@ -177,7 +177,7 @@ static void decide_with(const mdr_table *t, mdr_index listener, int field, const
   mdr_str v = { n ? p : NULL, n };
   mdr_str auth = MDR_STR_LIT("a.example"), host = MDR_STR_LIT("a.example");
   mdr_str origin = MDR_STR_LIT("https://a.example");
-  mdr_conn c = { .listener = listener, .handshake_vhost = MDR_NONE, .resumed_vhost = MDR_NONE };
+  mdr_conn c = { .listener = listener };
   mdr_request r = { .version = MDR_HTTP_1_1, .has_target = 1, .target = MDR_STR_LIT("/x?y") };
   switch (field) {
   case F_TARGET: r.target = v; r.host = &host; r.n_host = 1; break;
@@ -242,7 +242,7 @@ static void test_origin_set_entries_and_location(void **state) {
   /* The Location is written flush against the guard too: a redirect whose
    * Location exactly fills the buffer, and one byte less. */
   mdr_str host = MDR_STR_LIT("a.example");
-  mdr_conn c = { .listener = 1, .handshake_vhost = MDR_NONE, .resumed_vhost = MDR_NONE };
+  mdr_conn c = { .listener = 1 };
   mdr_request r = { .version = MDR_HTTP_1_1, .has_target = 1, .target = MDR_STR_LIT("/x?y"),
                     .host = &host, .n_host = 1 };
   mdr_decision d;

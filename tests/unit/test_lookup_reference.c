@@ -381,7 +381,8 @@ static void check_query(const rtable *r, const char *q) {
     mdr_conn c;
     memset(&c, 0, sizeof c);
     c.listener = (mdr_index)l;
-    c.handshake_vhost = hv < 0 ? MDR_NONE : (mdr_index)hv;
+    c.has_hs_vhost = hv >= 0;
+    c.hs_vhost = hv < 0 ? 0 : (mdr_index)hv;
     mdr_str host = tu_str(q);
     mdr_request rq;
     memset(&rq, 0, sizeof rq);

@@ -127,7 +127,7 @@ static int check_decision(const mdr_table *t, unsigned k, unsigned i, int alias)
   char host[32], loc[128], want[128];
   snprintf(host, sizeof host, "%c%u.example", alias ? 'a' : 'h', i);
   mdr_str h = tu_str(host);
-  mdr_conn c = { .listener = 0, .handshake_vhost = MDR_NONE, .resumed_vhost = MDR_NONE };
+  mdr_conn c = { .listener = 0 };
   mdr_request r = { .version = MDR_HTTP_1_1, .has_target = 1, .target = MDR_STR_LIT("/p?q"),
                     .host = &h, .n_host = 1 };
   mdr_decision d;

@@ -56,6 +56,26 @@ void tu_counting_mem_init(tu_counting_mem *m) {
   m->mem.free = tu_free;
 }
 
+void tu_counting_mem_mask(tu_counting_mem *m, unsigned mask) {
+  tu_counting_mem_init(m);
+  if (!(mask & 1u)) m->mem.malloc = NULL;
+  if (!(mask & 2u)) m->mem.realloc = NULL;
+  if (!(mask & 4u)) m->mem.free = NULL;
+}
+
+void tu_counting_mem_check(const tu_counting_mem *m, unsigned mask) {
+  if (mask == TU_MEM_ALL) {
+    assert_true(m->allocs > 0);
+    assert_true(m->frees > 0);
+    assert_int_equal(m->live, 0);
+    assert_int_equal(m->live_bytes, 0);
+  } else {
+    assert_int_equal(m->calls, 0);
+    assert_int_equal(m->allocs, 0);
+    assert_int_equal(m->frees, 0);
+  }
+}
+
 mdr_str tu_str(const char *s) {
   mdr_str r = { s, s ? strlen(s) : 0 };
   return r;

@@ -18,6 +18,17 @@ typedef struct tu_counting_mem {
 
 void tu_counting_mem_init(tu_counting_mem *m);
 
+/* The eight combinations of set and NULL functions of an mdr_mem: bit 0 =
+ * malloc set, bit 1 = realloc set, bit 2 = free set (TU_MEM_ALL = all
+ * three).  tu_counting_mem_init, then clear the functions whose bit is 0. */
+#define TU_MEM_ALL 7u
+void tu_counting_mem_mask(tu_counting_mem *m, unsigned mask);
+/* After every object made with m is released: with TU_MEM_ALL the allocator
+ * was used and every block it gave was freed through it; with any other
+ * mask (a partial mdr_mem, ignored as a whole) none of its functions was
+ * ever called. */
+void tu_counting_mem_check(const tu_counting_mem *m, unsigned mask);
+
 /* mdr_str from a C string. */
 mdr_str tu_str(const char *s);
 

@@ -36,14 +36,14 @@ static int decide_h2(const mdr_table *t, mdr_index listener, mdr_index hs_vhost,
 
   memset(&c, 0, sizeof c);
   c.listener = listener;
-  c.handshake_vhost = hs_vhost;
+  c.has_hs_vhost = 1;
+  c.hs_vhost = hs_vhost;
   c.has_sni = 1;
   c.sni.ptr = "www.example.com";
   c.sni.len = strlen(c.sni.ptr);
   c.has_alpn = 1;
   c.alpn.ptr = "h2";
   c.alpn.len = 2;
-  c.resumed_vhost = MDR_NONE;
 
   memset(&r, 0, sizeof r);
   r.version = MDR_HTTP_2;
