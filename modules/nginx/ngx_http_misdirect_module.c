@@ -207,10 +207,9 @@ ngx_http_misdirect_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* zeroed: no handshake vhost and no resumption vhost known */
     ngx_memzero(&conn, sizeof(mdr_conn));
     conn.listener = l->index;
-    conn.handshake_vhost = MDR_NONE;
-    conn.resumed_vhost = MDR_NONE;
 
     if (l->ssl) {
         if (c->ssl == NULL) {
@@ -225,7 +224,11 @@ ngx_http_misdirect_handler(ngx_http_request_t *r)
             return NGX_DECLINED;
         }
 
-        conn.handshake_vhost = mc->vhost;
+        if (mc->vhost != MDR_NONE) {
+            conn.has_hs_vhost = 1;
+            conn.hs_vhost = mc->vhost;
+        }
+
         conn.has_sni = mc->has_sni;
         conn.sni.ptr = (const char *) mc->sni;
         conn.sni.len = mc->sni_len;
