@@ -280,9 +280,12 @@ ngx_http_misdirect_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* a serve's cause is always "none": explain only the other answers */
     ctx->cause = MDR_CAUSE_NONE;
-    if (mdr_explain_decision(mmcf->table, &conn, &req, &ctx->decision, &ex)
-        == 0
+    if (ctx->decision.kind != MDR_SERVE
+        && mdr_explain_decision(mmcf->table, &conn, &req, &ctx->decision,
+                                &ex)
+           == 0
         && ex.n_causes)
     {
         ctx->cause = ex.causes[0];
