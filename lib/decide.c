@@ -153,10 +153,54 @@ static const char *version_name(mdr_http_version v) {
   }
 }
 
-static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *d,
-                  char *loc, size_t loc_cap, const dctx *x) {
-  if (!t || !c || !r || !d || (!loc && loc_cap)) return MDR_ERR_INVALID_ARGUMENT;
-  /* The authority is parsed in place below; zeroing its 272 bytes and then
+/* ------------------------------------------------------------------------ */
+/* One decision: its state, one function per rule, and the driver.          */
+/* ------------------------------------------------------------------------ */
+
+/* A rule returns GO_ON, or DECIDED with *d filled in, or a negative
+ * MDR_ERR_* code. */
+enum { DECIDED = 0, GO_ON = 1 };
+
+/* What the steps of one decision share.  Each rule reads what the rules
+ * before it established and adds its own part, in docs/decision-rules.md
+ * order. */
+typedef struct dstate {
+  const mdr_table *t;
+  const mdr_conn *c;
+  const mdr_request *r;
+  mdr_decision *d;
+  char *loc;
+  size_t loc_cap;
+  const dctx *x;                 /* the trace function, if any */
+  /* begin: the listener and H */
+  const mdri_listener *l;
+  mdr_index hv;                  /* H on a TLS listener, else MDR_NONE */
+  mdr_str method;                /* "GET" when the request left it empty */
+  int h2plus, is_connect;
+  /* rule 1: the target */
+  int asterisk, absolute, abs_tls;
+  mdr_str abs_auth, path;
+  /* rule 1: the scheme */
+  int req_tls;
+  unsigned defport;
+  /* rules 1 and 2: the authority (in d->authority unless no_host) */
+  int no_host;
+  unsigned port;
+  /* rule 6: the request vhost R */
+  mdr_index rv;
+  int match, fallback;
+  /* rule 7: what a serve will be called */
+  mdr_reason serve_reason;
+} dstate;
+
+/* Arguments, the decision's initial state, the listener and H. */
+static int begin(dstate *s) {
+  const mdr_table *t = s->t;
+  const mdr_conn *c = s->c;
+  const mdr_request *r = s->r;
+  mdr_decision *d = s->d;
+  if (!t || !c || !r || !d || (!s->loc && s->loc_cap)) return MDR_ERR_INVALID_ARGUMENT;
+  /* The authority is parsed in place later; zeroing its 272 bytes and then
    * copying a parsed local over them cost a fifth of a decision. */
   memset(d, 0, offsetof(mdr_decision, authority));
   d->authority.host[0] = '\0';
@@ -171,108 +215,139 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
   if ((r->n_host && !r->host) || (r->n_authority && !r->authority) ||
       (c->n_origin_set && !c->origin_set) || (unsigned)r->version > MDR_HTTP_3)
     return MDR_ERR_INVALID_ARGUMENT;
-  const mdri_listener *l = &t->listeners[c->listener];
-  mdr_index hv = MDR_NONE;
-  if (l->tls) {
-    hv = c->has_hs_vhost ? c->hs_vhost : l->default_vhost;
-    if (hv >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
-    d->handshake_vhost = hv;
+  s->l = &t->listeners[c->listener];
+  s->hv = MDR_NONE;
+  if (s->l->tls) {
+    s->hv = c->has_hs_vhost ? c->hs_vhost : s->l->default_vhost;
+    if (s->hv >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
+    d->handshake_vhost = s->hv;
   }
-  const int h2plus = r->version == MDR_HTTP_2 || r->version == MDR_HTTP_3;
-  mdr_str method = r->method;
-  if (method.len == 0) method = (mdr_str)MDR_STR_LIT("GET");
-  const int is_connect = is_lit(method, "CONNECT");
-  TR(x, 1, "%s %.*s on listener '%.*s' (%s, port %u)", version_name(r->version), SF(method),
-        SF(l->name), l->tls ? "https" : "http", l->port);
+  s->h2plus = r->version == MDR_HTTP_2 || r->version == MDR_HTTP_3;
+  /* The rest of the state starts out empty (set here rather than by
+   * zero-filling the whole struct: this is the hot path). */
+  s->asterisk = s->absolute = s->abs_tls = s->no_host = s->fallback = 0;
+  s->abs_auth.ptr = NULL;
+  s->abs_auth.len = 0;
+  s->port = 0;
+  s->method = r->method.len ? r->method : (mdr_str)MDR_STR_LIT("GET");
+  s->is_connect = is_lit(s->method, "CONNECT");
+  TR(s->x, 1, "%s %.*s on listener '%.*s' (%s, port %u)", version_name(r->version),
+     SF(s->method), SF(s->l->name), s->l->tls ? "https" : "http", s->l->port);
+  return GO_ON;
+}
 
-  /* ---- Rule 1: which authority ---------------------------------------- */
-  if (is_connect && (!h2plus || !r->has_target)) {
-    TR(x, 1, "classic CONNECT: this is an origin server, not a proxy");
-    return finish(d, MDR_NOT_IMPLEMENTED, 501, MDR_REASON_CONNECT, 1);
-  }
-  if (!r->has_target)
-    return bad(x, d, h2plus ? MDR_REASON_TARGET_MISSING_PATH : MDR_REASON_TARGET_EMPTY, 1);
-  mdr_str target = r->target;
+/* Rule 1, first of all: classic CONNECT gets 501. */
+static int rule1_connect(dstate *s) {
+  if (!s->is_connect || (s->h2plus && s->r->has_target)) return GO_ON;
+  TR(s->x, 1, "classic CONNECT: this is an origin server, not a proxy");
+  return finish(s->d, MDR_NOT_IMPLEMENTED, 501, MDR_REASON_CONNECT, 1);
+}
+
+/* Rule 1: the request-target's bytes and form (400), and a well-formed
+ * absolute-form scheme other than http(s) (421). */
+static int rule1_target(dstate *s) {
+  const dctx *x = s->x;
+  mdr_decision *d = s->d;
+  if (!s->r->has_target)
+    return bad(x, d, s->h2plus ? MDR_REASON_TARGET_MISSING_PATH : MDR_REASON_TARGET_EMPTY, 1);
+  mdr_str target = s->r->target;
   if (target.len == 0) return bad(x, d, MDR_REASON_TARGET_EMPTY, 1);
   for (size_t i = 0; i < target.len; i++) {
     unsigned char ch = (unsigned char)target.ptr[i];
     if (ch < 0x21 || ch > 0x7e || ch == '#') return bad(x, d, MDR_REASON_TARGET_BAD_BYTE, 1);
   }
-  int asterisk = 0, absolute = 0;
-  mdr_str abs_auth = { NULL, 0 }, path = target;
-  int abs_tls = 0;
+  s->path = target;
   if (target.ptr[0] == '/') {
     TR(x, 1, "origin-form target");
-  } else if (target.len == 1 && target.ptr[0] == '*') {
-    if (!is_lit(method, "OPTIONS")) return bad(x, d, MDR_REASON_TARGET_ASTERISK, 1);
-    asterisk = 1;
-    TR(x, 1, "asterisk-form target (OPTIONS *): never redirected");
-  } else if (h2plus) {
-    return bad(x, d, MDR_REASON_TARGET_PATH_FORM, 1);
-  } else {
-    size_t colon = 0;
-    while (colon < target.len && target.ptr[colon] != ':') colon++;
-    mdr_str scheme = { target.ptr, colon };
-    if (colon + 2 >= target.len || !mdri_scheme_ok(scheme) || target.ptr[colon + 1] != '/' ||
-        target.ptr[colon + 2] != '/')
-      return bad(x, d, MDR_REASON_TARGET_FORM, 1);
-    size_t as = colon + 3, ae = as;
-    while (ae < target.len && target.ptr[ae] != '/' && target.ptr[ae] != '?') ae++;
-    abs_auth.ptr = target.ptr + as;
-    abs_auth.len = ae - as;
-    path.ptr = target.ptr + ae;
-    path.len = target.len - ae;
-    absolute = 1;
-    TR(x, 1, "absolute-form target, scheme '%.*s', authority '%.*s'", SF(scheme), SF(abs_auth));
-    if (path.len == 0 && is_lit(method, "OPTIONS")) {
-      /* RFC 9112 section 3.2.4: OPTIONS with an empty path and no query is
-       * the absolute form of OPTIONS *, and like it never redirected. */
-      asterisk = 1;
-      TR(x, 1, "OPTIONS with an empty path: asterisk-form (OPTIONS *), never redirected");
-    }
-    if (mdri_str_ieq_lit(scheme, "https")) {
-      abs_tls = 1;
-    } else if (!mdri_str_ieq_lit(scheme, "http")) {
-      return misdirected(x, d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
-    }
+    return GO_ON;
   }
-  int req_tls = l->tls;
-  if (h2plus) {
-    if (!r->has_scheme || r->scheme.len == 0) return bad(x, d, MDR_REASON_SCHEME_MISSING, 1);
+  if (target.len == 1 && target.ptr[0] == '*') {
+    if (!is_lit(s->method, "OPTIONS")) return bad(x, d, MDR_REASON_TARGET_ASTERISK, 1);
+    s->asterisk = 1;
+    TR(x, 1, "asterisk-form target (OPTIONS *): never redirected");
+    return GO_ON;
+  }
+  if (s->h2plus) return bad(x, d, MDR_REASON_TARGET_PATH_FORM, 1);
+  size_t colon = 0;
+  while (colon < target.len && target.ptr[colon] != ':') colon++;
+  mdr_str scheme = { target.ptr, colon };
+  if (colon + 2 >= target.len || !mdri_scheme_ok(scheme) || target.ptr[colon + 1] != '/' ||
+      target.ptr[colon + 2] != '/')
+    return bad(x, d, MDR_REASON_TARGET_FORM, 1);
+  size_t as = colon + 3, ae = as;
+  while (ae < target.len && target.ptr[ae] != '/' && target.ptr[ae] != '?') ae++;
+  s->abs_auth.ptr = target.ptr + as;
+  s->abs_auth.len = ae - as;
+  s->path.ptr = target.ptr + ae;
+  s->path.len = target.len - ae;
+  s->absolute = 1;
+  TR(x, 1, "absolute-form target, scheme '%.*s', authority '%.*s'", SF(scheme), SF(s->abs_auth));
+  if (s->path.len == 0 && is_lit(s->method, "OPTIONS")) {
+    /* RFC 9112 section 3.2.4: OPTIONS with an empty path and no query is
+     * the absolute form of OPTIONS *, and like it never redirected. */
+    s->asterisk = 1;
+    TR(x, 1, "OPTIONS with an empty path: asterisk-form (OPTIONS *), never redirected");
+  }
+  if (mdri_str_ieq_lit(scheme, "https")) {
+    s->abs_tls = 1;
+  } else if (!mdri_str_ieq_lit(scheme, "http")) {
+    return misdirected(x, d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
+  }
+  return GO_ON;
+}
+
+/* Rule 1: the request's scheme: :scheme in HTTP/2 and HTTP/3 (400 when
+ * missing or malformed, 421 when not http(s)), else the absolute-form's,
+ * else the listener's. */
+static int rule1_scheme(dstate *s) {
+  const mdr_request *r = s->r;
+  s->req_tls = s->l->tls;
+  if (s->h2plus) {
+    if (!r->has_scheme || r->scheme.len == 0) return bad(s->x, s->d, MDR_REASON_SCHEME_MISSING, 1);
     /* "http" and "https" (any case) satisfy the scheme grammar, so the
      * grammar is only checked for other values. */
     if (r->scheme.len == 5 && mdri_str_ieq_lit(r->scheme, "https")) {
-      req_tls = 1;
+      s->req_tls = 1;
     } else if (r->scheme.len == 4 && mdri_str_ieq_lit(r->scheme, "http")) {
-      req_tls = 0;
+      s->req_tls = 0;
     } else if (!mdri_scheme_ok(r->scheme)) {
-      return bad(x, d, MDR_REASON_SCHEME_SYNTAX, 1);
+      return bad(s->x, s->d, MDR_REASON_SCHEME_SYNTAX, 1);
     } else {
-      TR(x, 1, ":scheme '%.*s'", SF(r->scheme));
-      return misdirected(x, d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
+      TR(s->x, 1, ":scheme '%.*s'", SF(r->scheme));
+      return misdirected(s->x, s->d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
     }
-  } else if (absolute) {
-    req_tls = abs_tls;
+  } else if (s->absolute) {
+    s->req_tls = s->abs_tls;
   }
-  const unsigned defport = mdri_default_port(req_tls);
+  s->defport = mdri_default_port(s->req_tls);
+  return GO_ON;
+}
 
+/* Rules 1 and 2: which authority names the host (Host, :authority or the
+ * absolute-form target; 400 when missing, repeated or disagreeing), and its
+ * syntax (400).  The normalised authority lands in d->authority. */
+static int rule1_2_authority(dstate *s) {
+  const mdr_request *r = s->r;
+  const dctx *x = s->x;
+  mdr_decision *d = s->d;
+  mdr_authority *const a = &d->authority;
   mdr_authority hosta;
-  mdr_authority *const a = &d->authority; /* valid when d->has_authority */
-  int no_host = 0;
-  if (!h2plus) {
+  const unsigned defport = s->defport;
+  if (!s->h2plus) {
     if (r->n_host > 1) return bad(x, d, MDR_REASON_HOST_MULTIPLE, 1);
     if (r->version == MDR_HTTP_1_1 && r->n_host == 0) return bad(x, d, MDR_REASON_HOST_MISSING, 1);
-    if (absolute) {
-      if (!parse_auth(x, d, abs_auth, 0, a, "target authority", defport)) return 0;
+    if (s->absolute) {
+      if (!parse_auth(x, d, s->abs_auth, 0, a, "target authority", defport)) return DECIDED;
       if (r->n_host == 1) {
-        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host", defport)) return 0;
+        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host", defport)) return DECIDED;
         if (!same_authority(a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
       }
     } else if (r->n_host == 1) {
-      if (!parse_auth(x, d, r->host[0], 1, a, "Host", defport)) return 0;
-    } else if (l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) {
-      no_host = 1;
+      if (!parse_auth(x, d, r->host[0], 1, a, "Host", defport)) return DECIDED;
+    } else if (s->l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) {
+      s->no_host = 1;
       TR(x, 1, "HTTP/1.0 without Host: unknown-host=default uses the listener default");
+      return GO_ON;
     } else {
       return bad(x, d, MDR_REASON_HOST_MISSING, 1);
     }
@@ -281,170 +356,231 @@ static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, m
     if (r->n_host > 1) return bad(x, d, MDR_REASON_HOST_MULTIPLE, 1);
     if (r->n_authority == 1) {
       if (r->authority[0].len == 0) return bad(x, d, MDR_REASON_AUTHORITY_EMPTY, 1);
-      if (!parse_auth(x, d, r->authority[0], 0, a, ":authority", defport)) return 0;
+      if (!parse_auth(x, d, r->authority[0], 0, a, ":authority", defport)) return DECIDED;
       if (r->n_host == 1) {
-        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host", defport)) return 0;
+        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host", defport)) return DECIDED;
         if (!same_authority(a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
       }
     } else if (r->n_host == 1) {
-      if (!parse_auth(x, d, r->host[0], 1, a, "Host", defport)) return 0;
+      if (!parse_auth(x, d, r->host[0], 1, a, "Host", defport)) return DECIDED;
     } else {
       return bad(x, d, MDR_REASON_AUTHORITY_MISSING, 1);
     }
   }
-  unsigned port = 0;
-  if (!no_host) {
-    d->has_authority = 1;
-    port = a->port ? a->port : defport;
+  d->has_authority = 1;
+  s->port = a->port ? a->port : defport;
+  return GO_ON;
+}
+
+/* Rule 3: is this TLS connection fit for HTTP at all (421): ALPN, ECH, and
+ * a session resumed across TLS policies. */
+static int rule3_connection(dstate *s) {
+  const mdr_table *t = s->t;
+  const mdr_conn *c = s->c;
+  const dctx *x = s->x;
+  if (!s->l->tls) return GO_ON;
+  if (c->has_alpn && !is_lit(c->alpn, "http/1.1") && !is_lit(c->alpn, "h2") &&
+      !is_lit(c->alpn, "http/1.0") && !is_lit(c->alpn, "h3")) {
+    TR(x, 3, "ALPN '%.*s' is not an HTTP protocol", SF(c->alpn));
+    return misdirected(x, s->d, MDR_REASON_ALPN_NOT_HTTP, 3);
   }
-
-  /* ---- Rule 3: is this connection fit for HTTP at all? ------------------ */
-  if (l->tls) {
-    if (c->has_alpn && !is_lit(c->alpn, "http/1.1") && !is_lit(c->alpn, "h2") &&
-        !is_lit(c->alpn, "http/1.0") && !is_lit(c->alpn, "h3")) {
-      TR(x, 3, "ALPN '%.*s' is not an HTTP protocol", SF(c->alpn));
-      return misdirected(x, d, MDR_REASON_ALPN_NOT_HTTP, 3);
+  if (c->ech == MDR_ECH_REJECTED) return misdirected(x, s->d, MDR_REASON_ECH_REJECTED, 3);
+  if (c->resumed && c->has_resumed_from) {
+    if (c->resumed_from >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
+    if (mdri_vhost_class(t, c->resumed_from) != mdri_vhost_class(t, s->hv)) {
+      TR(x, 3, "session created under vhost '%.*s' (policy '%.*s'), handshake vhost '%.*s' (policy '%.*s')",
+         SF(t->vhosts[c->resumed_from].name),
+         SF(t->policies[t->vhosts[c->resumed_from].policy].name), SF(t->vhosts[s->hv].name),
+         SF(t->policies[t->vhosts[s->hv].policy].name));
+      return misdirected(x, s->d, MDR_REASON_RESUMED_CROSS_POLICY, 3);
     }
-    if (c->ech == MDR_ECH_REJECTED) return misdirected(x, d, MDR_REASON_ECH_REJECTED, 3);
-    if (c->resumed && c->has_resumed_from) {
-      if (c->resumed_from >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
-      if (mdri_vhost_class(t, c->resumed_from) != mdri_vhost_class(t, hv)) {
-        TR(x, 3, "session created under vhost '%.*s' (policy '%.*s'), handshake vhost '%.*s' (policy '%.*s')",
-              SF(t->vhosts[c->resumed_from].name),
-              SF(t->policies[t->vhosts[c->resumed_from].policy].name), SF(t->vhosts[hv].name),
-              SF(t->policies[t->vhosts[hv].policy].name));
-        return misdirected(x, d, MDR_REASON_RESUMED_CROSS_POLICY, 3);
-      }
-    }
-    TR(x, 3, "connection fit for HTTP");
   }
+  TR(x, 3, "connection fit for HTTP");
+  return GO_ON;
+}
 
-  /* ---- Rule 4: scheme --------------------------------------------------- */
-  if (req_tls != l->tls)
-    return misdirected(x, d, req_tls ? MDR_REASON_SCHEME_HTTPS_ON_CLEARTEXT : MDR_REASON_SCHEME_HTTP_ON_TLS, 4);
-  TR(x, 4, "scheme %s matches the listener", req_tls ? "https" : "http");
+/* Rule 4: the request's scheme matches the listener (421). */
+static int rule4_scheme(dstate *s) {
+  if (s->req_tls != s->l->tls)
+    return misdirected(s->x, s->d,
+                       s->req_tls ? MDR_REASON_SCHEME_HTTPS_ON_CLEARTEXT : MDR_REASON_SCHEME_HTTP_ON_TLS, 4);
+  TR(s->x, 4, "scheme %s matches the listener", s->req_tls ? "https" : "http");
+  return GO_ON;
+}
 
-  /* ---- Rule 5: port ----------------------------------------------------- */
-  if (!no_host) {
-    if (!mdri_listener_port_ok(l, port)) {
-      TR(x, 5, "port %u is neither the listener's port %u nor one of its public ports", port,
-            l->port);
-      return misdirected(x, d, MDR_REASON_WRONG_PORT, 5);
-    }
-    TR(x, 5, "port %u accepted", port);
+/* Rule 5: the port is the listener's or one of its public ports (421). */
+static int rule5_port(dstate *s) {
+  if (s->no_host) return GO_ON;
+  if (!mdri_listener_port_ok(s->l, s->port)) {
+    TR(s->x, 5, "port %u is neither the listener's port %u nor one of its public ports", s->port,
+       s->l->port);
+    return misdirected(s->x, s->d, MDR_REASON_WRONG_PORT, 5);
   }
+  TR(s->x, 5, "port %u accepted", s->port);
+  return GO_ON;
+}
 
-  /* ---- Rule 6: vhost lookup --------------------------------------------- */
-  mdr_index rv;
-  int match = MDRI_NAME_EXACT, fallback = 0;
-  if (no_host) {
-    rv = l->default_vhost;
-    fallback = 1;
+/* Rule 6: the request vhost R on this listener (421 when none, unless
+ * unknown-host=default), and whether R speaks this HTTP version (421). */
+static int rule6_vhost(dstate *s) {
+  const mdr_table *t = s->t;
+  const mdr_decision *d = s->d;
+  s->match = MDRI_NAME_EXACT;
+  if (s->no_host) {
+    s->rv = s->l->default_vhost;
+    s->fallback = 1;
   } else {
-    rv = mdri_lookup(t, c->listener, a->host, a->host_len, a->kind, &match);
-    if (rv == MDR_NONE) {
-      if (l->unknown_host != MDR_UNKNOWN_HOST_DEFAULT) {
-        TR(x, 6, "no vhost on this listener serves '%s'", a->host);
-        return misdirected(x, d, MDR_REASON_UNKNOWN_HOST, 6);
+    s->rv = mdri_lookup(t, s->c->listener, d->authority.host, d->authority.host_len,
+                        d->authority.kind, &s->match);
+    if (s->rv == MDR_NONE) {
+      if (s->l->unknown_host != MDR_UNKNOWN_HOST_DEFAULT) {
+        TR(s->x, 6, "no vhost on this listener serves '%s'", d->authority.host);
+        return misdirected(s->x, s->d, MDR_REASON_UNKNOWN_HOST, 6);
       }
-      rv = l->default_vhost;
-      fallback = 1;
+      s->rv = s->l->default_vhost;
+      s->fallback = 1;
     }
   }
-  d->request_vhost = rv;
-  TR(x, 6, "vhost '%.*s' (%s)", SF(t->vhosts[rv].name),
-        fallback ? "listener default (unknown-host=default)"
-                 : match == MDRI_NAME_ALIAS ? "redirect alias"
-                 : match == MDRI_NAME_WILD ? "wildcard match" : "exact match");
-  {
-    unsigned bit = r->version == MDR_HTTP_2 ? MDR_PROTO_H2 : r->version == MDR_HTTP_3 ? MDR_PROTO_H3 : MDR_PROTO_H1;
-    if (!(t->vhosts[rv].protocols & bit)) {
-      TR(x, 6, "vhost '%.*s' disables %s", SF(t->vhosts[rv].name), version_name(r->version));
-      return misdirected(x, d, MDR_REASON_PROTOCOL_DISABLED, 6);
+  s->d->request_vhost = s->rv;
+  TR(s->x, 6, "vhost '%.*s' (%s)", SF(t->vhosts[s->rv].name),
+     s->fallback ? "listener default (unknown-host=default)"
+     : s->match == MDRI_NAME_ALIAS ? "redirect alias"
+     : s->match == MDRI_NAME_WILD ? "wildcard match" : "exact match");
+  mdr_http_version v = s->r->version;
+  unsigned bit = v == MDR_HTTP_2 ? MDR_PROTO_H2 : v == MDR_HTTP_3 ? MDR_PROTO_H3 : MDR_PROTO_H1;
+  if (!(t->vhosts[s->rv].protocols & bit)) {
+    TR(s->x, 6, "vhost '%.*s' disables %s", SF(t->vhosts[s->rv].name), version_name(v));
+    return misdirected(s->x, s->d, MDR_REASON_PROTOCOL_DISABLED, 6);
+  }
+  return GO_ON;
+}
+
+/* Rule 7: on a TLS listener, may the handshake vhost H's connection serve
+ * R (the listener's sni-host mode, and under sni-host=ignore the advertised
+ * origin set)?  Also names the serve: serve, -coalesced, -default or
+ * -unchecked. */
+static int rule7_tls_authority(dstate *s) {
+  const mdr_table *t = s->t;
+  const mdri_listener *l = s->l;
+  const mdr_authority *a = &s->d->authority;
+  s->serve_reason = s->fallback ? MDR_REASON_SERVE_DEFAULT : MDR_REASON_SERVE_HANDSHAKE_VHOST;
+  if (!l->tls) return GO_ON;
+  TR(s->x, 7, "handshake vhost '%.*s', request vhost '%.*s', sni-host=%s",
+     SF(t->vhosts[s->hv].name), SF(t->vhosts[s->rv].name),
+     l->sni_host == MDR_SNI_HOST_STRICT ? "strict"
+     : l->sni_host == MDR_SNI_HOST_IGNORE ? "ignore" : "compatible");
+  if (s->no_host) {
+    if (l->sni_host != MDR_SNI_HOST_IGNORE && s->rv != s->hv)
+      return misdirected(s->x, s->d, MDR_REASON_DEFAULT_NOT_HANDSHAKE, 7);
+  } else {
+    mdr_reason cr = mdri_sni_host_check(t, l, s->hv, s->rv, a->host, a->host_len, a->kind);
+    if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && cr != MDR_REASON_SERVE_COALESCED &&
+        cr != MDR_REASON_SERVE_UNCHECKED)
+      return misdirected(s->x, s->d, cr, 7);
+    if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && !s->fallback) s->serve_reason = cr;
+    if (cr == MDR_REASON_SERVE_UNCHECKED) s->serve_reason = cr;
+    /* The advertised origin set bounds what is served only under
+     * sni-host=ignore, where it is the only check.  Under compatible and
+     * strict the sni-host check above is the safety; the set is advisory
+     * there (wildcards cannot be listed, a capped set leaves names out,
+     * and clients that ignore ORIGIN coalesce by certificate). */
+    if (s->c->has_origin_set && l->sni_host == MDR_SNI_HOST_IGNORE) {
+      if (!origin_ok(l, s->c, a, s->port))
+        return misdirected(s->x, s->d, MDR_REASON_NOT_IN_ORIGIN_SET, 7);
+      TR(s->x, 7, "origin is in the connection's origin set");
     }
   }
+  TR(s->x, 7, "the TLS handshake authorises this request");
+  return GO_ON;
+}
 
-  /* ---- Rule 7: TLS authority -------------------------------------------- */
-  mdr_reason serve_reason = fallback ? MDR_REASON_SERVE_DEFAULT : MDR_REASON_SERVE_HANDSHAKE_VHOST;
-  if (l->tls) {
-    TR(x, 7, "handshake vhost '%.*s', request vhost '%.*s', sni-host=%s", SF(t->vhosts[hv].name),
-          SF(t->vhosts[rv].name),
-          l->sni_host == MDR_SNI_HOST_STRICT ? "strict"
-          : l->sni_host == MDR_SNI_HOST_IGNORE ? "ignore" : "compatible");
-    if (no_host) {
-      if (l->sni_host != MDR_SNI_HOST_IGNORE && rv != hv)
-        return misdirected(x, d, MDR_REASON_DEFAULT_NOT_HANDSHAKE, 7);
-    } else {
-      mdr_reason cr = mdri_sni_host_check(t, l, hv, rv, a->host, a->host_len, a->kind);
-      if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && cr != MDR_REASON_SERVE_COALESCED &&
-          cr != MDR_REASON_SERVE_UNCHECKED)
-        return misdirected(x, d, cr, 7);
-      if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && !fallback) serve_reason = cr;
-      if (cr == MDR_REASON_SERVE_UNCHECKED) serve_reason = cr;
-      /* The advertised origin set bounds what is served only under
-       * sni-host=ignore, where it is the only check.  Under compatible and
-       * strict the sni-host check above is the safety; the set is advisory
-       * there (wildcards cannot be listed, a capped set leaves names out,
-       * and clients that ignore ORIGIN coalesce by certificate). */
-      if (c->has_origin_set && l->sni_host == MDR_SNI_HOST_IGNORE) {
-        if (!origin_ok(l, c, a, port)) return misdirected(x, d, MDR_REASON_NOT_IN_ORIGIN_SET, 7);
-        TR(x, 7, "origin is in the connection's origin set");
-      }
-    }
-    TR(x, 7, "the TLS handshake authorises this request");
-  }
+/* Rule 8: a 0-RTT request for a vhost without early-data gets 425. */
+static int rule8_early_data(dstate *s) {
+  if (!s->c->early_data || s->t->vhosts[s->rv].early_data) return GO_ON;
+  TR(s->x, 8, "0-RTT request for a vhost without early-data");
+  return finish(s->d, MDR_TOO_EARLY, 425, MDR_REASON_EARLY_DATA, 8);
+}
 
-  /* ---- Rule 8: early data ----------------------------------------------- */
-  if (c->early_data && !t->vhosts[rv].early_data) {
-    TR(x, 8, "0-RTT request for a vhost without early-data");
-    return finish(d, MDR_TOO_EARLY, 425, MDR_REASON_EARLY_DATA, 8);
-  }
-
-  /* ---- Rule 9: redirects ------------------------------------------------ */
-  const mdri_vhost *v = &t->vhosts[rv];
+/* Rule 9: a redirect alias goes to its vhost's canonical name, and an
+ * http=redirect vhost sends cleartext requests to https; the Location is
+ * built from configured names only.  OPTIONS * and CONNECT are never
+ * redirected (421 on a cleartext http=redirect vhost). */
+static int rule9_redirect(dstate *s) {
+  const mdr_table *t = s->t;
+  const mdri_listener *l = s->l;
+  const mdri_vhost *v = &t->vhosts[s->rv];
+  mdr_decision *d = s->d;
   int to_https = !l->tls && v->http == MDR_HTTP_REDIRECT;
-  int alias = !fallback && match == MDRI_NAME_ALIAS;
-  if (to_https && (asterisk || is_connect)) {
-    TR(x, 9, "http=redirect vhost: OPTIONS * and CONNECT cannot be redirected");
-    return misdirected(x, d, MDR_REASON_REDIRECT_ONLY_CLEARTEXT, 9);
+  int alias = !s->fallback && s->match == MDRI_NAME_ALIAS;
+  if (to_https && (s->asterisk || s->is_connect)) {
+    TR(s->x, 9, "http=redirect vhost: OPTIONS * and CONNECT cannot be redirected");
+    return misdirected(s->x, d, MDR_REASON_REDIRECT_ONLY_CLEARTEXT, 9);
   }
-  if ((to_https || alias) && !asterisk && !is_connect) {
-    const mdri_name *canon = &t->names[v->names_begin];
-    mdr_str host;
-    int tls_out;
-    unsigned out_port;
-    if (alias || fallback) {
-      host = canon->host;
-    } else {
-      host.ptr = a->host;
-      host.len = a->host_len;
-    }
-    if (to_https) {
-      tls_out = 1;
-      out_port = v->first_tls_listener != MDR_NONE ? t->listeners[v->first_tls_listener].public_port : 443u;
-    } else {
-      tls_out = l->tls;
-      out_port = l->public_port;
-    }
-    lw w = { loc, loc_cap, 0 };
-    lw_put(&w, tls_out ? "https://" : "http://", tls_out ? 8 : 7);
-    lw_put(&w, host.ptr, host.len);
-    if (out_port != mdri_default_port(tls_out)) lw_port(&w, out_port);
-    if (path.len == 0 || path.ptr[0] != '/') lw_put(&w, "/", 1);
-    lw_put(&w, path.ptr, path.len);
-    d->location_len = w.len;
-    if (w.len < loc_cap) loc[w.len] = '\0';
-    d->vhost = rv;
-    finish(d, MDR_REDIRECT, v->redirect_status, alias ? MDR_REASON_REDIRECT_ALIAS : MDR_REASON_REDIRECT_HTTPS, 9);
-    TR(x, 9, "%u redirect to %.*s", v->redirect_status,
-          (int)(w.len <= loc_cap ? w.len : loc_cap), loc ? loc : "");
-    return w.len > loc_cap ? MDR_ERR_BUFFER_TOO_SMALL : 0;
+  if (!(to_https || alias) || s->asterisk || s->is_connect) return GO_ON;
+  mdr_str host;
+  if (alias || s->fallback) {
+    host = t->names[v->names_begin].host;   /* the canonical (first) name */
+  } else {
+    host.ptr = d->authority.host;
+    host.len = d->authority.host_len;
   }
+  int tls_out;
+  unsigned out_port;
+  if (to_https) {
+    tls_out = 1;
+    out_port = v->first_tls_listener != MDR_NONE ? t->listeners[v->first_tls_listener].public_port : 443u;
+  } else {
+    tls_out = l->tls;
+    out_port = l->public_port;
+  }
+  lw w = { s->loc, s->loc_cap, 0 };
+  lw_put(&w, tls_out ? "https://" : "http://", tls_out ? 8 : 7);
+  lw_put(&w, host.ptr, host.len);
+  if (out_port != mdri_default_port(tls_out)) lw_port(&w, out_port);
+  if (s->path.len == 0 || s->path.ptr[0] != '/') lw_put(&w, "/", 1);
+  lw_put(&w, s->path.ptr, s->path.len);
+  d->location_len = w.len;
+  if (w.len < s->loc_cap) s->loc[w.len] = '\0';
+  d->vhost = s->rv;
+  finish(d, MDR_REDIRECT, v->redirect_status, alias ? MDR_REASON_REDIRECT_ALIAS : MDR_REASON_REDIRECT_HTTPS, 9);
+  TR(s->x, 9, "%u redirect to %.*s", v->redirect_status,
+     (int)(w.len <= s->loc_cap ? w.len : s->loc_cap), s->loc ? s->loc : "");
+  return w.len > s->loc_cap ? MDR_ERR_BUFFER_TOO_SMALL : DECIDED;
+}
 
-  /* ---- Rule 10: serve ---------------------------------------------------- */
-  d->vhost = rv;
-  TR(x, 10, "serve vhost '%.*s'", SF(v->name));
-  return finish(d, MDR_SERVE, 200, serve_reason, 10);
+/* Rule 10: serve R. */
+static int rule10_serve(dstate *s) {
+  s->d->vhost = s->rv;
+  TR(s->x, 10, "serve vhost '%.*s'", SF(s->t->vhosts[s->rv].name));
+  return finish(s->d, MDR_SERVE, 200, s->serve_reason, 10);
+}
+
+/* The driver: the rules of docs/decision-rules.md in their order.  The
+ * first one that does not say "go on" decides (or reports an error).
+ * 400s come first, then 421s, then 425, then redirects, then serve. */
+static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *d,
+                  char *loc, size_t loc_cap, const dctx *x) {
+  dstate state, *s = &state;
+  s->t = t, s->c = c, s->r = r, s->d = d, s->loc = loc, s->loc_cap = loc_cap, s->x = x;
+  int rc;
+#define STEP(rule)                          \
+  do {                                      \
+    if ((rc = rule(s)) != GO_ON) return rc; \
+  } while (0)
+  STEP(begin);               /* arguments; the listener and H */
+  STEP(rule1_connect);       /* 501 classic CONNECT, before anything else */
+  STEP(rule1_target);        /* 400 target syntax; 421 absolute-form ftp:// etc. */
+  STEP(rule1_scheme);        /* :scheme: 400 missing or malformed, 421 not http(s) */
+  STEP(rule1_2_authority);   /* 400 which authority, and its syntax */
+  STEP(rule3_connection);    /* 421 ALPN, ECH, cross-policy resumption */
+  STEP(rule4_scheme);        /* 421 https on cleartext, http on TLS */
+  STEP(rule5_port);          /* 421 wrong port */
+  STEP(rule6_vhost);         /* 421 unknown host, protocol disabled */
+  STEP(rule7_tls_authority); /* 421 certificate, policy, strict, origin set */
+  STEP(rule8_early_data);    /* 425 */
+  STEP(rule9_redirect);      /* 3xx */
+#undef STEP
+  return rule10_serve(s);
 }
 
 int mdr_decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *out,

@@ -50,11 +50,17 @@ nomem:
 
 int mdr_ngh2_origins_compute(mdr_ngh2_origins *o, const mdr_table *t, mdr_index listener,
                              mdr_index handshake_vhost, const mdr_mem *mem) {
+  return mdr_ngh2_origins_compute2(o, t, listener, handshake_vhost, NULL, mem);
+}
+
+int mdr_ngh2_origins_compute2(mdr_ngh2_origins *o, const mdr_table *t, mdr_index listener,
+                              mdr_index handshake_vhost, const mdr_origin_set_options *opts,
+                              const mdr_mem *mem) {
   if (!o || !t) return MDR_ERR_INVALID_ARGUMENT;
   mdr_ngh2_origins_free(o);
   o->mem = mem;
   collect c = {o, NULL, 0, 0};
-  int rc = mdr_origin_set_each(t, listener, handshake_vhost, MDR_HTTP_2, collect_one, &c);
+  int rc = mdr_origin_set_each2(t, listener, handshake_vhost, MDR_HTTP_2, opts, collect_one, &c);
   if (rc >= 0 && c.err) rc = c.err;
   if (rc >= 0 && o->n > 0) {
     o->origins = mdri_alloc_array(mem, o->n, sizeof *o->origins);
@@ -136,9 +142,17 @@ int mdr_ngh2_server_submit_origin(nghttp2_session *session, mdr_ngh2_origins *o,
                                   const mdr_table *t, mdr_index listener,
                                   mdr_index handshake_vhost, const mdr_mem *mem,
                                   size_t *frames_out) {
+  return mdr_ngh2_server_submit_origin2(session, o, t, listener, handshake_vhost, NULL, mem,
+                                        frames_out);
+}
+
+int mdr_ngh2_server_submit_origin2(nghttp2_session *session, mdr_ngh2_origins *o,
+                                   const mdr_table *t, mdr_index listener,
+                                   mdr_index handshake_vhost, const mdr_origin_set_options *opts,
+                                   const mdr_mem *mem, size_t *frames_out) {
   if (frames_out) *frames_out = 0;
   if (!session || !o) return MDR_ERR_INVALID_ARGUMENT;
-  int rc = mdr_ngh2_origins_compute(o, t, listener, handshake_vhost, mem);
+  int rc = mdr_ngh2_origins_compute2(o, t, listener, handshake_vhost, opts, mem);
   if (rc != 0) return rc;
   return mdr_ngh2_submit_origins(session, o->origins, o->n, 0, frames_out);
 }

@@ -16,7 +16,7 @@ static ossl_conn *conn_get(const SSL *ssl) {
 /* Switching                                                                 */
 /* ------------------------------------------------------------------------ */
 
-int ossl_apply_ctx(SSL *ssl, const ossl_vh *vh) {
+int ossl_apply_ctx(SSL *ssl, const ossl_ctx *vh) {
   SSL_CTX *ctx = vh->ctx;
   /* Ticket policy belongs to the initial context (it owns the ticket keys and
    * the session cache): never toggle SSL_OP_NO_TICKET per vhost. */
@@ -163,9 +163,9 @@ int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set) {
     }
     return refuse(c, al, alert);
   }
-  if (hs.vhost >= use->n_vh || !use->vh[hs.vhost].ctx)
-    return refuse(c, al, SSL_AD_INTERNAL_ERROR);
-  if (!ossl_apply_ctx(ssl, &use->vh[hs.vhost])) {
+  const ossl_ctx *e = ossl_set_entry(use, hs.vhost);
+  if (!e) return refuse(c, al, SSL_AD_INTERNAL_ERROR);
+  if (!ossl_apply_ctx(ssl, e)) {
     ERR_clear_error();
     return refuse(c, al, SSL_AD_INTERNAL_ERROR);
   }
@@ -176,7 +176,7 @@ int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set) {
   c->sni_raw_len = name.len < sizeof c->sni_raw ? name.len : sizeof c->sni_raw;
   if (c->sni_raw_len) memcpy(c->sni_raw, name.ptr, c->sni_raw_len);
   c->vhost = hs.vhost;
-  memcpy(c->policy_id, use->vh[hs.vhost].policy_id, MDR_OSSL_POLICY_ID_LEN);
+  memcpy(c->policy_id, e->policy_id, MDR_OSSL_POLICY_ID_LEN);
   c->accepted = 1;
   return SSL_CLIENT_HELLO_SUCCESS;
 }
@@ -321,9 +321,10 @@ int mdr_ossl_install(mdr_ossl_set *set, SSL_CTX *initial, mdr_error *err) {
   if (rc != 0) return rc;
   install_common(initial, set);
   /* OpenSSL takes the ClientHello, servername and ALPN callbacks from the
-   * context switched to, so every vhost context needs them too. */
-  for (size_t v = 0; v < set->n_vh; v++)
-    if (set->vh[v].ctx) install_common(set->vh[v].ctx, set);
+   * context switched to, so every vhost context needs them too (each
+   * shared context once). */
+  for (size_t i = 0; i < set->n_ctx; i++)
+    if (set->ctxs[i].ctx) install_common(set->ctxs[i].ctx, set);
   return 0;
 }
 

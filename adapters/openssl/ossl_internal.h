@@ -18,13 +18,21 @@ typedef uint64_t ossl_opts;
 typedef unsigned long ossl_opts;
 #endif
 
-/* One vhost's context inside a set. */
-typedef struct ossl_vh {
-  SSL_CTX *ctx;                      /* NULL: not on the listener or not loaded */
+/* One SSL_CTX of a set, shared by every vhost with the same certificate
+ * and TLS policy (or given for them with mdr_ossl_set_use_ctx). */
+typedef struct ossl_ctx {
+  SSL_CTX *ctx;                      /* NULL: a free slot */
   uint8_t policy_id[MDR_OSSL_POLICY_ID_LEN];
   char *ciphers12;                   /* TLS <= 1.2 cipher list, "" if none */
   char *ciphers13;                   /* TLS 1.3 suites, "" if none */
-} ossl_vh;
+  size_t users;                      /* vhosts mapped to it */
+  /* What it was made for (the sharing key): a loaded context is keyed by
+   * the cert statement's name and the policy class, a host-given one by
+   * its pointer. */
+  mdr_str cert;                      /* points into the table */
+  uint32_t policy_class;
+  int given;                         /* 1: from mdr_ossl_set_use_ctx */
+} ossl_ctx;
 
 struct mdr_ossl_set {
   atomic_long refs;
@@ -33,8 +41,15 @@ struct mdr_ossl_set {
   mdr_ossl_alpn_mode alpn;
   unsigned protocols;                /* what the server speaks; 0 = all */
   size_t n_vh;
-  ossl_vh *vh;
+  uint32_t *vh_ctx;                  /* per vhost: 1 + index into ctxs; 0 = none */
+  ossl_ctx *ctxs;
+  size_t n_ctx, cap_ctx;
+  uint32_t *hash;                    /* open addressing: 1 + index into ctxs; 0 = empty */
+  size_t hash_cap;                   /* a power of two, or 0 */
 };
+
+/* The context of vhost v, or NULL. */
+const ossl_ctx *ossl_set_entry(const mdr_ossl_set *set, mdr_index v);
 
 /* Per-connection state, kept in the adapter's private SSL ex_data index. */
 typedef struct ossl_conn {
@@ -56,11 +71,10 @@ typedef struct ossl_conn {
   mdr_index resumed_vhost;
 } ossl_conn;
 
-/* ex_data indices (once-guarded). */
+/* The SSL ex_data index (once-guarded; -1 after mdr_ossl_cleanup). */
 int ossl_ssl_index(void);
-int ossl_sess_index(void);
 
-/* Session records: which vhost and policy created a session. */
+/* Session records (ticket app data): which vhost and policy created a session. */
 int ossl_session_record(SSL_SESSION *sess, const uint8_t policy_id[MDR_OSSL_POLICY_ID_LEN],
                         mdr_str vhost_name);
 /* Read the record: 1 found (policy_id and name filled; name points into a
@@ -77,7 +91,7 @@ void ossl_error(mdr_error *err, int code, const char *token, const char *fmt, ..
 
 /* Apply the vhost's context to an SSL (switch + everything SSL_set_SSL_CTX
  * does not copy).  Returns 1 on success. */
-int ossl_apply_ctx(SSL *ssl, const ossl_vh *vh);
+int ossl_apply_ctx(SSL *ssl, const ossl_ctx *vh);
 
 /* Compute cipher strings of a context for ossl_apply_ctx.  0 or MDR_ERR_NOMEM. */
 int ossl_cipher_strings(SSL_CTX *ctx, char **c12, char **c13);

@@ -162,19 +162,106 @@ int ossl_cipher_strings(SSL_CTX *ctx, char **c12, char **c13) {
 /* Sets                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void vh_clear(ossl_vh *vh) {
-  SSL_CTX_free(vh->ctx);
-  OPENSSL_free(vh->ciphers12);
-  OPENSSL_free(vh->ciphers13);
-  memset(vh, 0, sizeof *vh);
+/* A context's sharing key: (cert statement, policy class) for a loaded
+ * context, the SSL_CTX pointer for a host-given one. */
+typedef struct ctx_key {
+  int given;
+  mdr_str cert;
+  uint32_t policy_class;
+  const SSL_CTX *ctx;
+} ctx_key;
+
+static size_t key_hash(const ctx_key *k) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  const unsigned char *p;
+  size_t n;
+  uintptr_t addr = (uintptr_t)k->ctx;
+  if (k->given) {
+    p = (const unsigned char *)&addr;
+    n = sizeof addr;
+  } else {
+    p = (const unsigned char *)k->cert.ptr;
+    n = k->cert.len;
+    h = (h ^ k->policy_class) * 1099511628211ull;
+  }
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return (size_t)(h ^ (h >> 29));
 }
 
-/* Take ctx (a reference already owned by the caller) into slot vh. */
-static int vh_take(ossl_vh *vh, SSL_CTX *ctx) {
-  ossl_vh n;
+static int key_match(const ossl_ctx *e, const ctx_key *k) {
+  if (!e->ctx || e->given != k->given) return 0; /* a freed slot matches nothing */
+  if (k->given) return e->ctx == k->ctx;
+  return e->policy_class == k->policy_class && e->cert.len == k->cert.len &&
+         (k->cert.len == 0 || memcmp(e->cert.ptr, k->cert.ptr, k->cert.len) == 0);
+}
+
+/* Index of the live context with key k, or -1. */
+static long ctx_find(const mdr_ossl_set *set, const ctx_key *k) {
+  if (!set->hash_cap) return -1;
+  size_t mask = set->hash_cap - 1;
+  for (size_t i = key_hash(k) & mask, probes = 0; probes < set->hash_cap;
+       i = (i + 1) & mask, probes++) {
+    uint32_t slot = set->hash[i];
+    if (!slot) return -1;
+    if (key_match(&set->ctxs[slot - 1], k)) return (long)(slot - 1);
+  }
+  return -1;
+}
+
+static ctx_key entry_key(const ossl_ctx *e) {
+  ctx_key k = {e->given, e->cert, e->policy_class, e->ctx};
+  return k;
+}
+
+static void hash_put(uint32_t *hash, size_t cap, const ctx_key *k, uint32_t slot) {
+  size_t mask = cap - 1, i = key_hash(k) & mask;
+  while (hash[i]) i = (i + 1) & mask;
+  hash[i] = slot;
+}
+
+/* Room for one more context (entry array and hash at most half full). */
+static int ctx_reserve(mdr_ossl_set *set) {
+  if (set->n_ctx >= UINT32_MAX - 1) return MDR_ERR_LIMIT;
+  if (set->n_ctx == set->cap_ctx) {
+    size_t cap = set->cap_ctx ? set->cap_ctx * 2 : 8;
+    ossl_ctx *n = OPENSSL_realloc(set->ctxs, cap * sizeof *n);
+    if (!n) return MDR_ERR_NOMEM;
+    set->ctxs = n;
+    set->cap_ctx = cap;
+  }
+  if ((set->n_ctx + 1) * 2 > set->hash_cap) {
+    size_t cap = set->hash_cap ? set->hash_cap * 2 : 16;
+    uint32_t *h = OPENSSL_zalloc(cap * sizeof *h);
+    if (!h) return MDR_ERR_NOMEM;
+    for (size_t i = 0; i < set->n_ctx; i++) {
+      if (!set->ctxs[i].ctx) continue; /* freed slots leave the hash */
+      ctx_key k = entry_key(&set->ctxs[i]);
+      hash_put(h, cap, &k, (uint32_t)(i + 1));
+    }
+    OPENSSL_free(set->hash);
+    set->hash = h;
+    set->hash_cap = cap;
+  }
+  return 0;
+}
+
+static void ctx_release(ossl_ctx *e) {
+  SSL_CTX_free(e->ctx);
+  OPENSSL_free(e->ciphers12);
+  OPENSSL_free(e->ciphers13);
+  e->ctx = NULL; /* the slot stays in the hash chain but matches nothing */
+  e->ciphers12 = e->ciphers13 = NULL;
+  e->users = 0;
+}
+
+/* Add ctx (a reference the caller gives up on success) under key k. */
+static int ctx_add(mdr_ossl_set *set, SSL_CTX *ctx, const ctx_key *k, uint32_t *out) {
+  int rc = ctx_reserve(set);
+  if (rc != 0) return rc;
+  ossl_ctx n;
   memset(&n, 0, sizeof n);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-  int rc = mdr_ossl_policy_identity(ctx, n.policy_id);
+  rc = mdr_ossl_policy_identity(ctx, n.policy_id);
   if (rc == 0) rc = ossl_cipher_strings(ctx, &n.ciphers12, &n.ciphers13);
   if (rc != 0) {
     OPENSSL_free(n.ciphers12);
@@ -182,9 +269,28 @@ static int vh_take(ossl_vh *vh, SSL_CTX *ctx) {
     return rc;
   }
   n.ctx = ctx;
-  vh_clear(vh);
-  *vh = n;
+  n.given = k->given;
+  n.cert = k->cert;
+  n.policy_class = k->policy_class;
+  uint32_t i = (uint32_t)set->n_ctx++;
+  set->ctxs[i] = n;
+  hash_put(set->hash, set->hash_cap, k, i + 1);
+  *out = i;
   return 0;
+}
+
+/* Point vhost v at context i (releasing a context no vhost uses any more). */
+static void vh_map(mdr_ossl_set *set, mdr_index v, uint32_t i) {
+  uint32_t old = set->vh_ctx[v];
+  set->ctxs[i].users++;
+  set->vh_ctx[v] = i + 1;
+  if (old && --set->ctxs[old - 1].users == 0) ctx_release(&set->ctxs[old - 1]);
+}
+
+const ossl_ctx *ossl_set_entry(const mdr_ossl_set *set, mdr_index v) {
+  if (!set || v >= set->n_vh || !set->vh_ctx[v]) return NULL;
+  const ossl_ctx *e = &set->ctxs[set->vh_ctx[v] - 1];
+  return e->ctx ? e : NULL;
 }
 
 mdr_ossl_set *mdr_ossl_set_ref(mdr_ossl_set *set) {
@@ -195,8 +301,10 @@ mdr_ossl_set *mdr_ossl_set_ref(mdr_ossl_set *set) {
 void mdr_ossl_set_unref(mdr_ossl_set *set) {
   if (!set) return;
   if (atomic_fetch_sub_explicit(&set->refs, 1, memory_order_acq_rel) != 1) return;
-  for (size_t i = 0; i < set->n_vh; i++) vh_clear(&set->vh[i]);
-  OPENSSL_free(set->vh);
+  for (size_t i = 0; i < set->n_ctx; i++) ctx_release(&set->ctxs[i]);
+  OPENSSL_free(set->ctxs);
+  OPENSSL_free(set->hash);
+  OPENSSL_free(set->vh_ctx);
   mdr_table_unref(set->table);
   OPENSSL_free(set);
 }
@@ -210,24 +318,45 @@ mdr_index mdr_ossl_set_listener(const mdr_ossl_set *set) {
 }
 
 SSL_CTX *mdr_ossl_set_ctx(const mdr_ossl_set *set, mdr_index v) {
-  if (!set || v >= set->n_vh) return NULL;
-  return set->vh[v].ctx;
+  const ossl_ctx *e = ossl_set_entry(set, v);
+  return e ? e->ctx : NULL;
+}
+
+size_t mdr_ossl_set_ctx_count(const mdr_ossl_set *set) {
+  size_t n = 0;
+  if (set)
+    for (size_t i = 0; i < set->n_ctx; i++) n += set->ctxs[i].ctx != NULL;
+  return n;
 }
 
 int mdr_ossl_set_policy_id(const mdr_ossl_set *set, mdr_index v, uint8_t out[MDR_OSSL_POLICY_ID_LEN]) {
   if (!set || !out) return MDR_ERR_INVALID_ARGUMENT;
-  if (v >= set->n_vh || !set->vh[v].ctx) return MDR_ERR_NOT_FOUND;
-  memcpy(out, set->vh[v].policy_id, MDR_OSSL_POLICY_ID_LEN);
+  const ossl_ctx *e = ossl_set_entry(set, v);
+  if (!e) return MDR_ERR_NOT_FOUND;
+  memcpy(out, e->policy_id, MDR_OSSL_POLICY_ID_LEN);
   return 0;
 }
 
 int mdr_ossl_set_use_ctx(mdr_ossl_set *set, mdr_index v, SSL_CTX *ctx) {
   if (!set || !ctx || v >= set->n_vh || !mdr_vhost_on_listener(set->table, v, set->listener))
     return MDR_ERR_INVALID_ARGUMENT;
-  if (!SSL_CTX_up_ref(ctx)) return MDR_ERR_NOMEM;
-  int rc = vh_take(&set->vh[v], ctx);
-  if (rc != 0) SSL_CTX_free(ctx);
-  return rc;
+  /* The same context given for several vhosts is held (and its identity
+   * computed) once. */
+  ctx_key k = {1, {NULL, 0}, 0, ctx};
+  long found = ctx_find(set, &k);
+  uint32_t i;
+  if (found >= 0) {
+    i = (uint32_t)found;
+  } else {
+    if (!SSL_CTX_up_ref(ctx)) return MDR_ERR_NOMEM;
+    int rc = ctx_add(set, ctx, &k, &i);
+    if (rc != 0) {
+      SSL_CTX_free(ctx);
+      return rc;
+    }
+  }
+  vh_map(set, v, i);
+  return 0;
 }
 
 /* "base/path" as a NUL-terminated string (path kept when absolute). */
@@ -256,9 +385,11 @@ static const char *ossl_reason(void) {
   return r ? r : "unknown OpenSSL error";
 }
 
-/* Build vhost v's context from its cert and policy statements. */
+/* Build the context of vhost v's cert and policy statements (shared by
+ * every vhost with the same cert statement and policy class); *out
+ * receives its index. */
 static int load_vhost(mdr_ossl_set *set, mdr_index v, const mdr_vhost_info *vi,
-                      const mdr_ossl_set_options *o, mdr_error *err) {
+                      const mdr_ossl_set_options *o, uint32_t *out, mdr_error *err) {
   mdr_str base = o ? o->base_dir : (mdr_str){NULL, 0};
   char *cert = NULL, *key = NULL, *ca = NULL;
   SSL_CTX *ctx = NULL;
@@ -333,7 +464,8 @@ static int load_vhost(mdr_ossl_set *set, mdr_index v, const mdr_vhost_info *vi,
       goto fail;
     }
   }
-  rc = vh_take(&set->vh[v], ctx);
+  ctx_key k = {0, vi->cert, vi->policy_class, NULL};
+  rc = ctx_add(set, ctx, &k, out);
   if (rc != 0) goto fail_nomem;
   ctx = NULL;
   OPENSSL_free(cert);
@@ -382,8 +514,8 @@ int mdr_ossl_set_new(mdr_ossl_set **out, mdr_table *t, mdr_str listener,
   s->protocols = opts ? opts->protocols : 0;
   s->n_vh = mdr_table_vhost_count(t);
   if (s->n_vh) {
-    s->vh = OPENSSL_zalloc(s->n_vh * sizeof *s->vh);
-    if (!s->vh) {
+    s->vh_ctx = OPENSSL_zalloc(s->n_vh * sizeof *s->vh_ctx);
+    if (!s->vh_ctx) {
       mdr_ossl_set_unref(s);
       return MDR_ERR_NOMEM;
     }
@@ -394,7 +526,11 @@ int mdr_ossl_set_new(mdr_ossl_set **out, mdr_table *t, mdr_str listener,
       mdr_vhost_info vi;
       if ((rc = mdr_table_vhost_info(t, v, &vi)) != 0) goto fail;
       if (vi.cert_file.len == 0) continue; /* the host supplies this one */
-      if ((rc = load_vhost(s, v, &vi, opts, err)) != 0) goto fail;
+      ctx_key k = {0, vi.cert, vi.policy_class, NULL};
+      long found = ctx_find(s, &k);
+      uint32_t i = (uint32_t)found;
+      if (found < 0 && (rc = load_vhost(s, v, &vi, opts, &i, err)) != 0) goto fail;
+      vh_map(s, v, i);
     }
   }
   *out = s;
@@ -407,7 +543,7 @@ fail:
 int mdr_ossl_set_check(const mdr_ossl_set *set, mdr_error *err) {
   if (!set) return MDR_ERR_INVALID_ARGUMENT;
   for (mdr_index v = 0; v < set->n_vh; v++) {
-    if (!mdr_vhost_on_listener(set->table, v, set->listener) || set->vh[v].ctx) continue;
+    if (!mdr_vhost_on_listener(set->table, v, set->listener) || ossl_set_entry(set, v)) continue;
     mdr_str n = mdr_vhost_name(set->table, v);
     ossl_error(err, MDR_ERR_CONFIG, "",
                "vhost '%.*s' has no SSL_CTX: its cert has no file= and none was given with "

@@ -10,7 +10,16 @@
 
 static CRYPTO_ONCE g_once = CRYPTO_ONCE_STATIC_INIT;
 static int g_ssl_idx = -1;
-static int g_sess_idx = -1;
+static int g_closed;                 /* mdr_ossl_cleanup ran */
+
+/* The adapter keeps one ex_data index, on SSL, whose free and dup
+ * callbacks point into this library.  OpenSSL calls them for every SSL
+ * freed or duplicated in the process, adapter's or not, so they must be
+ * unregistered before this code is unloaded (a dlclose'd server module):
+ * mdr_ossl_cleanup does it, and runs by itself when the module is unloaded
+ * (an atexit handler, which a dlopen'd object runs at dlclose) or the
+ * process exits.  Session records need no index: they live in the
+ * session's ticket app data, which OpenSSL owns and frees. */
 
 /* --- SSL ex_data: the per-connection state --------------------------------- */
 
@@ -36,90 +45,59 @@ static int conn_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, OSSL_FROM_D 
   return 1;
 }
 
-/* --- SSL_SESSION ex_data: the session record ------------------------------- */
+/* --- Session records -------------------------------------------------------- */
 
-/* A record is "MDR1" + policy id + vhost name; the same bytes go into the
- * ticket app data so that stateless tickets carry it too. */
+/* A record is "MDR1" + policy id + vhost name, kept as the session's ticket
+ * app data: serialised into stateless tickets, kept with cached sessions,
+ * and freed by OpenSSL with the session. */
 #define REC_MAGIC "MDR1"
 #define REC_HDR (4 + MDR_OSSL_POLICY_ID_LEN)
 
-typedef struct sess_rec {
-  size_t len;
-  unsigned char data[];
-} sess_rec;
-
-static void rec_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp) {
-  (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
-  OPENSSL_free(ptr);
-}
-
-static int rec_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, OSSL_FROM_D from_d, int idx,
-                   long argl, void *argp) {
-  (void)to; (void)from; (void)idx; (void)argl; (void)argp;
-  sess_rec **pp = (sess_rec **)from_d;
-  if (!*pp) return 1;
-  sess_rec *copy = OPENSSL_malloc(sizeof *copy + (*pp)->len);
-  if (!copy) {
-    *pp = NULL;
-    return 0;
-  }
-  copy->len = (*pp)->len;
-  memcpy(copy->data, (*pp)->data, copy->len);
-  *pp = copy;
-  return 1;
+static void at_unload(void) {
+  mdr_ossl_cleanup();
 }
 
 static void init_once(void) {
+  /* OpenSSL first, so that its own exit handler (registered at its
+   * initialisation) runs after ours: handlers run in reverse order. */
+  if (!OPENSSL_init_ssl(0, NULL)) return;
   g_ssl_idx = SSL_get_ex_new_index(0, (void *)"misdirect-openssl conn", NULL, conn_dup, conn_free);
-  g_sess_idx =
-      SSL_SESSION_get_ex_new_index(0, (void *)"misdirect-openssl session", NULL, rec_dup, rec_free);
+  if (g_ssl_idx > 0 && atexit(at_unload) != 0) {
+    CRYPTO_free_ex_index(CRYPTO_EX_INDEX_SSL, g_ssl_idx);
+    g_ssl_idx = -1;
+  }
 }
 
 int mdr_ossl_init(void) {
   if (!CRYPTO_THREAD_run_once(&g_once, init_once)) return MDR_ERR_NOMEM;
+  if (g_closed) return MDR_ERR_INVALID_ARGUMENT;
   /* Index 0 is the host's (SSL_set_app_data): never use it. */
-  if (g_ssl_idx <= 0 || g_sess_idx <= 0) return MDR_ERR_NOMEM;
+  if (g_ssl_idx <= 0) return MDR_ERR_NOMEM;
   return 0;
 }
 
 void mdr_ossl_cleanup(void) {
+  /* CRYPTO_free_ex_index replaces the callbacks by OpenSSL's own no-ops. */
   if (g_ssl_idx > 0) CRYPTO_free_ex_index(CRYPTO_EX_INDEX_SSL, g_ssl_idx);
-  if (g_sess_idx > 0) CRYPTO_free_ex_index(CRYPTO_EX_INDEX_SSL_SESSION, g_sess_idx);
   g_ssl_idx = -1;
-  g_sess_idx = -1;
+  g_closed = 1;
 }
 
 int ossl_ssl_index(void) {
   return mdr_ossl_init() == 0 ? g_ssl_idx : -1;
 }
 
-int ossl_sess_index(void) {
-  return mdr_ossl_init() == 0 ? g_sess_idx : -1;
-}
-
 int ossl_session_record(SSL_SESSION *sess, const uint8_t policy_id[MDR_OSSL_POLICY_ID_LEN],
                         mdr_str vhost_name) {
-  int idx = ossl_sess_index();
-  if (idx < 0 || !sess) return MDR_ERR_INVALID_ARGUMENT;
+  if (!sess) return MDR_ERR_INVALID_ARGUMENT;
   if (vhost_name.len > 1024) return MDR_ERR_LIMIT;
-  sess_rec *r = OPENSSL_malloc(sizeof *r + REC_HDR + vhost_name.len);
-  if (!r) return MDR_ERR_NOMEM;
-  r->len = REC_HDR + vhost_name.len;
-  memcpy(r->data, REC_MAGIC, 4);
-  memcpy(r->data + 4, policy_id, MDR_OSSL_POLICY_ID_LEN);
-  if (vhost_name.len) memcpy(r->data + REC_HDR, vhost_name.ptr, vhost_name.len);
-  /* Ticket app data is serialised with the session, so stateless tickets
-   * (which lose ex_data) still say where they came from. */
-  if (!SSL_SESSION_set1_ticket_appdata(sess, r->data, r->len)) {
-    OPENSSL_free(r);
+  unsigned char rec[REC_HDR + 1024];
+  memcpy(rec, REC_MAGIC, 4);
+  memcpy(rec + 4, policy_id, MDR_OSSL_POLICY_ID_LEN);
+  if (vhost_name.len) memcpy(rec + REC_HDR, vhost_name.ptr, vhost_name.len);
+  /* OpenSSL copies it into the session. */
+  if (!SSL_SESSION_set1_ticket_appdata(sess, rec, REC_HDR + vhost_name.len))
     return MDR_ERR_NOMEM;
-  }
-  sess_rec *old = SSL_SESSION_get_ex_data(sess, idx);
-  if (!SSL_SESSION_set_ex_data(sess, idx, r)) {
-    OPENSSL_free(r);
-    return MDR_ERR_NOMEM;
-  }
-  OPENSSL_free(old);
   return 0;
 }
 
@@ -137,10 +115,7 @@ static int rec_parse(const unsigned char *p, size_t len, uint8_t policy_id[MDR_O
 
 int ossl_session_lookup(SSL_SESSION *sess, uint8_t policy_id[MDR_OSSL_POLICY_ID_LEN], char *name,
                         size_t name_cap, size_t *name_len) {
-  int idx = ossl_sess_index();
-  if (idx < 0 || !sess) return 0;
-  const sess_rec *r = SSL_SESSION_get_ex_data(sess, idx);
-  if (r) return rec_parse(r->data, r->len, policy_id, name, name_cap, name_len);
+  if (!sess) return 0;
   void *data = NULL;
   size_t len = 0;
   if (SSL_SESSION_get0_ticket_appdata(sess, &data, &len) && data)

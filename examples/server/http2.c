@@ -2,7 +2,8 @@
  * misdirect-server: HTTP/2 with nghttp2.  Over TLS the connection's origin
  * set goes out in ORIGIN frames right after SETTINGS (misdirect-nghttp2),
  * and every stream is decided with that set in the connection facts.
- * Cleartext h2c (prior knowledge) gets no ORIGIN frame (RFC 8336 §2.2).
+ * Cleartext h2c (prior knowledge) gets no ORIGIN frame (RFC 8336 §2.2),
+ * nor does any connection under --no-origin-frame.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "server.h"
@@ -191,15 +192,19 @@ int h2_start(srv *s, srv_conn *c, int tls) {
   if (tls) {
     /* Right after SETTINGS: this connection's origin set, per SNI.  From
      * now on every stream is decided against what was advertised. */
-    rc = mdr_ngh2_server_submit_origin(c->h2, &c->origins, s->table, c->facts.listener,
-                                       c->facts.has_hs_vhost ? c->facts.hs_vhost : MDR_NONE,
-                                       NULL, &c->origin_frames);
+    /* --no-origin-frame: none is sent (the log then says frames=0), and
+     * the facts carry no origin set, as with a server unaware of RFC 8336. */
+    rc = s->no_origin_frame ? 0
+                            : mdr_ngh2_server_submit_origin(
+                                  c->h2, &c->origins, s->table, c->facts.listener,
+                                  c->facts.has_hs_vhost ? c->facts.hs_vhost : MDR_NONE, NULL,
+                                  &c->origin_frames);
     if (rc != 0) {
       srv_log(s, "origin frame not sent: %s", rc < 0 && rc > -200 ? mdr_strerror(rc)
                                                                   : nghttp2_strerror(rc));
       return -1;
     }
-    mdr_ngh2_origins_to_conn(&c->origins, &c->facts);
+    if (!s->no_origin_frame) mdr_ngh2_origins_to_conn(&c->origins, &c->facts);
     char list[1024];
     size_t k = 0;
     list[0] = '\0';

@@ -2,13 +2,15 @@
  * misdirect-server — example HTTP server: HTTP/1.1 and HTTP/2 over TLS,
  * HTTP/1.1 and HTTP/2 prior knowledge (h2c) in cleartext, on 127.0.0.1.
  *
- *   misdirect-server -c VHOSTS [--log FILE] [--port-offset N]
+ *   misdirect-server -c VHOSTS [--log FILE] [--port-offset N] [--no-origin-frame]
  *
  * Every listener of the vhosts file is bound on 127.0.0.1 at its port (plus
  * N: the configured port stays the one decisions use, as behind a port
  * mapping).  cert file=/key= and policy ca-file= are relative to the vhosts
  * file.  One line per decision goes to the log (default stderr).  SIGTERM or
- * SIGINT stop it cleanly.
+ * SIGINT stop it cleanly.  --no-origin-frame sends no ORIGIN frame on HTTP/2
+ * and decides without an origin set, as a server unaware of RFC 8336 does:
+ * the control run of the browser tests (tests/browser).
  *
  * This file: start-up, the poll() loop and transport I/O (TLS or plain).
  */
@@ -173,6 +175,10 @@ static void conn_accept(srv *s, srv_listener *l) {
 /* Transport read: >0 bytes, 0 = nothing now, -1 = closed or failed. */
 static long tr_read(srv_conn *c, void *buf, size_t cap) {
   if (c->ssl) {
+    /* SSL_get_error() reads this thread's error queue: an error another
+     * connection left there (a peer that closed without close_notify)
+     * would turn this connection's WANT_READ into SSL_ERROR_SSL. */
+    ERR_clear_error();
     int r = SSL_read(c->ssl, buf, (int)cap);
     if (r > 0) return r;
     int e = SSL_get_error(c->ssl, r);
@@ -198,6 +204,7 @@ static int conn_flush(srv_conn *c) {
     }
     long n;
     if (c->ssl) {
+      ERR_clear_error(); /* as in tr_read */
       int r = SSL_write(c->ssl, c->wptr, (int)c->wlen);
       if (r <= 0) {
         int e = SSL_get_error(c->ssl, r);
@@ -259,6 +266,7 @@ static void log_handshake_failure(srv *s, srv_conn *c) {
 static int conn_io(srv *s, srv_conn *c) {
   c->last_active = now_s();
   if (c->state == C_HANDSHAKE) {
+    ERR_clear_error(); /* as in tr_read */
     int r = SSL_do_handshake(c->ssl);
     if (r != 1) {
       int e = SSL_get_error(c->ssl, r);
@@ -326,13 +334,15 @@ static int conn_io(srv *s, srv_conn *c) {
 
 static void usage(const char *argv0) {
   fprintf(stderr,
-          "usage: %s -c VHOSTS [--log FILE] [--port-offset N]\n"
+          "usage: %s -c VHOSTS [--log FILE] [--port-offset N] [--no-origin-frame]\n"
           "  -c, --config VHOSTS  the vhosts file (docs/vhosts-file.md); every listener is\n"
           "                       bound on 127.0.0.1 at its PORT\n"
           "  --log FILE           append the log (one line per decision) to FILE\n"
           "                       (default: stderr)\n"
           "  --port-offset N      bind each listener at PORT+N; decisions still use PORT,\n"
           "                       as behind a port mapping\n"
+          "  --no-origin-frame    send no ORIGIN frame and decide without an origin set\n"
+          "                       (the control run of the browser tests)\n"
           "See misdirect-server(1), docs/vhosts-file.md and docs/decision-rules.md.\n",
           argv0);
 }
@@ -350,6 +360,8 @@ int main(int argc, char **argv) {
       long v = strtol(argv[++i], &end, 10);
       if (*end || v < -65535 || v > 65535) { usage(argv[0]); return 2; }
       s.port_offset = (int)v;
+    } else if (!strcmp(argv[i], "--no-origin-frame")) {
+      s.no_origin_frame = 1;
     } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage(argv[0]);
       return 0;

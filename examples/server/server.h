@@ -66,6 +66,7 @@ typedef struct srv {
   srv_conn conns[SRV_MAX_CONNS];
   FILE *log;
   int port_offset;
+  int no_origin_frame;             /* --no-origin-frame: a control for browser tests */
 } srv;
 
 /* The response a decision turns into (shared by HTTP/1.1 and HTTP/2). */

@@ -1115,9 +1115,28 @@ MDR_EXTERN mdr_str mdr_vhost_name(const mdr_table *t, mdr_index v);
 typedef int (*mdr_origin_fn)(void *user, const char *origin, size_t len);
 
 /**
+ * Default cap on the origins of one connection's origin set (256 origins,
+ * at most about 70 KB of ORIGIN frames).  @since 0.3.0
+ */
+#define MDR_ORIGIN_SET_DEFAULT_MAX 256
+
+/**
+ * Options for mdr_origin_set_each2.  Zero-initialise: a zeroed struct (or
+ * NULL) means the defaults.  Append-only.  @since 0.3.0
+ */
+typedef struct mdr_origin_set_options {
+  /** Most origins enumerated: 0 = MDR_ORIGIN_SET_DEFAULT_MAX (256);
+   * SIZE_MAX = no cap. */
+  size_t max_origins;
+} mdr_origin_set_options;
+
+/**
  * Enumerate the origin set of a TLS connection on `listener` whose handshake
  * selected `handshake_vhost`, for requests of HTTP version `version` (2 or 3):
- * every concrete name the core would serve or redirect on this connection.
+ * the concrete names the core would serve or redirect on this connection,
+ * at most MDR_ORIGIN_SET_DEFAULT_MAX (256) of them (since 0.3.0; before, all:
+ * 100,000 vhosts on one certificate sent 3.9 MB of ORIGIN frames per
+ * connection).  Same as mdr_origin_set_each2 with `opts` NULL.
  * No allocation.
  * @return number of origins enumerated (>= 0; when fn stops the walk, the
  *         origin it stopped at is counted), or MDR_ERR_INVALID_ARGUMENT /
@@ -1138,6 +1157,42 @@ typedef int (*mdr_origin_fn)(void *user, const char *origin, size_t len);
  */
 MDR_EXTERN int mdr_origin_set_each(const mdr_table *t, mdr_index listener, mdr_index handshake_vhost,
                                    mdr_http_version version, mdr_origin_fn fn, void *user);
+
+/**
+ * mdr_origin_set_each with options: enumerate at most `opts->max_origins`
+ * origins (0 = MDR_ORIGIN_SET_DEFAULT_MAX).  The order says what a cap
+ * keeps: first the names of the handshake vhost H (the connection's own
+ * name), then those of the other vhosts with H's cert statement (what a
+ * client most likely reuses the connection for), then the rest, each group
+ * in table order.  Time is linear in the table's vhosts and names, whatever
+ * the cap.
+ *
+ * With a cap, a name left out is not advertised.  Given the advertised set
+ * (mdr_conn.has_origin_set), mdr_decide still serves it where rule 7 allows
+ * on sni-host=compatible and strict listeners (the set is advisory there),
+ * and answers 421 not-in-origin-set for it on a sni-host=ignore listener
+ * (see docs/origin.md, "Capping the origin set").
+ * @return number of origins enumerated (0 .. the cap; when fn stops the
+ *         walk, the origin it stopped at is counted), or
+ *         MDR_ERR_INVALID_ARGUMENT / MDR_ERR_WRONG_LISTENER as
+ *         mdr_origin_set_each.
+ * @param t               the table
+ * @param listener        the TLS listener
+ * @param handshake_vhost H, or MDR_NONE for the listener default
+ * @param version         MDR_HTTP_2 or MDR_HTTP_3
+ * @param opts            options, or NULL (defaults)
+ * @param fn              called once per origin
+ * @param user            passed to fn
+ * @ownership The origin strings passed to fn are valid during the callback
+ *            only; `opts` is borrowed for the call.
+ * @threadsafety Any number of threads on one table; no allocation, no
+ *               locks; fn runs on the calling thread.
+ * @since 0.3.0
+ */
+MDR_EXTERN int mdr_origin_set_each2(const mdr_table *t, mdr_index listener,
+                                    mdr_index handshake_vhost, mdr_http_version version,
+                                    const mdr_origin_set_options *opts, mdr_origin_fn fn,
+                                    void *user);
 
 /* ------------------------------------------------------------------------ */
 /* Structured explanation (since 0.2.0)                                      */

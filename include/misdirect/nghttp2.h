@@ -96,7 +96,9 @@ typedef struct mdr_ngh2_origins {
 /**
  * Compute the HTTP/2 origin set of a TLS connection on `listener` whose
  * handshake selected `handshake_vhost` (as in mdr_conn: MDR_NONE = the
- * listener default), replacing what `o` held.  Allocates with `mem` (NULL =
+ * listener default), replacing what `o` held: at most
+ * MDR_ORIGIN_SET_DEFAULT_MAX (256) origins since 0.3.0, the connection's
+ * own names first (mdr_ngh2_origins_compute2 with `opts` NULL).  Allocates with `mem` (NULL =
  * libc); on error `o` is left empty.
  * @param o               the set to fill (caller-owned, zero-initialised or
  *                        filled before)
@@ -120,6 +122,32 @@ typedef struct mdr_ngh2_origins {
 MDR_NGH2_EXTERN int mdr_ngh2_origins_compute(mdr_ngh2_origins *o, const mdr_table *t,
                                              mdr_index listener, mdr_index handshake_vhost,
                                              const mdr_mem *mem);
+
+/**
+ * mdr_ngh2_origins_compute with options: the set holds at most
+ * `opts->max_origins` origins (0 = MDR_ORIGIN_SET_DEFAULT_MAX, 256;
+ * SIZE_MAX = no cap), chosen as mdr_origin_set_each2 says: the handshake
+ * vhost's names, then the vhosts on its certificate, then the others.
+ * Pass the result to mdr_ngh2_origins_to_conn as usual: a name left out by
+ * the cap is then refused on this connection (421 not-in-origin-set) only
+ * on a sni-host=ignore listener, where the set is the bound (rule 7).
+ * @param o               the set to fill (as mdr_ngh2_origins_compute)
+ * @param t               the table
+ * @param listener        the TLS listener
+ * @param handshake_vhost H, or MDR_NONE for the listener default
+ * @param opts            options, or NULL (defaults)
+ * @param mem             allocator, or NULL for libc
+ * @return 0; MDR_ERR_WRONG_LISTENER (cleartext listener);
+ *         MDR_ERR_INVALID_ARGUMENT (o or t NULL, a bad index, an mdr_mem
+ *         with a NULL function); MDR_ERR_NOMEM.
+ * @ownership As mdr_ngh2_origins_compute; `opts` is borrowed for the call.
+ * @threadsafety As mdr_ngh2_origins_compute.
+ * @since 0.3.0
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_origins_compute2(mdr_ngh2_origins *o, const mdr_table *t,
+                                              mdr_index listener, mdr_index handshake_vhost,
+                                              const mdr_origin_set_options *opts,
+                                              const mdr_mem *mem);
 
 /**
  * Release what `o` holds and leave it empty (NULL is fine).
@@ -198,6 +226,30 @@ MDR_NGH2_EXTERN int mdr_ngh2_server_submit_origin(nghttp2_session *session, mdr_
                                                   const mdr_table *t, mdr_index listener,
                                                   mdr_index handshake_vhost, const mdr_mem *mem,
                                                   size_t *frames_out);
+
+/**
+ * mdr_ngh2_server_submit_origin with options (the cap on the set, as
+ * mdr_ngh2_origins_compute2).
+ * @param session         a server session
+ * @param o               receives the set
+ * @param t               the table
+ * @param listener        the TLS listener
+ * @param handshake_vhost H, or MDR_NONE for the listener default
+ * @param opts            options, or NULL (defaults)
+ * @param mem             allocator, or NULL for libc
+ * @param frames_out      optional: number of frames submitted
+ * @return 0, MDR_ERR_WRONG_LISTENER, MDR_ERR_INVALID_ARGUMENT,
+ *         MDR_ERR_NOMEM, MDR_ERR_LIMIT or an nghttp2 error code, as
+ *         mdr_ngh2_server_submit_origin.
+ * @ownership As mdr_ngh2_server_submit_origin; `opts` is borrowed.
+ * @threadsafety As mdr_ngh2_server_submit_origin.
+ * @since 0.3.0
+ */
+MDR_NGH2_EXTERN int mdr_ngh2_server_submit_origin2(nghttp2_session *session,
+                                                   mdr_ngh2_origins *o, const mdr_table *t,
+                                                   mdr_index listener, mdr_index handshake_vhost,
+                                                   const mdr_origin_set_options *opts,
+                                                   const mdr_mem *mem, size_t *frames_out);
 
 /* ------------------------------------------------------------------------ */
 /* Client side                                                               */

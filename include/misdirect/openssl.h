@@ -22,7 +22,9 @@
  *    to, including for the second ClientHello after HelloRetryRequest).
  *
  * Per-connection data lives in a private SSL ex_data index allocated once by
- * the adapter; index 0 (SSL_set_app_data) is never touched.
+ * the adapter; index 0 (SSL_set_app_data) is never touched.  Its callbacks
+ * are unregistered when the code holding the adapter is unloaded or the
+ * process exits (see mdr_ossl_cleanup).
  *
  * Thread safety: a context set is built by one thread; once installed (or
  * first used by a handshake) it is read-only and may serve any number of
@@ -73,20 +75,39 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 /**
- * Allocate the adapter's private ex_data indices (SSL and SSL_SESSION).
+ * Allocate the adapter's private SSL ex_data index (since 0.3.0 the only
+ * one: session records live in the session's ticket app data) and register
+ * the handler that unregisters it at unload or exit (see mdr_ossl_cleanup).
  * Once-guarded and thread-safe; every other function calls it as needed, so
  * calling it explicitly is optional.
- * @return 0, or MDR_ERR_NOMEM when OpenSSL could not allocate an index.
+ * @return 0; MDR_ERR_NOMEM when OpenSSL could not allocate the index;
+ *         MDR_ERR_INVALID_ARGUMENT after mdr_ossl_cleanup (this copy of the
+ *         adapter is finished; a new dlopen gets a fresh one).
  * @threadsafety Any thread (once-guarded).
  * @since 0.1.0
  */
 MDR_OSSL_EXTERN int mdr_ossl_init(void);
 
 /**
- * Release the ex_data indices (CRYPTO_free_ex_index).  Only for a library
- * that is about to be unloaded (e.g. a dlclose'd server module), after every
- * SSL and SSL_SESSION the adapter touched has been freed.  Not thread-safe
- * against concurrent use of the adapter.
+ * Unregister the adapter from OpenSSL before its code goes away: release
+ * its SSL ex_data index (CRYPTO_free_ex_index), which replaces the index's
+ * free and dup callbacks (functions of this library, which OpenSSL calls
+ * for every SSL freed or duplicated in the process) by OpenSSL's own
+ * no-ops.  After it, the adapter in this copy of the library refuses to
+ * start (mdr_ossl_init returns MDR_ERR_INVALID_ARGUMENT).
+ *
+ * Since 0.3.0 it also runs by itself: mdr_ossl_init registers it with
+ * atexit(), which a dlopen()ed object (a server module linking the adapter
+ * statically, or misdirect-openssl loaded by one) runs at its dlclose, and
+ * a program at exit before OpenSSL's own clean-up.  Calling it explicitly
+ * (e.g. from a module's unload hook) is allowed and idempotent.
+ *
+ * What the host must still do before unloading: free the set and stop
+ * using every SSL_CTX the adapter was installed on for new handshakes
+ * (their callbacks point into the library; freeing them is fine).  An SSL
+ * the adapter handled that is still alive is safe to free afterwards, but
+ * its adapter state (a few hundred bytes and a set reference) is then
+ * leaked: free connections first when possible.
  * @errors None.
  * @threadsafety Not thread-safe: no other adapter call may run meanwhile.
  * @since 0.1.0
@@ -216,12 +237,13 @@ MDR_OSSL_EXTERN int mdr_ossl_table_parse(const char *text, size_t len, mdr_str s
 MDR_OSSL_EXTERN int mdr_ossl_policy_identity(SSL_CTX *ctx, uint8_t out[MDR_OSSL_POLICY_ID_LEN]);
 
 /* ------------------------------------------------------------------------ */
-/* Context set: one SSL_CTX per vhost of a TLS listener                      */
+/* Context set: the SSL_CTXs of a TLS listener's vhosts                     */
 /* ------------------------------------------------------------------------ */
 
 /**
- * A context set: one SSL_CTX per vhost of one TLS listener, plus the table
- * (opaque, reference-counted).
+ * A context set: the SSL_CTXs of the vhosts of one TLS listener (one per
+ * distinct certificate and TLS policy, shared by the vhosts that have
+ * both in common), plus the table (opaque, reference-counted).
  * @since 0.1.0
  */
 typedef struct mdr_ossl_set mdr_ossl_set;
@@ -253,6 +275,10 @@ typedef struct mdr_ossl_set_options {
   /** Optional: called for every SSL_CTX the adapter creates, after it loaded
    * the certificate and policy, so the host can add settings (ciphers,
    * groups, ...).  Settings made here are part of the policy identity.
+   * Since 0.3.0 a context is shared by every vhost with the same cert
+   * statement and TLS policy, so this runs once per context, with `vhost`
+   * the first of them (in table order): a setting that must differ
+   * between such vhosts needs its own context (mdr_ossl_set_use_ctx).
    * Return 0, or a negative MDR_ERR_* to fail mdr_ossl_set_new. */
   int (*configure)(void *user, SSL_CTX *ctx, const mdr_table *t, mdr_index vhost);
   void *configure_user;          /**< passed to configure as `user` */
@@ -265,9 +291,14 @@ typedef struct mdr_ossl_set_options {
 /**
  * Build a context set for the TLS listener `listener` of table `t` (the set
  * takes a table reference).  Unless MDR_OSSL_NO_LOAD is set, every vhost on
- * the listener whose cert has file= gets its own SSL_CTX (TLS server method):
+ * the listener whose cert has file= gets an SSL_CTX (TLS server method),
+ * one per distinct (cert statement, TLS policy) and shared by the vhosts
+ * with both in common (since 0.3.0; before, one per vhost), so start-up
+ * time and memory grow with the number of certificates and policies, not
+ * of vhosts (the handshake vhost still decides ALPN, the session record
+ * and the connection facts).  A context holds the
  * certificate chain from file=, key from key= (checked against the
- * certificate), and its policy: client-auth=none -> SSL_VERIFY_NONE,
+ * certificate), and the policy: client-auth=none -> SSL_VERIFY_NONE,
  * optional -> SSL_VERIFY_PEER, required -> SSL_VERIFY_PEER |
  * SSL_VERIFY_FAIL_IF_NO_PEER_CERT; ca-file= -> trust store and client CA
  * list; min-tls= -> minimum protocol version; renegotiation disabled.
@@ -295,8 +326,9 @@ MDR_OSSL_EXTERN int mdr_ossl_set_new(mdr_ossl_set **out, mdr_table *t, mdr_str l
                                      const mdr_ossl_set_options *opts, mdr_error *err);
 
 /**
- * Host-supplied context for vhost `v` (replaces any loaded one; the set
- * takes a reference).  The policy identity is derived from the context now
+ * Host-supplied context for vhost `v` (replaces any loaded one for `v`
+ * only, not for the vhosts sharing it; the set takes a reference; the same
+ * SSL_CTX given for several vhosts is held once).  The policy identity is derived from the context now
  * (mdr_ossl_policy_identity): finish configuring it first.  The adapter adds
  * SSL_OP_NO_RENEGOTIATION to it.  Must be called before the set is
  * installed or used by a handshake.
@@ -354,7 +386,8 @@ MDR_OSSL_EXTERN const mdr_table *mdr_ossl_set_table(const mdr_ossl_set *set);
 MDR_OSSL_EXTERN mdr_index mdr_ossl_set_listener(const mdr_ossl_set *set);
 
 /**
- * The SSL_CTX of vhost v (borrowed; NULL if none).
+ * The SSL_CTX of vhost v (borrowed; NULL if none).  Vhosts with the same
+ * cert statement and TLS policy share one context (since 0.3.0).
  * @param set the set
  * @param v   vhost index
  * @return the context, or NULL (no context, bad index, NULL set); it
@@ -365,6 +398,17 @@ MDR_OSSL_EXTERN mdr_index mdr_ossl_set_listener(const mdr_ossl_set *set);
  * @since 0.1.0
  */
 MDR_OSSL_EXTERN SSL_CTX *mdr_ossl_set_ctx(const mdr_ossl_set *set, mdr_index v);
+
+/**
+ * Number of distinct SSL_CTXs the set holds (loaded, and given with
+ * mdr_ossl_set_use_ctx), e.g. to check that vhosts share them.
+ * @param set the set, or NULL (0)
+ * @return the count; cannot fail.
+ * @ownership set is borrowed for the call.
+ * @threadsafety Any thread (the set is read-only once in use).
+ * @since 0.3.0
+ */
+MDR_OSSL_EXTERN size_t mdr_ossl_set_ctx_count(const mdr_ossl_set *set);
 
 /**
  * The policy identity of vhost v's context.  MDR_ERR_NOT_FOUND if no context.
@@ -465,7 +509,7 @@ MDR_OSSL_EXTERN int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set);
  * no-sni=reject listener; illegal_parameter when OpenSSL's own parse of the
  * final ClientHello names another server_name than the one judged).
  * Records in the new session which
- * vhost and policy created it (SSL_SESSION ex_data and ticket app data); on
+ * vhost and policy created it (the session's ticket app data); on
  * a resumed session, refuses (handshake_failure) one whose recorded policy
  * differs from this connection's.  Without a prior ClientHello step
  * (mdr_ossl_client_hello not called): ALERT_FATAL, internal_error.
@@ -473,8 +517,8 @@ MDR_OSSL_EXTERN int mdr_ossl_client_hello(SSL *ssl, int *al, mdr_ossl_set *set);
  * @param al  receives the alert with SSL_TLSEXT_ERR_ALERT_FATAL
  * @return SSL_TLSEXT_ERR_OK, SSL_TLSEXT_ERR_NOACK or
  *         SSL_TLSEXT_ERR_ALERT_FATAL (*al set), as described above.
- * @ownership Stores the vhost and policy in the SSL's session (ex_data and
- *            ticket app data), owned by OpenSSL.
+ * @ownership Stores the vhost and policy in the SSL's session (ticket app
+ *            data), owned and freed by OpenSSL.
  * @threadsafety Only the thread driving this SSL (OpenSSL calls it there
  *               during the handshake).
  * @since 0.1.0

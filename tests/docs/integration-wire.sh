@@ -137,7 +137,7 @@ if [[ -n $H2 ]]; then
   expect "h2 SNI=:authority=blog" "200 serve" "$(req blog.example.com:443 --http2 https://blog.example.com/)"
   expect "h2 negotiated" "HTTP/2 200" "$(head -1 "$DIR/headers" | tr -d '\r' | sed 's/ *$//')"
   expect "ORIGIN set for SNI blog (admin left out: other policy)" "1" \
-    "$(grep -c '^origin frames=1 origins=3: https://www.example.com https://example.com https://blog.example.com$' "$DIR/log")"
+    "$(grep -c '^origin frames=1 origins=3: https://blog.example.com https://www.example.com https://example.com$' "$DIR/log")"
   expect "h2 coalescing onto www" "200 serve-coalesced" \
     "$(req blog.example.com:443 --http2 -H 'Host: www.example.com' https://blog.example.com/)"
   expect "h2 coalescing onto admin refused" "421 policy-mismatch" \

@@ -7,6 +7,7 @@
  * configured name absent (except the connection's initial origin).
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -696,6 +697,220 @@ static void test_nomem(void **state) {
   mdr_table_unref(t);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The cap on the origin set (issue 12, section 6)                           */
+/* ------------------------------------------------------------------------ */
+
+enum { CAP_OTHER = 150, CAP_SAME = 300 };
+
+/* 150 vhosts on another certificate (first in table order, covered by
+ * big's *.other.org so they coalesce), then `own` and 300 siblings on its
+ * certificate: 452 origins for SNI own.example.com. */
+static mdr_table *cap_table(void) {
+  size_t cap = 64 * (CAP_OTHER + CAP_SAME) + 512;
+  char *text = malloc(cap);
+  assert_non_null(text);
+  size_t n = (size_t)snprintf(text, cap,
+                              "listener web https 8443 default=own\n"
+                              "listener ign https 9443 default=own sni-host=ignore\n"
+                              "cert big *.example.com *.other.org\n"
+                              "cert other *.other.org\n");
+  for (int i = 0; i < CAP_OTHER; i++)
+    n += (size_t)snprintf(text + n, cap - n, "vhost o%d listen=web,ign names=o%d.other.org cert=other\n",
+                          i, i);
+  n += (size_t)snprintf(text + n, cap - n,
+                        "vhost own listen=web,ign names=own.example.com,own2.example.com cert=big\n");
+  for (int i = 0; i < CAP_SAME; i++)
+    n += (size_t)snprintf(text + n, cap - n, "vhost s%d listen=web,ign names=s%d.example.com cert=big\n",
+                          i, i);
+  assert_true(n < cap);
+  mdr_table *t = parse(text);
+  free(text);
+  return t;
+}
+
+typedef struct big_expect {
+  char (*origin)[MDR_ORIGIN_BUFSIZE];
+  size_t n, cap;
+} big_expect;
+
+static int big_add(void *user, const char *origin, size_t len) {
+  big_expect *e = user;
+  assert_true(e->n < e->cap && len < MDR_ORIGIN_BUFSIZE);
+  memcpy(e->origin[e->n], origin, len);
+  e->origin[e->n][len] = '\0';
+  e->n++;
+  return 0;
+}
+
+static mdr_index vhost_of(const mdr_table *t, mdr_index web, const char *sni) {
+  mdr_handshake_result hs;
+  assert_int_equal(mdr_handshake(t, web, 1, sni, strlen(sni), &hs), 0);
+  assert_int_equal(hs.outcome, MDR_HS_ACCEPT);
+  return hs.vhost;
+}
+
+/* The core: the default cap, a zeroed options struct, small caps, no cap;
+ * past the cap, the connection's own names, then its certificate's. */
+static void test_origin_set_cap(void **state) {
+  (void)state;
+  mdr_table *t = cap_table();
+  mdr_index web = listener(t, "web");
+  mdr_index own = vhost_of(t, web, "own.example.com");
+  big_expect e = {calloc(CAP_OTHER + CAP_SAME + 2, MDR_ORIGIN_BUFSIZE), 0,
+                  CAP_OTHER + CAP_SAME + 2};
+  assert_non_null(e.origin);
+  char want[MDR_ORIGIN_BUFSIZE];
+
+  /* No cap: everything, own names first, then the siblings, then others. */
+  mdr_origin_set_options o;
+  memset(&o, 0, sizeof o);
+  o.max_origins = SIZE_MAX;
+  assert_int_equal(mdr_origin_set_each2(t, web, own, MDR_HTTP_2, &o, big_add, &e),
+                   CAP_OTHER + CAP_SAME + 2);
+  assert_string_equal(e.origin[0], "https://own.example.com:8443");
+  assert_string_equal(e.origin[1], "https://own2.example.com:8443");
+  assert_string_equal(e.origin[2], "https://s0.example.com:8443");
+  assert_string_equal(e.origin[2 + CAP_SAME], "https://o0.other.org:8443");
+
+  /* The default: NULL options, a zeroed struct, and the 0.1 function. */
+  for (int k = 0; k < 3; k++) {
+    e.n = 0;
+    memset(&o, 0, sizeof o);
+    int n = k == 0   ? mdr_origin_set_each2(t, web, own, MDR_HTTP_2, NULL, big_add, &e)
+            : k == 1 ? mdr_origin_set_each2(t, web, own, MDR_HTTP_2, &o, big_add, &e)
+                     : mdr_origin_set_each(t, web, own, MDR_HTTP_2, big_add, &e);
+    assert_int_equal(n, MDR_ORIGIN_SET_DEFAULT_MAX);
+    assert_int_equal(e.n, 256);
+    assert_string_equal(e.origin[0], "https://own.example.com:8443");
+    assert_string_equal(e.origin[1], "https://own2.example.com:8443");
+    for (size_t i = 2; i < 256; i++) {
+      snprintf(want, sizeof want, "https://s%zu.example.com:8443", i - 2);
+      assert_string_equal(e.origin[i], want);
+    }
+  }
+
+  /* Small caps. */
+  o.max_origins = 3;
+  e.n = 0;
+  assert_int_equal(mdr_origin_set_each2(t, web, own, MDR_HTTP_3, &o, big_add, &e), 3);
+  assert_string_equal(e.origin[2], "https://s0.example.com:8443");
+  o.max_origins = 1;
+  e.n = 0;
+  assert_int_equal(mdr_origin_set_each2(t, web, own, MDR_HTTP_2, &o, big_add, &e), 1);
+  assert_string_equal(e.origin[0], "https://own.example.com:8443");
+
+  /* Another SNI: its own name first, then its certificate's in table order. */
+  mdr_index s7 = vhost_of(t, web, "s7.example.com");
+  o.max_origins = 4;
+  e.n = 0;
+  assert_int_equal(mdr_origin_set_each2(t, web, s7, MDR_HTTP_2, &o, big_add, &e), 4);
+  assert_string_equal(e.origin[0], "https://s7.example.com:8443");
+  assert_string_equal(e.origin[1], "https://own.example.com:8443");
+  assert_string_equal(e.origin[3], "https://s0.example.com:8443");
+  /* An SNI on the other certificate: own name, then its siblings (big's
+   * names are not covered by its certificate). */
+  mdr_index o5 = vhost_of(t, web, "o5.other.org");
+  o.max_origins = 2;
+  e.n = 0;
+  assert_int_equal(mdr_origin_set_each2(t, web, o5, MDR_HTTP_2, &o, big_add, &e), 2);
+  assert_string_equal(e.origin[0], "https://o5.other.org:8443");
+  assert_string_equal(e.origin[1], "https://o0.other.org:8443");
+  free(e.origin);
+  mdr_table_unref(t);
+}
+
+/* The glue: the default cap on what is submitted, the configurable cap,
+ * and what mdr_decide makes of the capped set (rule 7: advertised origins
+ * are served, names left out are refused on this connection). */
+static void test_ngh2_origin_cap(void **state) {
+  (void)state;
+  mdr_table *t = cap_table();
+  mdr_index web = listener(t, "web");
+  mdr_index own = vhost_of(t, web, "own.example.com");
+  mdr_ngh2_origins o;
+  memset(&o, 0, sizeof o);
+  assert_int_equal(mdr_ngh2_origins_compute(&o, t, web, own, NULL), 0);
+  assert_int_equal(o.n, MDR_ORIGIN_SET_DEFAULT_MAX);
+  mdr_origin_set_options opts;
+  memset(&opts, 0, sizeof opts);
+  assert_int_equal(mdr_ngh2_origins_compute2(&o, t, web, own, &opts, NULL), 0);
+  assert_int_equal(o.n, MDR_ORIGIN_SET_DEFAULT_MAX);
+  assert_int_equal(o.origins[0].len, strlen("https://own.example.com:8443"));
+  assert_memory_equal(o.origins[0].ptr, "https://own.example.com:8443", o.origins[0].len);
+
+  /* Every advertised origin is served.  A name left out is still served
+   * where the set is advisory (sni-host=compatible), and refused where it
+   * is the bound (sni-host=ignore: rule 7, not-in-origin-set). */
+  for (int k = 0; k < 2; k++) {
+    mdr_index l = listener(t, k ? "ign" : "web");
+    mdr_ngh2_origins set;
+    memset(&set, 0, sizeof set);
+    assert_int_equal(mdr_ngh2_origins_compute2(&set, t, l, own, &opts, NULL), 0);
+    assert_int_equal(set.n, MDR_ORIGIN_SET_DEFAULT_MAX);
+    mdr_conn c;
+    memset(&c, 0, sizeof c);
+    c.listener = l;
+    c.has_hs_vhost = 1;
+    c.hs_vhost = own;
+    c.has_sni = 1;
+    c.sni = (mdr_str)MDR_STR_LIT("own.example.com");
+    c.has_alpn = 1;
+    c.alpn = (mdr_str)MDR_STR_LIT("h2");
+    mdr_ngh2_origins_to_conn(&set, &c);
+    for (size_t i = 0; i <= set.n; i++) {
+      char host[MDR_ORIGIN_BUFSIZE];
+      if (i < set.n)
+        snprintf(host, sizeof host, "%.*s", (int)(set.origins[i].len - 8), set.origins[i].ptr + 8);
+      else /* left out by the cap */
+        snprintf(host, sizeof host, "s%d.example.com:%s", CAP_SAME - 1, k ? "9443" : "8443");
+      mdr_str a = {host, strlen(host)};
+      mdr_request r;
+      memset(&r, 0, sizeof r);
+      r.version = MDR_HTTP_2;
+      r.has_target = 1;
+      r.target = (mdr_str)MDR_STR_LIT("/");
+      r.has_scheme = 1;
+      r.scheme = (mdr_str)MDR_STR_LIT("https");
+      r.authority = &a;
+      r.n_authority = 1;
+      mdr_decision d;
+      char loc[512];
+      assert_int_equal(mdr_decide(t, &c, &r, &d, loc, sizeof loc), 0);
+      if (i < set.n || k == 0) {
+        if (d.kind != MDR_SERVE) fail_msg("%s not served: %s", host, mdr_reason_token(d.reason));
+      } else {
+        assert_int_equal(d.status, 421);
+        assert_int_equal(d.reason, MDR_REASON_NOT_IN_ORIGIN_SET);
+      }
+    }
+    mdr_ngh2_origins_free(&set);
+  }
+
+  /* A cap of 3 on the wire: one frame, exactly those three. */
+  pair p;
+  pair_init(&p, "own.example.com");
+  opts.max_origins = 3;
+  size_t frames = 0;
+  assert_int_equal(mdr_ngh2_server_submit_origin2(p.server, &o, t, web, own, &opts, NULL, &frames),
+                   0);
+  assert_int_equal(frames, 1);
+  assert_int_equal(o.n, 3);
+  pump(&p);
+  assert_int_equal(p.cs.glue_error, 0);
+  assert_int_equal(p.cs.origin_frames, 1);
+  static const char *const in[] = {"https://own.example.com:8443", "https://own2.example.com:8443",
+                                   "https://s0.example.com:8443"};
+  for (size_t i = 0; i < 3; i++) assert_true(mdr_origin_client_contains(&p.cs.set, in[i], strlen(in[i])));
+  assert_false(mdr_origin_client_contains(&p.cs.set, "https://s1.example.com:8443",
+                                          strlen("https://s1.example.com:8443")));
+  assert_false(mdr_origin_client_contains(&p.cs.set, "https://o0.other.org:8443",
+                                          strlen("https://o0.other.org:8443")));
+  pair_free(&p);
+  mdr_ngh2_origins_free(&o);
+  mdr_table_unref(t);
+}
+
 /* The allocator of mdr_ngh2_origins_compute and
  * mdr_ngh2_server_submit_origin, for each of the eight combinations of set /
  * NULL functions: the core's one rule holds (a partial mdr_mem is ignored as
@@ -743,6 +958,8 @@ int main(void) {
       cmocka_unit_test(test_strict_receive),
       cmocka_unit_test(test_421_removes),
       cmocka_unit_test(test_nomem),
+      cmocka_unit_test(test_origin_set_cap),
+      cmocka_unit_test(test_ngh2_origin_cap),
       cmocka_unit_test(test_each_allocator),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
