@@ -2,11 +2,13 @@
  * misdirect-server — example HTTP server: HTTP/1.1 and HTTP/2 over TLS,
  * HTTP/1.1 and HTTP/2 prior knowledge (h2c) in cleartext, on 127.0.0.1.
  *
- *   misdirect-server -c VHOSTS [--log FILE] [--port-offset N]
+ *   misdirect-server -c VHOSTS [--log FILE] [--port-offset N] [--ports-file FILE]
  *
  * Every listener of the vhosts file is bound on 127.0.0.1 at its port (plus
  * N: the configured port stays the one decisions use, as behind a port
- * mapping).  cert file=/key= and policy ca-file= are relative to the vhosts
+ * mapping).  A listener with port 0 is bound on a port the kernel picks,
+ * which then is its port for decisions; --ports-file reports every port
+ * bound, so scripts never guess a free port.  cert file=/key= and policy ca-file= are relative to the vhosts
  * file.  One line per decision goes to the log (default stderr).  SIGTERM or
  * SIGINT stop it cleanly.
  *
@@ -69,14 +71,147 @@ static int set_nonblock(int fd) {
   return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-static int open_listener(srv *s, srv_listener *l, mdr_str base) {
-  int port = (int)l->info.port + s->port_offset;
-  if (port < 1 || port > 65535) {
-    fprintf(stderr, "listener %.*s: port %d out of range\n", (int)l->info.name.len,
-            l->info.name.ptr, port);
+/* A listening socket on 127.0.0.1:port (0 = a port the kernel picks);
+ * *bound receives the port it got.  -1 with errno set on failure. */
+static int bind_loopback(int port, uint16_t *bound) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a;
+  socklen_t alen = sizeof a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 64) != 0 ||
+      set_nonblock(fd) != 0 || getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
     return -1;
   }
-  l->bind_port = (uint16_t)port;
+  *bound = ntohs(a.sin_port);
+  return fd;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Port 0: listeners bound before the table is parsed                        */
+/* ------------------------------------------------------------------------ */
+
+/* A `listener NAME SCHEME 0` statement of the vhosts text: the socket is
+ * bound first, then the port it got replaces the 0 in the text handed to
+ * the parser, so decisions, redirects and ORIGIN frames use the real port. */
+typedef struct zero_port {
+  char name[256];                  /* statement names are at most 255 bytes */
+  size_t name_len;
+  size_t tok_off, tok_len;         /* the PORT token in the text */
+  int fd;
+  uint16_t port;
+} zero_port;
+
+static int is_blank(char ch) { return ch == ' ' || ch == '\t'; }
+
+/* Record a statement if it is `listener NAME SCHEME 0...`. */
+static int note_listener(const char *t, const char *const *tok, const size_t *toklen, size_t ntok,
+                         zero_port *zp, size_t *n, size_t cap) {
+  if (ntok < 4 || toklen[0] != 8 || memcmp(tok[0], "listener", 8) != 0) return 0;
+  for (size_t z = 0; z < toklen[3]; z++)
+    if (tok[3][z] != '0') return 0;
+  if (toklen[1] >= sizeof zp->name) return 0; /* the parser refuses such a name */
+  if (*n == cap) return -1;
+  zero_port *p = &zp[(*n)++];
+  memcpy(p->name, tok[1], toklen[1]);
+  p->name_len = toklen[1];
+  p->tok_off = (size_t)(tok[3] - t);
+  p->tok_len = toklen[3];
+  p->fd = -1;
+  p->port = 0;
+  return 0;
+}
+
+/* Find the listener statements whose PORT token is all zeros, following the
+ * lexical rules of docs/vhosts-file.md (LF lines, a CR before the LF
+ * ignored, blank-separated tokens, '#' comments at the start of a token, a
+ * trailing '\' continues the statement, an empty or comment-only line ends
+ * it).  Anything else is left to the parser, which reports it.  Returns how
+ * many were found, or -1 when there are more than cap. */
+static int find_zero_ports(const char *t, size_t len, zero_port *zp, size_t cap) {
+  const char *tok[4] = {NULL, NULL, NULL, NULL};
+  size_t toklen[4] = {0, 0, 0, 0};
+  size_t n = 0, ntok = 0;
+  for (size_t i = 0; i < len;) {
+    size_t eol = i;
+    while (eol < len && t[eol] != '\n') eol++;
+    size_t end = eol;
+    if (end > i && eol < len && t[end - 1] == '\r') end--;
+    int cont = end > i && t[end - 1] == '\\';
+    size_t stop = cont ? end - 1 : end, here = 0;
+    for (size_t k = i; k < stop;) {
+      if (is_blank(t[k])) { k++; continue; }
+      if (t[k] == '#') { cont = 0; break; } /* a comment runs to the end of the line */
+      size_t s = k;
+      while (k < stop && !is_blank(t[k])) k++;
+      if (ntok < 4) { tok[ntok] = t + s; toklen[ntok] = k - s; }
+      ntok++;
+      here++;
+    }
+    if (here == 0) cont = 0; /* an empty or comment-only line ends a statement */
+    if (!cont) {
+      if (note_listener(t, tok, toklen, ntok, zp, &n, cap) != 0) return -1;
+      ntok = 0;
+    }
+    i = eol + 1;
+  }
+  if (note_listener(t, tok, toklen, ntok, zp, &n, cap) != 0) return -1;
+  return (int)n;
+}
+
+/* Bind every port-0 listener and return the text with each 0 replaced by
+ * the port bound (line numbers unchanged), or NULL (reported on stderr). */
+static char *bind_zero_ports(const char *text, size_t len, zero_port *zp, size_t nzp,
+                             size_t *out_len) {
+  char *out = malloc(len + nzp * 5 + 1);
+  if (!out) { perror("malloc"); return NULL; }
+  size_t k = 0, from = 0;
+  for (size_t i = 0; i < nzp; i++) {
+    zp[i].fd = bind_loopback(0, &zp[i].port);
+    if (zp[i].fd < 0) {
+      fprintf(stderr, "listener %.*s: 127.0.0.1:0: %s\n", (int)zp[i].name_len, zp[i].name,
+              strerror(errno));
+      free(out);
+      return NULL;
+    }
+    memcpy(out + k, text + from, zp[i].tok_off - from);
+    k += zp[i].tok_off - from;
+    k += (size_t)snprintf(out + k, 6, "%u", (unsigned)zp[i].port);
+    from = zp[i].tok_off + zp[i].tok_len;
+  }
+  memcpy(out + k, text + from, len - from);
+  *out_len = k + len - from;
+  return out;
+}
+
+/* Set up listener l: its TLS contexts, and its socket unless it was bound
+ * already (fd >= 0: a port-0 listener, bound before the table was parsed). */
+static int open_listener(srv *s, srv_listener *l, mdr_str base, int fd, uint16_t bound) {
+  if (fd >= 0) {
+    l->fd = fd;
+    l->bind_port = bound;
+  } else {
+    int port = (int)l->info.port + s->port_offset;
+    if (port < 1 || port > 65535) {
+      fprintf(stderr, "listener %.*s: port %d out of range\n", (int)l->info.name.len,
+              l->info.name.ptr, port);
+      return -1;
+    }
+    l->fd = bind_loopback(port, &l->bind_port);
+    if (l->fd < 0) {
+      fprintf(stderr, "listener %.*s: 127.0.0.1:%d: %s\n", (int)l->info.name.len,
+              l->info.name.ptr, port, strerror(errno));
+      return -1;
+    }
+  }
   if (l->info.tls) {
     mdr_ossl_set_options o;
     memset(&o, 0, sizeof o);
@@ -95,21 +230,6 @@ static int open_listener(srv *s, srv_listener *l, mdr_str base) {
       return -1;
     }
     SSL_CTX_set_mode(l->initial, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  }
-  l->fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (l->fd < 0) return -1;
-  int one = 1;
-  setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_port = htons(l->bind_port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(l->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(l->fd, 64) != 0 ||
-      set_nonblock(l->fd) != 0) {
-    fprintf(stderr, "listener %.*s: 127.0.0.1:%d: %s\n", (int)l->info.name.len, l->info.name.ptr,
-            port, strerror(errno));
-    return -1;
   }
   srv_log(s, "listening listener=%.*s scheme=%s addr=127.0.0.1:%u", (int)l->info.name.len,
           l->info.name.ptr, l->info.tls ? "https" : "http", (unsigned)l->bind_port);
@@ -325,32 +445,66 @@ static int conn_io(srv *s, srv_conn *c) {
 /* main                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void usage(const char *argv0) {
-  fprintf(stderr, "usage: %s -c VHOSTS [--log FILE] [--port-offset N]\n", argv0);
+static void usage(FILE *f, const char *argv0) {
+  fprintf(f,
+          "usage: %s -c VHOSTS [--log FILE] [--port-offset N] [--ports-file FILE]\n"
+          "  -c, --config VHOSTS  the vhosts file (docs/vhosts-file.md); every listener is\n"
+          "                       bound on 127.0.0.1 at its PORT\n"
+          "  --log FILE           append the log (one line per decision) to FILE\n"
+          "                       (default: stderr)\n"
+          "  --port-offset N      bind each listener at PORT+N; decisions still use PORT,\n"
+          "                       as behind a port mapping\n"
+          "  --ports-file FILE    once every listener is bound, write FILE (atomically:\n"
+          "                       a temporary file renamed) with one line per listener,\n"
+          "                       'NAME SCHEME PORT', the port actually bound\n"
+          "A listener whose PORT is 0 ('listener web https 0') is bound on a free port\n"
+          "the kernel picks, and that port is the listener's port for decisions,\n"
+          "redirects and ORIGIN frames (--port-offset does not apply to it).  Scripts\n"
+          "use port 0 with --ports-file instead of guessing a free port.\n"
+          "See docs/origin.md (\"The example server\").\n",
+          argv0);
+}
+
+/* Write path atomically: "NAME SCHEME PORT" per listener. */
+static int write_ports_file(const srv *s, const char *path) {
+  char tmp[4096];
+  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  if (n < 0 || (size_t)n >= sizeof tmp) { fprintf(stderr, "%s: path too long\n", path); return -1; }
+  FILE *f = fopen(tmp, "w");
+  if (!f) { perror(tmp); return -1; }
+  for (size_t i = 0; i < s->n_lst; i++)
+    fprintf(f, "%.*s %s %u\n", (int)s->lst[i].info.name.len, s->lst[i].info.name.ptr,
+            s->lst[i].info.tls ? "https" : "http", (unsigned)s->lst[i].bind_port);
+  if (fflush(f) != 0 || ferror(f)) { perror(tmp); fclose(f); remove(tmp); return -1; }
+  fclose(f);
+  if (rename(tmp, path) != 0) { perror(path); remove(tmp); return -1; }
+  return 0;
 }
 
 int main(int argc, char **argv) {
-  const char *vhosts = NULL, *logpath = NULL;
+  const char *vhosts = NULL, *logpath = NULL, *portspath = NULL;
   static srv s; /* large: connection buffers */
   for (int i = 1; i < argc; i++) {
     if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
       vhosts = argv[++i];
     } else if (!strcmp(argv[i], "--log") && i + 1 < argc) {
       logpath = argv[++i];
+    } else if (!strcmp(argv[i], "--ports-file") && i + 1 < argc) {
+      portspath = argv[++i];
     } else if (!strcmp(argv[i], "--port-offset") && i + 1 < argc) {
       char *end;
       long v = strtol(argv[++i], &end, 10);
-      if (*end || v < -65535 || v > 65535) { usage(argv[0]); return 2; }
+      if (*end || v < -65535 || v > 65535) { usage(stderr, argv[0]); return 2; }
       s.port_offset = (int)v;
     } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      usage(argv[0]);
+      usage(stdout, argv[0]);
       return 0;
     } else {
-      usage(argv[0]);
+      usage(stderr, argv[0]);
       return 2;
     }
   }
-  if (!vhosts) { usage(argv[0]); return 2; }
+  if (!vhosts) { usage(stderr, argv[0]); return 2; }
   s.log = stderr;
   if (logpath && !(s.log = fopen(logpath, "a"))) { perror(logpath); return 1; }
 
@@ -358,6 +512,26 @@ int main(int argc, char **argv) {
   size_t len = 0;
   char *text = slurp(vhosts, &len);
   if (!text) { perror(vhosts); return 1; }
+  /* Port-0 listeners: bind them now, parse the text with their real ports. */
+  zero_port zp[SRV_MAX_LISTENERS];
+  int nzp = find_zero_ports(text, len, zp, SRV_MAX_LISTENERS);
+  if (nzp < 0) {
+    fprintf(stderr, "too many listeners (max %d)\n", SRV_MAX_LISTENERS);
+    free(text);
+    return 1;
+  }
+  if (nzp > 0) {
+    size_t nlen = 0;
+    char *ntext = bind_zero_ports(text, len, zp, (size_t)nzp, &nlen);
+    free(text);
+    if (!ntext) {
+      for (int i = 0; i < nzp; i++)
+        if (zp[i].fd >= 0) close(zp[i].fd);
+      return 1;
+    }
+    text = ntext;
+    len = nlen;
+  }
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", vhosts);
   char *slash = strrchr(dir, '/');
@@ -374,6 +548,7 @@ int main(int argc, char **argv) {
   free(text);
   if (rc != 0) {
     fprintf(stderr, "%s\n", err.message[0] ? err.message : mdr_strerror(rc));
+    for (int i = 0; i < nzp; i++) close(zp[i].fd);
     return 1;
   }
 
@@ -386,7 +561,12 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
 
   size_t nl = mdr_table_listener_count(s.table);
-  if (nl > SRV_MAX_LISTENERS) { fprintf(stderr, "too many listeners (max %d)\n", SRV_MAX_LISTENERS); return 1; }
+  if (nl > SRV_MAX_LISTENERS) {
+    fprintf(stderr, "too many listeners (max %d)\n", SRV_MAX_LISTENERS);
+    for (int k = 0; k < nzp; k++) close(zp[k].fd);
+    mdr_table_unref(s.table);
+    return 1;
+  }
   for (size_t i = 0; i < SRV_MAX_CONNS; i++) s.conns[i].fd = -1;
   int status = 0;
   for (size_t i = 0; i < nl; i++) {
@@ -394,8 +574,20 @@ int main(int argc, char **argv) {
     l->fd = -1;
     l->index = (mdr_index)i;
     mdr_table_listener_info(s.table, l->index, &l->info);
-    if (open_listener(&s, l, base) != 0) { status = 1; break; }
+    int fd = -1;
+    uint16_t bound = 0;
+    for (int k = 0; k < nzp; k++)
+      if (zp[k].fd >= 0 && zp[k].name_len == l->info.name.len &&
+          memcmp(zp[k].name, l->info.name.ptr, zp[k].name_len) == 0) {
+        fd = zp[k].fd; /* the listener owns it now */
+        bound = zp[k].port;
+        zp[k].fd = -1;
+      }
+    if (open_listener(&s, l, base, fd, bound) != 0) { status = 1; break; }
   }
+  for (int k = 0; k < nzp; k++) /* not a listener after all (cannot happen once parsed) */
+    if (zp[k].fd >= 0) close(zp[k].fd);
+  if (status == 0 && portspath && write_ports_file(&s, portspath) != 0) status = 1;
   if (status == 0) srv_log(&s, "ready pid=%ld listeners=%zu", (long)getpid(), s.n_lst);
 
   struct pollfd pfd[SRV_MAX_LISTENERS + SRV_MAX_CONNS];
