@@ -210,7 +210,7 @@ int h2_start(srv *s, srv_conn *c, int tls) {
       }
       k += (size_t)snprintf(list + k, sizeof list - k, "%s%.*s", i ? "," : "", (int)o->len, o->ptr);
     }
-    srv_log(s, "origin listener=%.*s sni=%.*s frames=%zu origins=%zu set=%s",
+    srv_log(s, "origin conn=%llu listener=%.*s sni=%.*s frames=%zu origins=%zu set=%s", c->id,
             (int)c->lst->info.name.len, c->lst->info.name.ptr,
             c->facts.has_sni ? (int)c->facts.sni.len : 1, c->facts.has_sni ? c->facts.sni.ptr : "-",
             c->origin_frames, c->origins.n, k ? list : "-");

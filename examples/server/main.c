@@ -254,11 +254,16 @@ static void conn_close(srv *s, srv_conn *c) {
   c->fd = -1;
 }
 
-/* Remember the fatal alert a refused handshake sent, for the log line. */
+/* Remember the fatal alerts of a failed handshake, sent or received, for
+ * the log line. */
 static void on_tls_info(const SSL *ssl, int where, int ret) {
-  if (!(where & SSL_CB_WRITE_ALERT)) return;
   srv_conn *c = SSL_get_app_data(ssl);
-  if (c && (ret >> 8) == SSL3_AL_FATAL) c->alert_sent = ret & 0xff;
+  if (!c) return;
+  if ((where & SSL_CB_LOOP) && SSL_get_state(ssl) == TLS_ST_SW_CERT_REQ) c->cert_requested = 1;
+  if ((ret >> 8) != SSL3_AL_FATAL) return;
+  if (!(where & SSL_CB_ALERT)) return; /* SSL_CB_{READ,WRITE}_ALERT share this bit */
+  if (where & SSL_CB_WRITE) c->alert_sent = ret & 0xff;
+  if (where & SSL_CB_READ) c->alert_recv = ret & 0xff;
 }
 
 static void conn_accept(srv *s, srv_listener *l) {
@@ -273,6 +278,8 @@ static void conn_accept(srv *s, srv_listener *l) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     memset(c, 0, sizeof *c);
+    c->id = ++s->next_id;
+    c->alert_sent = c->alert_recv = -1;
     c->fd = fd;
     c->lst = l;
     c->last_active = now_s();
@@ -362,17 +369,30 @@ static void log_handshake_failure(srv *s, srv_conn *c) {
   unsigned long e = ERR_peek_last_error();
   char buf[256];
   ERR_error_string_n(e, buf, sizeof buf);
+  const char *err = e ? buf : "-";
+  int lname = (int)c->lst->info.name.len;
+  const char *name = c->lst->info.name.ptr;
+  /* The client closed the TCP connection mid-handshake.  OpenSSL reports
+   * that as a decode_error "sent" (to a closed socket): say what happened,
+   * and whether the server had just asked for a client certificate. */
+  int eof = (e && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
+            (!e && c->alert_sent < 0 && c->alert_recv < 0);
   if (hs && hs->outcome == MDR_HS_ALERT)
-    srv_log(s, "handshake listener=%.*s -> alert %s reason=%s", (int)c->lst->info.name.len,
-            c->lst->info.name.ptr, mdr_alert_name(hs->alert), mdr_reason_token(hs->reason));
-  else if (c->alert_sent)
+    srv_log(s, "handshake conn=%llu listener=%.*s -> alert %s reason=%s", c->id, lname, name,
+            mdr_alert_name(hs->alert), mdr_reason_token(hs->reason));
+  else if (c->alert_recv >= 0)
+    srv_log(s, "handshake conn=%llu listener=%.*s -> client sent alert %s (%s)", c->id, lname, name,
+            mdr_alert_name((unsigned)c->alert_recv), err);
+  else if (eof)
+    srv_log(s, "handshake conn=%llu listener=%.*s -> client closed the connection %s", c->id, lname,
+            name,            c->cert_requested ? "when asked for a client certificate" : "during the handshake");
+  else if (c->alert_sent >= 0)
     /* Refused before the core ran (a malformed server_name, an adapter
      * failure) or by OpenSSL itself: name the alert OpenSSL sent. */
-    srv_log(s, "handshake listener=%.*s -> alert %s (%s)", (int)c->lst->info.name.len,
-            c->lst->info.name.ptr, mdr_alert_name((unsigned)c->alert_sent), e ? buf : "-");
+    srv_log(s, "handshake conn=%llu listener=%.*s -> alert %s (%s)", c->id, lname, name,
+            mdr_alert_name((unsigned)c->alert_sent), err);
   else
-    srv_log(s, "handshake listener=%.*s -> failed (%s)", (int)c->lst->info.name.len,
-            c->lst->info.name.ptr, e ? buf : "connection closed");
+    srv_log(s, "handshake conn=%llu listener=%.*s -> failed (%s)", c->id, lname, name, err);
   ERR_clear_error();
 }
 

@@ -35,6 +35,7 @@ typedef enum conn_state { C_FREE = 0, C_HANDSHAKE, C_SNIFF, C_H1, C_H2, C_CLOSIN
 
 typedef struct srv_conn {
   conn_state state;
+  unsigned long long id;           /* conn= in the log: 1, 2, ... per server run */
   int fd;
   srv_listener *lst;
   SSL *ssl;                        /* NULL on cleartext */
@@ -42,7 +43,9 @@ typedef struct srv_conn {
   long long last_active;
   int want_write;                  /* the transport needs POLLOUT */
   int close_after_write;
-  int alert_sent;                  /* TLS alert we sent (0 = none) */
+  int alert_sent;                  /* TLS alert we sent (-1 = none) */
+  int alert_recv;                  /* TLS alert the client sent (-1 = none) */
+  int cert_requested;              /* the handshake sent a CertificateRequest */
   /* input (HTTP/1.1 head, or the first bytes on cleartext) */
   char in[SRV_HEAD_MAX];
   size_t in_len;
@@ -66,6 +69,7 @@ typedef struct srv {
   srv_conn conns[SRV_MAX_CONNS];
   FILE *log;
   int port_offset;
+  unsigned long long next_id;      /* the last connection id given out */
 } srv;
 
 /* The response a decision turns into (shared by HTTP/1.1 and HTTP/2). */
