@@ -59,6 +59,7 @@ static const char *logval(char *buf, size_t cap, const char *p, size_t n) {
 
 void srv_decide(srv *s, srv_conn *c, const mdr_request *r, const char *proto, srv_response *out) {
   memset(out, 0, sizeof *out);
+  c->answered++;
   mdr_conn facts = c->facts;
   /* Per request: early data ends with the handshake, so refresh the facts. */
   if (c->ssl) mdr_ossl_conn_facts(c->ssl, &facts);
@@ -108,6 +109,7 @@ void srv_decide(srv *s, srv_conn *c, const mdr_request *r, const char *proto, sr
 void srv_refuse(srv *s, srv_conn *c, unsigned status, const char *token, const char *why,
                 srv_response *out) {
   memset(out, 0, sizeof *out);
+  c->answered++;
   out->status = status;
   out->reason_token = token;
   int n = snprintf(out->body, sizeof out->body, "%s\n", why);

@@ -16,7 +16,7 @@
 typedef struct h2_stream {
   char fields[H2_FIELDS_MAX];
   size_t fields_len;
-  int overflow;
+  int overflow;                  /* the fields exceed H2_FIELDS_MAX: answer 431 */
   mdr_request r;
   mdr_str authority[SRV_MAX_HOSTS], host[SRV_MAX_HOSTS];
   size_t n_authority, n_host;
@@ -64,8 +64,9 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
   if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   h2_stream *st = nghttp2_session_get_stream_user_data(ss, f->hd.stream_id);
   if (!st) return 0;
+  if (st->overflow) return 0; /* already too large: the stream gets a 431 */
   const char *v = keep(st, value, valuelen);
-  if (!v) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* too large: reset the stream */
+  if (!v) return 0;           /* too large: answered 431 once the block ends */
   mdr_str val = {v, valuelen};
 #define IS(lit) (namelen == sizeof(lit) - 1 && memcmp(name, lit, namelen) == 0)
   if (IS(":method")) {
@@ -108,7 +109,10 @@ static ssize_t read_body(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t l
 }
 
 static int answer(h2_ctx *x, nghttp2_session *ss, int32_t id, h2_stream *st) {
-  if (st->bad) {
+  if (st->overflow) {
+    /* As HTTP/1.1 does: a status, not a reset stream. */
+    srv_refuse(x->s, x->c, 431, "head-too-large", "the header fields exceed 8 KiB", &st->rs);
+  } else if (st->bad) {
     srv_refuse(x->s, x->c, 400, "malformed-pseudo-header",
                "a pseudo-header is repeated, empty or unknown", &st->rs);
   } else {

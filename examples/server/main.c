@@ -245,7 +245,8 @@ static void conn_close(srv *s, srv_conn *c) {
   if (c->h2) h2_free(c);
   mdr_ngh2_origins_free(&c->origins);
   if (c->ssl) {
-    if (c->state != C_HANDSHAKE) SSL_shutdown(c->ssl); /* best effort close_notify */
+    if (c->state != C_HANDSHAKE && c->state != C_CLOSING)
+      SSL_shutdown(c->ssl); /* best effort close_notify */
     SSL_free(c->ssl);
   }
   close(c->fd);
@@ -266,15 +267,49 @@ static void on_tls_info(const SSL *ssl, int where, int ret) {
   if (where & SSL_CB_READ) c->alert_recv = ret & 0xff;
 }
 
+static const char *listener_name(const srv_conn *c, int *len) {
+  *len = (int)c->lst->info.name.len;
+  return c->lst->info.name.ptr;
+}
+
+/* The connection to close when the table is full: the one that has made
+ * no progress (accepted, or a request answered) for the longest time among
+ * those not writing a response.  A slow-loris client that never completes
+ * a request goes first; NULL if every connection is busy writing. */
+static srv_conn *conn_victim(srv *s) {
+  srv_conn *v = NULL;
+  for (size_t i = 0; i < SRV_MAX_CONNS; i++) {
+    srv_conn *c = &s->conns[i];
+    if (c->state == C_FREE || c->wlen > 0) continue;
+    if (!v || c->progress < v->progress || (c->progress == v->progress && c->id < v->id)) v = c;
+  }
+  return v;
+}
+
+static void conn_close(srv *s, srv_conn *c);
+
+static srv_conn *conn_slot(srv *s) {
+  for (size_t i = 0; i < SRV_MAX_CONNS; i++)
+    if (s->conns[i].state == C_FREE) return &s->conns[i];
+  srv_conn *v = conn_victim(s);
+  if (!v) return NULL;
+  int ln;
+  const char *name = listener_name(v, &ln);
+  srv_log(s, "closed conn=%llu listener=%.*s reason=evicted (%d connections open; no request "
+          "answered for %llds, the longest)", v->id, ln, name, SRV_MAX_CONNS,
+          now_s() - v->progress);
+  conn_close(s, v);
+  return v;
+}
+
 static void conn_accept(srv *s, srv_listener *l) {
   for (int k = 0; k < 16; k++) { /* bounded accepts per wake-up */
-    srv_conn *c = NULL;
-    for (size_t i = 0; i < SRV_MAX_CONNS; i++)
-      if (s->conns[i].state == C_FREE) { c = &s->conns[i]; break; }
-    if (!c) return; /* full: the listener is not polled until a slot frees */
+    /* Accept first: a slot is freed (a connection evicted) only for a
+     * connection that is really there. */
     int fd = accept(l->fd, NULL, NULL);
     if (fd < 0) return;
-    if (set_nonblock(fd) != 0) { close(fd); continue; }
+    srv_conn *c = conn_slot(s);
+    if (!c || set_nonblock(fd) != 0) { close(fd); continue; }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     memset(c, 0, sizeof *c);
@@ -282,7 +317,7 @@ static void conn_accept(srv *s, srv_listener *l) {
     c->alert_sent = c->alert_recv = -1;
     c->fd = fd;
     c->lst = l;
-    c->last_active = now_s();
+    c->last_active = c->head_since = c->progress = now_s();
     c->facts.listener = l->index;
     c->facts.handshake_vhost = MDR_NONE;
     if (l->info.tls) {
@@ -396,9 +431,57 @@ static void log_handshake_failure(srv *s, srv_conn *c) {
   ERR_clear_error();
 }
 
+static int conn_io_run(srv *s, srv_conn *c);
+
+/* The last response is out: shut our side down and linger (see C_CLOSING). */
+static int conn_linger(srv_conn *c) {
+  if (c->ssl) SSL_shutdown(c->ssl); /* close_notify, best effort */
+  if (shutdown(c->fd, SHUT_WR) != 0) return -1;
+  c->state = C_CLOSING;
+  c->closing_since = now_s();
+  c->head_since = 0;
+  return 0;
+}
+
+/* Read and drop what the client still sends; -1 (close) at its EOF, on an
+ * error, or past SRV_LINGER_MAX bytes. */
+static int conn_drain(srv_conn *c) {
+  char buf[16384];
+  for (int k = 0; k < 64; k++) {
+    ssize_t r = recv(c->fd, buf, sizeof buf, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
+    if (r <= 0) return -1;
+    c->drained += (size_t)r;
+    if (c->drained > SRV_LINGER_MAX) return -1;
+  }
+  return 0;
+}
+
 /* Drive one connection after poll() said it is ready.  -1 = close it. */
-static int conn_io(srv *s, srv_conn *c) {
+static int conn_io(srv *s, srv_conn *c, int readable) {
   c->last_active = now_s();
+  if (c->state == C_CLOSING) return conn_drain(c);
+  unsigned long long answered = c->answered;
+  int was_handshake = c->state == C_HANDSHAKE;
+  int rc = conn_io_run(s, c);
+  if (rc != 0 || c->state == C_CLOSING) return rc;
+  /* The head deadline: from the accept for the TLS handshake, then from the
+   * first byte after the last answer until the next answer, whatever
+   * arrives in between (a byte at a time, or a TLS record a byte at a
+   * time).  HTTP/2 has no head to wait for; the eviction order covers it. */
+  if (c->answered != answered) {
+    c->progress = c->last_active;
+    c->head_since = c->in_len > 0 ? c->last_active : 0; /* a pipelined head is pending */
+  } else if (was_handshake && c->state != C_HANDSHAKE) {
+    c->head_since = 0; /* the handshake is done: the head's own deadline starts with its bytes */
+  } else if (!c->head_since && readable) {
+    c->head_since = c->last_active;
+  }
+  if (c->state == C_H2) c->head_since = 0;
+  return 0;
+}
+
+static int conn_io_run(srv *s, srv_conn *c) {
   if (c->state == C_HANDSHAKE) {
     int r = SSL_do_handshake(c->ssl);
     if (r != 1) {
@@ -412,13 +495,14 @@ static int conn_io(srv *s, srv_conn *c) {
   }
   if (conn_flush(c) != 0) return -1;
   if (c->wlen > 0) return 0; /* still writing: read later */
-  if (c->close_after_write) return -1;
+  if (c->close_after_write) return conn_linger(c);
 
   if (c->state == C_H1 && c->h1_again) { /* a pipelined request already buffered */
     c->h1_again = 0;
     if (h1_process(s, c) != 0) return -1;
     if (conn_flush(c) != 0) return -1;
-    if (c->wlen > 0 || c->close_after_write) return c->wlen > 0 ? 0 : -1;
+    if (c->wlen > 0) return 0;
+    if (c->close_after_write) return conn_linger(c);
   }
   for (int k = 0; k < 64; k++) { /* bounded reads per wake-up */
     long n;
@@ -457,7 +541,7 @@ static int conn_io(srv *s, srv_conn *c) {
   }
   if (conn_flush(c) != 0) return -1;
   if (c->state == C_H2 && h2_done(c) && c->wlen == 0) return -1;
-  if (c->close_after_write && c->wlen == 0) return -1;
+  if (c->close_after_write && c->wlen == 0) return conn_linger(c);
   return 0;
 }
 
@@ -468,6 +552,7 @@ static int conn_io(srv *s, srv_conn *c) {
 static void usage(FILE *f, const char *argv0) {
   fprintf(f,
           "usage: %s -c VHOSTS [--log FILE] [--port-offset N] [--ports-file FILE]\n"
+          "       [--head-timeout SECONDS]\n"
           "  -c, --config VHOSTS  the vhosts file (docs/vhosts-file.md); every listener is\n"
           "                       bound on 127.0.0.1 at its PORT\n"
           "  --log FILE           append the log (one line per decision) to FILE\n"
@@ -477,12 +562,18 @@ static void usage(FILE *f, const char *argv0) {
           "  --ports-file FILE    once every listener is bound, write FILE (atomically:\n"
           "                       a temporary file renamed) with one line per listener,\n"
           "                       'NAME SCHEME PORT', the port actually bound\n"
+          "  --head-timeout S     close a connection whose TLS handshake, or whose next\n"
+          "                       request head (from its first byte), is not complete\n"
+          "                       within S seconds (1-3600; default %d), however\n"
+          "                       steadily its bytes trickle in\n"
+          "At most %d connections are open; when a new one arrives, the connection that\n"
+          "has gone longest without an answered request is closed for it.\n"
           "A listener whose PORT is 0 ('listener web https 0') is bound on a free port\n"
           "the kernel picks, and that port is the listener's port for decisions,\n"
           "redirects and ORIGIN frames (--port-offset does not apply to it).  Scripts\n"
           "use port 0 with --ports-file instead of guessing a free port.\n"
-          "See docs/origin.md (\"The example server\").\n",
-          argv0);
+          "See docs/origin.md (\"Example server and what it looks like on the wire\").\n",
+          argv0, SRV_HEAD_SECONDS, SRV_MAX_CONNS);
 }
 
 /* Write path atomically: "NAME SCHEME PORT" per listener. */
@@ -504,11 +595,17 @@ static int write_ports_file(const srv *s, const char *path) {
 int main(int argc, char **argv) {
   const char *vhosts = NULL, *logpath = NULL, *portspath = NULL;
   static srv s; /* large: connection buffers */
+  s.head_timeout = SRV_HEAD_SECONDS;
   for (int i = 1; i < argc; i++) {
     if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
       vhosts = argv[++i];
     } else if (!strcmp(argv[i], "--log") && i + 1 < argc) {
       logpath = argv[++i];
+    } else if (!strcmp(argv[i], "--head-timeout") && i + 1 < argc) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end || v < 1 || v > 3600) { usage(stderr, argv[0]); return 2; }
+      s.head_timeout = v;
     } else if (!strcmp(argv[i], "--ports-file") && i + 1 < argc) {
       portspath = argv[++i];
     } else if (!strcmp(argv[i], "--port-offset") && i + 1 < argc) {
@@ -615,7 +712,9 @@ int main(int argc, char **argv) {
   while (status == 0 && !g_stop) {
     size_t n = 0, active = 0;
     for (size_t i = 0; i < SRV_MAX_CONNS; i++) active += s.conns[i].state != C_FREE;
-    for (size_t i = 0; i < s.n_lst && active < SRV_MAX_CONNS; i++) {
+    /* Full: listen only if a connection can be evicted for a new one. */
+    int can_accept = active < SRV_MAX_CONNS || conn_victim(&s) != NULL;
+    for (size_t i = 0; i < s.n_lst && can_accept; i++) {
       pfd[n].fd = s.lst[i].fd;
       pfd[n].events = POLLIN;
       who[n++] = NULL;
@@ -625,7 +724,26 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < SRV_MAX_CONNS; i++) {
       srv_conn *c = &s.conns[i];
       if (c->state == C_FREE) continue;
-      if (t - c->last_active > SRV_IDLE_SECONDS) { conn_close(&s, c); continue; }
+      int ln;
+      const char *name = listener_name(c, &ln);
+      if (c->state == C_CLOSING && t - c->closing_since >= SRV_LINGER_SECONDS) {
+        conn_close(&s, c);
+        continue;
+      }
+      if (c->head_since && t - c->head_since >= s.head_timeout) {
+        srv_log(&s, "closed conn=%llu listener=%.*s reason=head-timeout (%s not complete "
+                "within %llds)", c->id, ln, name,
+                c->state == C_HANDSHAKE ? "TLS handshake" : "request head",
+                s.head_timeout);
+        conn_close(&s, c);
+        continue;
+      }
+      if (t - c->last_active > SRV_IDLE_SECONDS) {
+        srv_log(&s, "closed conn=%llu listener=%.*s reason=idle (nothing for %ds)", c->id, ln,
+                name, SRV_IDLE_SECONDS);
+        conn_close(&s, c);
+        continue;
+      }
       pfd[n].fd = c->fd;
       pfd[n].events = (short)(POLLIN | (c->want_write || c->wlen ? POLLOUT : 0));
       who[n++] = c;
@@ -635,7 +753,8 @@ int main(int argc, char **argv) {
     int timeout = 1000;
     for (size_t i = first_conn; i < n; i++) {
       srv_conn *c = who[i];
-      if (c->wlen == 0 && ((c->ssl && c->state != C_HANDSHAKE && SSL_pending(c->ssl) > 0) ||
+      if (c->wlen == 0 && ((c->ssl && c->state != C_HANDSHAKE && c->state != C_CLOSING &&
+                            SSL_pending(c->ssl) > 0) ||
                            (c->state == C_H1 && c->h1_again)))
         timeout = 0;
     }
@@ -653,11 +772,11 @@ int main(int argc, char **argv) {
     for (size_t i = first_conn; i < n; i++) {
       srv_conn *c = who[i];
       int runnable = c->wlen == 0 && ((c->ssl && c->state != C_HANDSHAKE && c->state != C_FREE &&
-                                       SSL_pending(c->ssl) > 0) ||
+                                       c->state != C_CLOSING && SSL_pending(c->ssl) > 0) ||
                                       (c->state == C_H1 && c->h1_again));
       if (!pfd[i].revents && !runnable) continue;
       if (c->state == C_FREE || c->fd != pfd[i].fd) continue;
-      if (conn_io(&s, c) != 0) conn_close(&s, c);
+      if (conn_io(&s, c, runnable || (pfd[i].revents & ~POLLOUT)) != 0) conn_close(&s, c);
     }
   }
 

@@ -8,7 +8,8 @@
 #                               a client certificate (client.pem/client.key)
 #   e2e_vhosts DIR              DIR/demo.vhosts using that PKI, its two
 #                               listeners (web, plain) on port 0
-#   e2e_start SERVER VHOSTS LOG start misdirect-server, wait until it is ready;
+#   e2e_start SERVER VHOSTS LOG [ARG...]
+#                               start misdirect-server (with ARGs), wait until it is ready;
 #                               sets E2E_PID.  Port-0 listeners are bound
 #                               on ports the kernel picks, which the server
 #                               writes to LOG.ports (--ports-file): no port
@@ -70,10 +71,11 @@ E2E_SERVER_STATUS=
 E2E_SERVER_LOG=
 e2e_start() {
   local server=$1 vhosts=$2 log=$3 i
+  shift 3
   E2E_SERVER_LOG=$log
   : >"$log"
   rm -f "$log.ports"
-  "$server" -c "$vhosts" --log "$log" --ports-file "$log.ports" </dev/null >"$log.stderr" 2>&1 &
+  "$server" -c "$vhosts" --log "$log" --ports-file "$log.ports" "$@" </dev/null >"$log.stderr" 2>&1 &
   E2E_PID=$!
   # The ports file appears (renamed into place) once every listener is bound.
   for ((i = 0; i < 200; i++)); do
@@ -145,7 +147,8 @@ e2e_finish() {
   exit 0
 }
 
-# e2e_setup SERVER: temp dir, PKI, vhosts, server started on ports it picked.
+# e2e_setup SERVER [ARG...]: temp dir, PKI, vhosts, server started (with
+# ARGs) on ports it picked.
 # Sets E2E_DIR, E2E_TLS, E2E_PLAIN; stops the server and removes the dir on exit.
 e2e_setup() {
   [[ -x $1 ]] || { echo "no server binary '$1'" >&2; exit 1; }
@@ -153,7 +156,7 @@ e2e_setup() {
   trap 'e2e_stop; rm -rf "$E2E_DIR"' EXIT
   e2e_pki "$E2E_DIR" || exit 1
   e2e_vhosts "$E2E_DIR"
-  e2e_start "$1" "$E2E_DIR/demo.vhosts" "$E2E_DIR/server.log" || exit 1
+  e2e_start "$1" "$E2E_DIR/demo.vhosts" "$E2E_DIR/server.log" "${@:2}" || exit 1
   E2E_TLS=$(e2e_port web) && E2E_PLAIN=$(e2e_port plain) || { echo "no ports reported" >&2; exit 1; }
 }
 
