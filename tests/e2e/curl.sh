@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # e2e: curl over HTTP/1.1 and HTTP/2 against misdirect-server, with SNI and
-# Host split by --resolve, --connect-to and -H Host.  Usage: curl.sh SERVER
+# Host split by --resolve, --connect-to and -H Host; failed handshakes and
+# how the server logs them.  Usage: curl.sh SERVER TLS_HANGUP
+# (TLS_HANGUP: the tls_hangup client built from tests/e2e/tls_hangup.c)
 set -u
 source "${BASH_SOURCE[0]%/*}/e2e-lib.sh"
 e2e_require curl openssl
+HANGUP=${2:?usage: curl.sh SERVER TLS_HANGUP}
+[[ -x $HANGUP ]] || { echo "no tls_hangup binary '$HANGUP'" >&2; exit 1; }
 e2e_setup "$1"
 T=$E2E_TLS P=$E2E_PLAIN
 R=(--resolve "www.example.com:$T:127.0.0.1" --resolve "blog.example.com:$T:127.0.0.1"
@@ -40,19 +44,17 @@ e2e_expect "server logged TLS 1.2's alert by name" "1" \
   "$(grep -c 'handshake conn=[0-9]* listener=web -> alert handshake_failure (.*peer did not return a certificate)' "$E2E_DIR/server.log")"
 # A client that hangs up when asked for a certificate (a browser whose user
 # cancels the prompt): OpenSSL reports a decode_error, the log says what it is.
-if command -v python3 >/dev/null 2>&1; then
-  for v in 1.2 1.3; do
-    e2e_expect "TLS $v client hangs up at the CertificateRequest" "hung up after the server's flight" \
-      "$(python3 "${BASH_SOURCE[0]%/*}/tls-hangup.py" "$T" admin.example.com "$E2E_DIR/ca.pem" $v)"
-  done
-  for ((i = 0; i < 40; i++)); do # the server logs it when it reads the EOF
-    (($(grep -c 'client closed the connection when asked' "$E2E_DIR/server.log") >= 2)) && break
-    sleep 0.05
-  done
-  e2e_expect "server logged both hang-ups as what they are" "2" \
-    "$(grep -c 'handshake conn=[0-9]* listener=web -> client closed the connection when asked for a client certificate$' "$E2E_DIR/server.log")"
-  e2e_expect "no hang-up logged as decode_error" "0" "$(grep -c 'decode_error' "$E2E_DIR/server.log")"
-fi
+for v in 1.2 1.3; do
+  e2e_expect "TLS $v client hangs up at the CertificateRequest" "hung up at the certificate request" \
+    "$("$HANGUP" "$T" admin.example.com "$E2E_DIR/ca.pem" $v)"
+done
+for ((i = 0; i < 40; i++)); do # the server logs it when it reads the EOF
+  (($(grep -c 'client closed the connection when asked' "$E2E_DIR/server.log") >= 2)) && break
+  sleep 0.05
+done
+e2e_expect "server logged both hang-ups as what they are" "2" \
+  "$(grep -c 'handshake conn=[0-9]* listener=web -> client closed the connection when asked for a client certificate$' "$E2E_DIR/server.log")"
+e2e_expect "no hang-up logged as decode_error" "0" "$(grep -c 'decode_error' "$E2E_DIR/server.log")"
 e2e_expect "a client that does not trust the certificate: refused" "curl-exit-60 -" \
   "$(curl -sS -m 5 --resolve "www.example.com:$T:127.0.0.1" -o /dev/null "https://www.example.com:$T/" 2>/dev/null || echo "curl-exit-$? -")"
 for ((i = 0; i < 40; i++)); do
