@@ -435,7 +435,8 @@ static int conn_io_run(srv *s, srv_conn *c);
 
 /* The last response is out: shut our side down and linger (see C_CLOSING). */
 static int conn_linger(srv_conn *c) {
-  if (c->ssl) SSL_shutdown(c->ssl); /* close_notify, best effort */
+  if (c->ssl && SSL_is_init_finished(c->ssl)) SSL_shutdown(c->ssl); /* close_notify, best effort */
+  ERR_clear_error(); /* nothing of this connection may reach the next one's log line */
   if (shutdown(c->fd, SHUT_WR) != 0) return -1;
   c->state = C_CLOSING;
   c->closing_since = now_s();
@@ -489,7 +490,10 @@ static int conn_io_run(srv *s, srv_conn *c) {
       if (e == SSL_ERROR_WANT_READ) return 0;
       if (e == SSL_ERROR_WANT_WRITE) { c->want_write = 1; return 0; }
       log_handshake_failure(s, c);
-      return -1;
+      /* Linger so the client reads the alert: in TLS 1.3 it may already
+       * be sending its request, and closing with that unread would reset
+       * the connection before the alert is read. */
+      return conn_linger(c);
     }
     if (conn_established(s, c) != 0) return -1;
   }
