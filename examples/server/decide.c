@@ -59,6 +59,7 @@ static const char *logval(char *buf, size_t cap, const char *p, size_t n) {
 
 void srv_decide(srv *s, srv_conn *c, const mdr_request *r, const char *proto, srv_response *out) {
   memset(out, 0, sizeof *out);
+  c->answered++;
   mdr_conn facts = c->facts;
   /* Per request: early data ends with the handshake, so refresh the facts. */
   if (c->ssl) mdr_ossl_conn_facts(c->ssl, &facts);
@@ -93,9 +94,9 @@ void srv_decide(srv *s, srv_conn *c, const mdr_request *r, const char *proto, sr
   const mdr_str *host = r->n_authority ? r->authority : r->host;
   size_t nhost = r->n_authority ? r->n_authority : r->n_host;
   srv_log(s,
-          "decision listener=%.*s proto=%s sni=%s method=%s target=%s host=%s%s -> %u vhost=%.*s "
+          "decision conn=%llu listener=%.*s proto=%s sni=%s method=%s target=%s host=%s%s -> %u vhost=%.*s "
           "request-vhost=%.*s reason=%s%s%s",
-          (int)c->lst->info.name.len, c->lst->info.name.ptr, proto,
+          c->id, (int)c->lst->info.name.len, c->lst->info.name.ptr, proto,
           facts.has_sni ? logval(b1, sizeof b1, facts.sni.ptr, facts.sni.len) : "-",
           r->method.len ? logval(b2, sizeof b2, r->method.ptr, r->method.len) : "GET",
           r->has_target ? logval(b3, sizeof b3, r->target.ptr, r->target.len) : "-",
@@ -108,11 +109,12 @@ void srv_decide(srv *s, srv_conn *c, const mdr_request *r, const char *proto, sr
 void srv_refuse(srv *s, srv_conn *c, unsigned status, const char *token, const char *why,
                 srv_response *out) {
   memset(out, 0, sizeof *out);
+  c->answered++;
   out->status = status;
   out->reason_token = token;
   int n = snprintf(out->body, sizeof out->body, "%s\n", why);
   out->body_len = n > 0 ? (size_t)n : 0;
   out->close = 1;
-  srv_log(s, "refused listener=%.*s -> %u reason=%s (%s)", (int)c->lst->info.name.len,
-          c->lst->info.name.ptr, status, token, why);
+  srv_log(s, "refused conn=%llu listener=%.*s -> %u reason=%s (%s)", c->id,
+          (int)c->lst->info.name.len, c->lst->info.name.ptr, status, token, why);
 }

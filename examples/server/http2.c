@@ -17,7 +17,7 @@
 typedef struct h2_stream {
   char fields[H2_FIELDS_MAX];
   size_t fields_len;
-  int overflow;
+  int overflow;                  /* the fields exceed H2_FIELDS_MAX: answer 431 */
   mdr_request r;
   mdr_str authority[SRV_MAX_HOSTS], host[SRV_MAX_HOSTS];
   size_t n_authority, n_host;
@@ -65,8 +65,9 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
   if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   h2_stream *st = nghttp2_session_get_stream_user_data(ss, f->hd.stream_id);
   if (!st) return 0;
+  if (st->overflow) return 0; /* already too large: the stream gets a 431 */
   const char *v = keep(st, value, valuelen);
-  if (!v) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* too large: reset the stream */
+  if (!v) return 0;           /* too large: answered 431 once the block ends */
   mdr_str val = {v, valuelen};
 #define IS(lit) (namelen == sizeof(lit) - 1 && memcmp(name, lit, namelen) == 0)
   if (IS(":method")) {
@@ -109,7 +110,10 @@ static ssize_t read_body(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t l
 }
 
 static int answer(h2_ctx *x, nghttp2_session *ss, int32_t id, h2_stream *st) {
-  if (st->bad) {
+  if (st->overflow) {
+    /* As HTTP/1.1 does: a status, not a reset stream. */
+    srv_refuse(x->s, x->c, 431, "head-too-large", "the header fields exceed 8 KiB", &st->rs);
+  } else if (st->bad) {
     srv_refuse(x->s, x->c, 400, "malformed-pseudo-header",
                "a pseudo-header is repeated, empty or unknown", &st->rs);
   } else {
@@ -216,7 +220,7 @@ int h2_start(srv *s, srv_conn *c, int tls) {
       }
       k += (size_t)snprintf(list + k, sizeof list - k, "%s%.*s", i ? "," : "", (int)o->len, o->ptr);
     }
-    srv_log(s, "origin listener=%.*s sni=%.*s frames=%zu origins=%zu set=%s",
+    srv_log(s, "origin conn=%llu listener=%.*s sni=%.*s frames=%zu origins=%zu set=%s", c->id,
             (int)c->lst->info.name.len, c->lst->info.name.ptr,
             c->facts.has_sni ? (int)c->facts.sni.len : 1, c->facts.has_sni ? c->facts.sni.ptr : "-",
             c->origin_frames, c->origins.n, k ? list : "-");

@@ -19,7 +19,10 @@
 #define SRV_HEAD_MAX 16384         /* HTTP/1.1 request line + headers */
 #define SRV_OUT_MAX 8192           /* one HTTP/1.1 response */
 #define SRV_MAX_HOSTS 8            /* Host values kept (more are still counted as "many") */
-#define SRV_IDLE_SECONDS 30
+#define SRV_IDLE_SECONDS 30        /* between requests */
+#define SRV_HEAD_SECONDS 10        /* default --head-timeout: handshake + whole request head */
+#define SRV_LINGER_SECONDS 2       /* reading what a client still sends after our last response */
+#define SRV_LINGER_MAX (1 << 20)   /* bytes read and dropped while lingering */
 #define SRV_BODY_MAX 2048          /* response body */
 
 typedef struct srv_listener {
@@ -31,18 +34,30 @@ typedef struct srv_listener {
   SSL_CTX *initial;                /* TLS listeners */
 } srv_listener;
 
+/* C_CLOSING: the last response is out and our side is shut down; what the
+ * client still sends is read and dropped (a "lingering close"), so closing
+ * with unread data does not reset the connection before the client has
+ * read that response (a 431 to a 100 KB request head). */
 typedef enum conn_state { C_FREE = 0, C_HANDSHAKE, C_SNIFF, C_H1, C_H2, C_CLOSING } conn_state;
 
 typedef struct srv_conn {
   conn_state state;
+  unsigned long long id;           /* conn= in the log: 1, 2, ... per server run */
   int fd;
   srv_listener *lst;
   SSL *ssl;                        /* NULL on cleartext */
   mdr_conn facts;                  /* connection facts (origin set included on h2) */
-  long long last_active;
+  long long last_active;           /* last byte read or written (idle timeout) */
+  long long head_since;            /* a handshake or request head is pending since (0 = none) */
+  long long progress;              /* accepted, or last request answered (eviction order) */
+  long long closing_since;         /* C_CLOSING since */
+  unsigned long long answered;     /* responses decided or refused */
+  size_t drained;                  /* bytes dropped while lingering */
   int want_write;                  /* the transport needs POLLOUT */
   int close_after_write;
-  int alert_sent;                  /* TLS alert we sent (0 = none) */
+  int alert_sent;                  /* TLS alert we sent (-1 = none) */
+  int alert_recv;                  /* TLS alert the client sent (-1 = none) */
+  int cert_requested;              /* the handshake sent a CertificateRequest */
   /* input (HTTP/1.1 head, or the first bytes on cleartext) */
   char in[SRV_HEAD_MAX];
   size_t in_len;
@@ -67,6 +82,8 @@ typedef struct srv {
   FILE *log;
   int port_offset;
   int no_origin_frame;             /* --no-origin-frame: a control for browser tests */
+  unsigned long long next_id;      /* the last connection id given out */
+  long long head_timeout;          /* --head-timeout seconds */
 } srv;
 
 /* The response a decision turns into (shared by HTTP/1.1 and HTTP/2). */

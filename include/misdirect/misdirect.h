@@ -926,8 +926,12 @@ MDR_EXTERN int mdr_handshake(const mdr_table *t, mdr_index listener, int has_sni
                              size_t sni_len, mdr_handshake_result *out);
 
 /**
- * Name of a TLS alert ("unrecognized_name"); "unknown_alert" otherwise.
- * @param alert an alert number (MDR_ALERT_*)
+ * Name of a TLS alert ("unrecognized_name"), as the IANA "TLS Alerts"
+ * registry spells it: every registered alert is named (since 0.3.0:
+ * "certificate_required", "handshake_failure", ...; 0.2.0 named only the
+ * four MDR_ALERT_* the core sends); "unknown_alert" for an unassigned number.
+ * @param alert an alert number (MDR_ALERT_*, or any alert a TLS stack
+ *              sent or received)
  * @return the name; never NULL, cannot fail.
  * @ownership Static storage, never freed.
  * @threadsafety Any thread, any time (no state).

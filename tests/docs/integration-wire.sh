@@ -53,7 +53,9 @@ start() {
   local i
   PORT=
   for ((i = 0; i < 100; i++)); do
-    PORT=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$DIR/out")
+    # Only a complete line (the file ends with its newline) names the port.
+    [[ -s $DIR/out && -z $(tail -c 1 "$DIR/out") ]] &&
+      PORT=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$DIR/out")
     [[ -n $PORT ]] && return 0
     kill -0 "$PID" 2>/dev/null || break
     sleep 0.05

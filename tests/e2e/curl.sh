@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # e2e: curl over HTTP/1.1 and HTTP/2 against misdirect-server, with SNI and
-# Host split by --resolve, --connect-to and -H Host.  Usage: curl.sh SERVER
+# Host split by --resolve, --connect-to and -H Host; failed handshakes and
+# how the server logs them.  Usage: curl.sh SERVER TLS_HANGUP
+# (TLS_HANGUP: the tls_hangup client built from tests/e2e/tls_hangup.c)
 set -u
 source "${BASH_SOURCE[0]%/*}/e2e-lib.sh"
 e2e_require curl openssl
+HANGUP=${2:?usage: curl.sh SERVER TLS_HANGUP}
+[[ -x $HANGUP ]] || { echo "no tls_hangup binary '$HANGUP'" >&2; exit 1; }
 e2e_setup "$1"
 T=$E2E_TLS P=$E2E_PLAIN
 R=(--resolve "www.example.com:$T:127.0.0.1" --resolve "blog.example.com:$T:127.0.0.1"
@@ -31,8 +35,34 @@ e2e_expect "admin with its own SNI and a client certificate" "200 serve" \
 # done, so curl reports 35, 56 or 16 (HTTP/2 framing) depending on timing.
 e2e_expect "admin with its own SNI, no client certificate: handshake refused" "refused -" \
   "$(e2e_curl "${R[@]}" --tlsv1.3 "https://admin.example.com:$T/" | sed -E 's/^curl-exit-(16|35|56) /refused /')"
-e2e_expect "server logged the missing client certificate" "1" \
-  "$(grep -c 'handshake listener=web -> .*peer did not return a certificate' "$E2E_DIR/server.log")"
+# TLS 1.3 names this alert certificate_required (0.2.0 logged "unknown_alert").
+e2e_expect "server logged the missing client certificate, the alert by name" "1" \
+  "$(grep -c 'handshake conn=[0-9]* listener=web -> alert certificate_required (.*peer did not return a certificate)' "$E2E_DIR/server.log")"
+e2e_expect "TLS 1.2, no client certificate: handshake refused" "curl-exit-35 -" \
+  "$(e2e_curl "${R[@]}" --tlsv1.2 --tls-max 1.2 "https://admin.example.com:$T/")"
+e2e_expect "server logged TLS 1.2's alert by name" "1" \
+  "$(grep -c 'handshake conn=[0-9]* listener=web -> alert handshake_failure (.*peer did not return a certificate)' "$E2E_DIR/server.log")"
+# A client that hangs up when asked for a certificate (a browser whose user
+# cancels the prompt): OpenSSL reports a decode_error, the log says what it is.
+for v in 1.2 1.3; do
+  e2e_expect "TLS $v client hangs up at the CertificateRequest" "hung up at the certificate request" \
+    "$("$HANGUP" "$T" admin.example.com "$E2E_DIR/ca.pem" $v)"
+done
+for ((i = 0; i < 40; i++)); do # the server logs it when it reads the EOF
+  (($(grep -c 'client closed the connection when asked' "$E2E_DIR/server.log") >= 2)) && break
+  sleep 0.05
+done
+e2e_expect "server logged both hang-ups as what they are" "2" \
+  "$(grep -c 'handshake conn=[0-9]* listener=web -> client closed the connection when asked for a client certificate$' "$E2E_DIR/server.log")"
+e2e_expect "no hang-up logged as decode_error" "0" "$(grep -c 'decode_error' "$E2E_DIR/server.log")"
+e2e_expect "a client that does not trust the certificate: refused" "curl-exit-60 -" \
+  "$(curl -sS -m 5 --resolve "www.example.com:$T:127.0.0.1" -o /dev/null "https://www.example.com:$T/" 2>/dev/null || echo "curl-exit-$? -")"
+for ((i = 0; i < 40; i++)); do
+  grep -q 'client sent alert' "$E2E_DIR/server.log" && break
+  sleep 0.05
+done
+e2e_expect "server logged the alert the client sent, by name" "1" \
+  "$(grep -c 'handshake conn=[0-9]* listener=web -> client sent alert unknown_ca ' "$E2E_DIR/server.log")"
 e2e_expect "--connect-to: SNI other.org over 127.0.0.1" "200 serve" \
   "$(e2e_curl --connect-to "other.org:$T:127.0.0.1:$T" "https://other.org:$T/")"
 e2e_expect "--connect-to: SNI www, Host blog (h1)" "200 serve-coalesced" \
@@ -59,7 +89,7 @@ e2e_expect "unknown host" "421 unknown-host" \
   "$(e2e_curl "${R[@]}" --http2 -H "Host: nope.example.com:$T" "https://www.example.com:$T/")"
 e2e_expect "unknown SNI: handshake refused" "curl-exit-35 -" "$(e2e_curl "${R[@]}" "https://nope.example:$T/")"
 e2e_expect "unknown SNI logged with the core's reason" "1" \
-  "$(grep -c 'handshake listener=web -> alert unrecognized_name reason=sni-unknown' "$E2E_DIR/server.log")"
+  "$(grep -c 'handshake conn=[0-9]* listener=web -> alert unrecognized_name reason=sni-unknown' "$E2E_DIR/server.log")"
 # Cleartext listener.
 e2e_expect "http -> https redirect" "308 redirect-https" \
   "$(e2e_curl -H "Host: www.example.com:$P" "http://127.0.0.1:$P/login?next=%2F")"
@@ -76,5 +106,17 @@ e2e_expect "malformed Host (percent-encoded)" "400 host-percent" \
 e2e_expect "malformed Host (h2, comma)" "400 host-bad-char" \
   "$(e2e_curl "${R[@]}" --http2 -H "Host: a.example.com,b.example.com" "https://www.example.com:$T/")"
 e2e_expect "one log line per decision" "$(grep -c ' decision ' "$E2E_DIR/server.log")" \
-  "$(grep -c ' decision listener=' "$E2E_DIR/server.log")"
+  "$(grep -c ' decision conn=[0-9]* listener=' "$E2E_DIR/server.log")"
+# The connection id tells two connections with the same SNI apart (issue 15:
+# a browser's preconnect), and groups the requests of one connection.
+curl -sS -m 5 --cacert "$E2E_DIR/ca.pem" "${R[@]}" --http2 -o /dev/null -o /dev/null \
+  "https://blog.example.com:$T/same-1" "https://blog.example.com:$T/same-2" 2>/dev/null
+curl -sS -m 5 --cacert "$E2E_DIR/ca.pem" "${R[@]}" --http2 -o /dev/null \
+  "https://blog.example.com:$T/other-1" 2>/dev/null
+conn_of() { grep " decision .* target=$1 " "$E2E_DIR/server.log" | sed -n 's/.* decision conn=\([0-9]*\) .*/\1/p'; }
+e2e_expect "two requests on one connection: one conn id" "$(conn_of /same-1)" "$(conn_of /same-2)"
+e2e_expect "another connection, same SNI: another conn id" "yes" \
+  "$([[ -n $(conn_of /same-1) && $(conn_of /same-1) != "$(conn_of /other-1)" ]] && echo yes || echo no)"
+e2e_expect "the origin line carries the same conn id" "1" \
+  "$(grep -c " origin conn=$(conn_of /other-1) listener=web sni=blog.example.com " "$E2E_DIR/server.log")"
 e2e_finish

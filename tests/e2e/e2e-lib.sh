@@ -6,10 +6,15 @@
 #                               blog., admin., *.apps.example.com) and other
 #                               (other.org),
 #                               a client certificate (client.pem/client.key)
-#   e2e_vhosts DIR TLS_PORT PLAIN_PORT   DIR/demo.vhosts using that PKI
-#   e2e_free_port               an unused TCP port on 127.0.0.1 (>= 20000)
-#   e2e_start SERVER VHOSTS LOG start misdirect-server, wait until it is ready;
-#                               sets E2E_PID
+#   e2e_vhosts DIR              DIR/demo.vhosts using that PKI, its two
+#                               listeners (web, plain) on port 0
+#   e2e_start SERVER VHOSTS LOG [ARG...]
+#                               start misdirect-server (with ARGs), wait until it is ready;
+#                               sets E2E_PID.  Port-0 listeners are bound
+#                               on ports the kernel picks, which the server
+#                               writes to LOG.ports (--ports-file): no port
+#                               is guessed, so tests can run in parallel
+#   e2e_port NAME               the port listener NAME was bound on
 #   e2e_stop                    stop it by its PID (SIGTERM, then SIGKILL)
 
 e2e_pki() {
@@ -40,11 +45,11 @@ e2e_pki() {
 
 e2e_vhosts() {
   cat >"$1/demo.vhosts" <<VHOSTS
-# misdirect example table (vhosts contract format, see docs/vhosts-file.md),
-# on loopback ports $2 (TLS) and $3 (cleartext).  Paths are relative to
-# this file.
-listener web   https $2 default=home
-listener plain http  $3
+# misdirect example table (vhosts contract format, see docs/vhosts-file.md).
+# Port 0: misdirect-server binds each listener on a free loopback port and
+# reports it (--ports-file).  Paths are relative to this file.
+listener web   https 0 default=home
+listener plain http  0
 
 cert site  file=site.pem  key=site.key     # example.com www. blog. admin. *.apps.
 cert other file=other.pem key=other.key    # other.org
@@ -61,35 +66,30 @@ vhost apps  listen=web       names=*.apps.example.com cert=site
 VHOSTS
 }
 
-e2e_free_port() {
-  local p i
-  for ((i = 0; i < 50; i++)); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
-
 E2E_PID=
 E2E_SERVER_STATUS=
 E2E_SERVER_LOG=
 e2e_start() {
   local server=$1 vhosts=$2 log=$3 i
+  shift 3
   E2E_SERVER_LOG=$log
   : >"$log"
-  "$server" -c "$vhosts" --log "$log" </dev/null >"$log.stderr" 2>&1 &
+  rm -f "$log.ports"
+  "$server" -c "$vhosts" --log "$log" --ports-file "$log.ports" "$@" </dev/null >"$log.stderr" 2>&1 &
   E2E_PID=$!
-  for ((i = 0; i < 100; i++)); do
-    grep -q ' ready pid=' "$log" 2>/dev/null && return 0
+  # The ports file appears (renamed into place) once every listener is bound.
+  for ((i = 0; i < 200; i++)); do
+    [[ -s $log.ports ]] && return 0
     kill -0 "$E2E_PID" 2>/dev/null || break
     sleep 0.05
   done
   echo "misdirect-server did not start:" >&2
   cat "$log" "$log.stderr" >&2
   return 1
+}
+
+e2e_port() {
+  awk -v n="$1" '$1 == n {print $3; f=1} END {exit !f}' "$E2E_SERVER_LOG.ports"
 }
 
 e2e_stop() {
@@ -147,17 +147,17 @@ e2e_finish() {
   exit 0
 }
 
-# e2e_setup SERVER: temp dir, PKI, free ports, vhosts, server started.
+# e2e_setup SERVER [ARG...]: temp dir, PKI, vhosts, server started (with
+# ARGs) on ports it picked.
 # Sets E2E_DIR, E2E_TLS, E2E_PLAIN; stops the server and removes the dir on exit.
 e2e_setup() {
   [[ -x $1 ]] || { echo "no server binary '$1'" >&2; exit 1; }
   E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/misdirect-e2e.XXXXXX")
   trap 'e2e_stop; rm -rf "$E2E_DIR"' EXIT
   e2e_pki "$E2E_DIR" || exit 1
-  E2E_TLS=$(e2e_free_port) && E2E_PLAIN=$(e2e_free_port) || { echo "no free port" >&2; exit 1; }
-  [[ $E2E_TLS != "$E2E_PLAIN" ]] || E2E_PLAIN=$((E2E_TLS + 1))
-  e2e_vhosts "$E2E_DIR" "$E2E_TLS" "$E2E_PLAIN"
-  e2e_start "$1" "$E2E_DIR/demo.vhosts" "$E2E_DIR/server.log" || exit 1
+  e2e_vhosts "$E2E_DIR"
+  e2e_start "$1" "$E2E_DIR/demo.vhosts" "$E2E_DIR/server.log" "${@:2}" || exit 1
+  E2E_TLS=$(e2e_port web) && E2E_PLAIN=$(e2e_port plain) || { echo "no ports reported" >&2; exit 1; }
 }
 
 # e2e_curl ARGS...: prints "STATUS REASON" (REASON from misdirect-reason, '-'

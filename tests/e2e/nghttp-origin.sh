@@ -27,7 +27,7 @@ nghttp_origins() {
 }
 # The set the server logged for that SNI (what the glue submitted), sorted.
 logged_set() {
-  grep " origin listener=web sni=$1 " "$E2E_DIR/server.log" | tail -1 | sed 's/.* set=//' |
+  grep " origin conn=[0-9]* listener=web sni=$1 " "$E2E_DIR/server.log" | tail -1 | sed 's/.* set=//' |
     tr ',' '\n' | sort | paste -sd' ' -
 }
 

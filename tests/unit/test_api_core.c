@@ -97,6 +97,20 @@ static void test_every_export(void **state) {
   const uint8_t ext[] = { 0, 4, 0, 0, 1, 'a' };
   assert_int_equal(mdr_sni_extension_parse(ext, sizeof ext, &name), 0);
   assert_string_equal(mdr_alert_name(MDR_ALERT_MISSING_EXTENSION), "missing_extension");
+  /* Every registered alert is named (0.2.0 logged TLS 1.3's missing client
+   * certificate as "unknown_alert"); unassigned numbers are not. */
+  assert_string_equal(mdr_alert_name(116), "certificate_required");
+  assert_string_equal(mdr_alert_name(40), "handshake_failure");
+  assert_string_equal(mdr_alert_name(0), "close_notify");
+  assert_string_equal(mdr_alert_name(121), "ech_required");
+  static const unsigned registered[] = {0,  10, 20, 21, 22, 30, 40,  41,  42,  43,  44,  45,
+                                        46, 47, 48, 49, 50, 51, 52,  60,  70,  71,  80,  86,
+                                        90, 100, 109, 110, 111, 112, 113, 114, 115, 116, 120, 121};
+  for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
+    assert_string_not_equal(mdr_alert_name(registered[i]), "unknown_alert");
+  assert_string_equal(mdr_alert_name(1), "unknown_alert");
+  assert_string_equal(mdr_alert_name(255), "unknown_alert");
+  assert_string_equal(mdr_alert_name(100000), "unknown_alert");
   mdr_reason back;
   assert_int_equal(mdr_reason_from_token((mdr_str)S("policy-mismatch"), &back), 0);
   assert_true(strlen(mdr_reason_text(back)) > 0);
