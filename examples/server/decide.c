@@ -81,11 +81,12 @@ void srv_decide(srv *s, srv_conn *c, const mdr_request *r, const char *proto, sr
     int n = snprintf(out->body, sizeof out->body, "redirect to %s\n", out->location);
     out->body_len = n > 0 ? (size_t)n : 0;
   } else {
-    size_t n = mdr_decision_explain(s->table, &facts, &d, out->body, sizeof out->body - 1);
-    if (n > sizeof out->body - 2) n = strlen(out->body);
-    out->body[n++] = '\n';
-    out->body[n] = '\0';
-    out->body_len = n;
+    /* A refusal tells the client the status and the reason token (with the
+     * token's generic text); vhost, policy and file names go to the log
+     * only (the "explain" line below). */
+    int n = snprintf(out->body, sizeof out->body, "%u %s (%s): %s\n", d.status,
+                     srv_status_text(d.status), out->reason_token, mdr_reason_text(d.reason));
+    out->body_len = n < 0 ? 0 : (size_t)n < sizeof out->body ? (size_t)n : sizeof out->body - 1;
     out->close = 1; /* HTTP/1.x: 421, 400, 425 and 501 end the connection */
   }
 
@@ -104,6 +105,13 @@ void srv_decide(srv *s, srv_conn *c, const mdr_request *r, const char *proto, sr
           d.status, v.len ? (int)v.len : 1, v.len ? v.ptr : "-", rv.len ? (int)rv.len : 1,
           rv.len ? rv.ptr : "-", out->reason_token, d.kind == MDR_REDIRECT ? " location=" : "",
           d.kind == MDR_REDIRECT ? out->location : "");
+  if (d.kind != MDR_SERVE && d.kind != MDR_REDIRECT) {
+    /* The whole explanation, for the operator: names the vhosts, their
+     * certificates and TLS policies (the client's SNI comes escaped). */
+    char why[1024];
+    mdr_decision_explain(s->table, &facts, &d, why, sizeof why);
+    srv_log(s, "explain conn=%llu %s", c->id, why);
+  }
 }
 
 void srv_refuse(srv *s, srv_conn *c, unsigned status, const char *token, const char *why,
