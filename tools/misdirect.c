@@ -188,7 +188,9 @@ static mdr_table *load_table(const char *path, char **text_out, size_t *len_out)
   mdr_ossl_names_free(&names);
 #endif
   if (rc != 0) {
-    if (err.message[0])
+    if (err.message[0] && rc == MDR_ERR_CONFIG)
+      fprintf(stderr, "%s (see docs/vhosts-file.md, misdirect-vhosts(5))\n", err.message);
+    else if (err.message[0])
       fprintf(stderr, "%s\n", err.message);
     else
       fprintf(stderr, "%s: %s\n", path, mdr_strerror(rc));
@@ -381,7 +383,7 @@ static int load_case(const mdr_table *t, const char *name, unsigned lineno, cons
   }
   if (mdrc_is_skippable(text, len)) return 0;
   if (mdrc_parse(text, len, c, err, sizeof err) != 0 || mdrc_bind(t, c, err, sizeof err) != 0) {
-    fprintf(stderr, "%s:%u: %s\n", name, lineno, err);
+    fprintf(stderr, "%s:%u: %s (see docs/case-format.md)\n", name, lineno, err);
     return -1;
   }
   return 1;

@@ -697,7 +697,8 @@ int main(int argc, char **argv) {
   int rc = mdr_ossl_table_parse(text, len, source, base, NULL, &s.table, &err);
   free(text);
   if (rc != 0) {
-    fprintf(stderr, "%s\n", err.message[0] ? err.message : mdr_strerror(rc));
+    fprintf(stderr, "%s%s\n", err.message[0] ? err.message : mdr_strerror(rc),
+            rc == MDR_ERR_CONFIG ? " (see docs/vhosts-file.md, misdirect-vhosts(5))" : "");
     for (int i = 0; i < nzp; i++) close(zp[i].fd);
     return 1;
   }
