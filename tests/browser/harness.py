@@ -88,9 +88,10 @@ def load_target(i, kind, host):
     return "/load/%d-%s-%s" % (i, kind, host)
 
 
-def page_script(run):
-    """A JS expression: a promise of one result per load."""
-    loads = json.dumps(LOADS)
+def page_script(run, loads=LOADS):
+    """A JS expression: a promise of one result per load ((kind, host)
+    pairs; kind is img, fetch or script)."""
+    loads = json.dumps(loads)
     return """(async () => {
   const loads = %s;
   const one = (i, kind, host) => {

@@ -44,6 +44,14 @@ CHROMIUM = "/usr/lib/chromium/chromium"
 BROWSER_TIMEOUT = 60  # seconds, Chromium's start to quit
 ADMIN = "admin.example.com"
 APPS = "x.apps.example.com"
+# A vhost that only allows TLS 1.3: another TLS policy, which nginx does not
+# check per Host itself (unlike ssl_verify_client, see REFUSED_EARLY), so a
+# request for it on a sibling's connection is the module's to refuse.
+TLS13 = "tls13.apps.example.com"
+# The browser tests' ten loads, and one for TLS13 (its certificate is the
+# shared one: *.apps).
+PAGE_LOADS = LOADS + [("fetch", TLS13)]
+PAGE_NAMES = NAMES + [TLS13]
 
 # One access log line per request, as key=value (nginx writes "-" for an
 # empty value).  $connection is nginx's connection serial number.
@@ -117,6 +125,12 @@ http {
     }
     server {
         %(tls)s;
+        server_name %(tls13)s;
+        ssl_protocols TLSv1.3;
+        return 200 "tls13\n";
+    }
+    server {
+        %(tls)s;
         listen 127.0.0.1:80;
         server_name other.org;
         ssl_certificate %(pki)s/other.pem;
@@ -124,7 +138,8 @@ http {
         return 200 "other\\n";
     }
 }
-""" % {"so": so, "d": d, "pki": pki, "fmt": LOG_FORMAT, "tls": tls, "page": PAGE}
+""" % {"so": so, "d": d, "pki": pki, "fmt": LOG_FORMAT, "tls": tls, "page": PAGE,
+       "tls13": TLS13}
 
 
 def start_nginx(so, d, pki):
@@ -182,9 +197,9 @@ def attribute(reqs):
     log: it belongs to the load whose request is logged next, since the page
     makes its loads one after another and each refusal is logged before
     Chromium retries."""
-    targets = [load_target(i, kind, host) for i, (kind, host) in enumerate(LOADS)]
+    targets = [load_target(i, kind, host) for i, (kind, host) in enumerate(PAGE_LOADS)]
     loads = [{"i": i, "kind": kind, "host": host, "reqs": []}
-             for i, (kind, host) in enumerate(LOADS)]
+             for i, (kind, host) in enumerate(PAGE_LOADS)]
     pending = []
     for r in reqs:
         if r["path"] in targets:
@@ -209,20 +224,21 @@ def check(c, reqs, page):
         len(reqs), "; ".join("%s on %s (%s)" % (r["host"], r["sni"], r["reason"]) for r in n421)
         or "none"))
 
-    c.expect("the page reported every load", len(page) == len(LOADS), "got %d results" % len(page))
+    c.expect("the page reported every load", len(page) == len(PAGE_LOADS),
+             "got %d results" % len(page))
     c.expect("the page saw no fetch error", not fetch_errors, json.dumps(fetch_errors))
     c.expect("no load timed out in the page", not timeouts, json.dumps(timeouts))
     mixed = {k: sorted(v) for k, v in conns.items() if len(v) != 1}
     c.expect("the access log shows one SNI per connection", not mixed, str(mixed))
-    stray = sorted({r["sni"] for r in reqs} - set(NAMES))
+    stray = sorted({r["sni"] for r in reqs} - set(PAGE_NAMES))
     c.expect("every connection's SNI is a name of the page (nothing stray)", not stray, str(stray))
     undecided = [r["text"] for r in reqs if r["reason"] == "-" and not refused_early(r)]
     c.expect("every request was decided by the module (but nginx's own early 421s)",
              not undecided, "; ".join(undecided))
     for ld in loads:
         rs = ld["reqs"]
-        c.expect("%s %s ends in 200" % (ld["kind"], ld["host"]), bool(rs) and rs[-1]["status"] == 200,
-                 "; ".join(r["text"] for r in rs) or "never reached nginx")
+        c.expect("%s %s ends in 200" % (ld["kind"], ld["host"]),
+                 bool(rs) and rs[-1]["status"] == 200, "; ".join(r["text"] for r in rs) or "never reached nginx")
         odd = [r["text"] for r in rs if r["status"] not in (200, 421) and
                not (r["status"] == 308 and ld["host"] == "example.com")]
         c.expect("%s %s: no status but 200, 421 (and example.com's 308)" % (ld["kind"], ld["host"]),
@@ -233,7 +249,7 @@ def check(c, reqs, page):
     refused = [r for ld in admin for r in ld["reqs"] if r["status"] == 421]
     c.expect("admin coalesced onto another name's connection: 421 (policy-mismatch, or"
              " nginx's own refusal first)",
-             bool(refused) and all(r["sni"] != ADMIN and r["sni"] in NAMES and
+             bool(refused) and all(r["sni"] != ADMIN and r["sni"] in PAGE_NAMES and
                                    ((r["reason"] == "policy-mismatch" and r["host"] == ADMIN) or
                                     refused_early(r)) for r in refused),
              "; ".join(r["text"] for r in refused) or "no 421 for admin")
@@ -257,9 +273,29 @@ def check(c, reqs, page):
     apps = [r for ld in loads if ld["host"] == APPS for r in ld["reqs"]]
     c.expect("x.apps served without a 421", bool(apps) and all(r["status"] == 200 for r in apps),
              "; ".join(r["text"] for r in apps) or "never reached nginx")
-    other = [r["text"] for ld in loads if ld["host"] != ADMIN for r in ld["reqs"]
+    # TLS13: the module's own 421, then the same recovery.
+    t13 = [ld for ld in loads if ld["host"] == TLS13]
+    refused13 = [r for ld in t13 for r in ld["reqs"] if r["status"] == 421]
+    c.expect("tls13 coalesced onto another name's connection: the module's 421 policy-mismatch",
+             bool(refused13) and all(r["reason"] == "policy-mismatch" and r["host"] == TLS13 and
+                                     r["sni"] != TLS13 and r["sni"] in PAGE_NAMES
+                                     for r in refused13),
+             "; ".join(r["text"] for ld in t13 for r in ld["reqs"]) or "no 421 for tls13")
+    for ld in t13:
+        rs = ld["reqs"]
+        for k, r in enumerate(rs):
+            if r["status"] != 421:
+                continue
+            later = [s for s in rs[k + 1:] if s["status"] == 200]
+            c.expect("%s tls13: the 421 on %s's connection %s is followed by a 200 on tls13's own"
+                     " connection" % (ld["kind"], r["sni"], r["conn"]),
+                     bool(later) and all(s["sni"] == TLS13 and s["conn"] != r["conn"] and
+                                         s["reason"] == "serve" for s in later),
+                     "; ".join(s["text"] for s in rs))
+
+    other = [r["text"] for ld in loads if ld["host"] not in (ADMIN, TLS13) for r in ld["reqs"]
              if r["status"] == 421]
-    c.expect("no 421 but admin's", not other, "; ".join(other))
+    c.expect("no 421 but admin's and tls13's", not other, "; ".join(other))
     return {"connections": len(conns), "requests": len(reqs), "n421": len(n421),
             "n421_nginx": sum(1 for r in refused if refused_early(r)),
             "apps_coalesced": any(r["sni"] != APPS for r in apps)}
@@ -271,7 +307,7 @@ def refused_early(r):
 
 
 def run(args, work, c):
-    harness.setup_namespaces(work)
+    harness.setup_namespaces(work, PAGE_NAMES)
     pki = os.path.join(work, "pki")
     harness.make_pki(args.e2e_lib, pki)
     d = os.path.join(work, "nginx")
@@ -282,7 +318,7 @@ def run(args, work, c):
     value = None
     try:
         value, _ = chromium.run_page(work, pki, "https://www.example.com/page?run=" + run_id,
-                                     harness.page_script(run_id), BROWSER_TIMEOUT,
+                                     harness.page_script(run_id, PAGE_LOADS), BROWSER_TIMEOUT,
                                      os.path.join(work, "netlog.json"))
     finally:
         status = nginx.stop()
