@@ -7,12 +7,15 @@
 nginx serves the demo table's equivalent as server{} blocks, with
 `misdirect on;`: www (the default), blog, admin (ssl_verify_client on),
 *.apps and a 308 from example.com to www on one certificate, other.org on
-its own.  The page on www makes the ten credentialed loads of the browser
-tests (tests/browser/harness.py).  Chromium coalesces by IP and
-certificate, so it sends admin's requests on another name's connection:
-the module refuses them (421 policy-mismatch) and Chromium must recover on
-a connection of admin's own, with the client certificate.  x.apps has
-the same certificate and policy as www and must be served where it lands.
+its own; and tls13.apps, which differs from www only by allowing TLS 1.3
+alone.  The page on www makes the ten credentialed loads of the browser
+tests (tests/browser/harness.py) and one to tls13.apps.  Chromium
+coalesces by IP and certificate, so it sends admin's and tls13's requests
+on www's connection: they are refused with 421 (tls13's by the module,
+policy-mismatch; admin's by nginx itself, see REFUSED_EARLY) and Chromium
+must recover on a connection of each name's own, admin's with the client
+certificate.  x.apps has the same certificate and policy as www and must
+be served where it lands.
 
 The assertions read only nginx's access log (and the page's own results):
 each line carries the connection ($connection), the SNI, the Host, the
@@ -62,8 +65,9 @@ LOG_FORMAT = ("conn=$connection sni=$ssl_server_name host=$host proto=$server_pr
 # REFUSED_EARLY: nginx 1.22 refuses by itself (421, "client attempted to
 # request the server name different from the one that was negotiated") an
 # HTTP/2 request whose :authority names a server{} with ssl_verify_client
-# on, when the connection's SNI named another: as soon as it reads
-# :authority, before :path and before the module's POST_READ handler.
+# on, when the connection's SNI named another: while it reads the headers
+# (measured: its log line has no URI), so before the module's POST_READ
+# handler.
 # Chromium sends admin's requests on www's connection, so admin's 421 is
 # usually nginx's own, logged without uri or decision.  The module decides
 # the other direction (SNI admin, Host a sibling: policy-mismatch); see the
