@@ -76,9 +76,22 @@ LOG_FORMAT = ("conn=$connection sni=$ssl_server_name host=$host proto=$server_pr
 PAGE = "<!doctype html><title>misdirect nginx browser test</title><p>page</p>"
 
 
+def mapped_root():
+    """True in a user namespace (unshare -r: we are root only inside it)."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
 def nginx_conf(d, pki, so):
     tls = "listen 127.0.0.1:443 ssl http2"
+    # As root nginx's workers switch to `user` (nobody by default); in a user
+    # namespace no other user exists, so they stay who we are.
+    user = "user root root;" if mapped_root() else ""
     return """load_module %(so)s;
+%(user)s
 daemon off;
 worker_processes 1;
 error_log %(d)s/logs/error.log info;
@@ -143,7 +156,7 @@ http {
     }
 }
 """ % {"so": so, "d": d, "pki": pki, "fmt": LOG_FORMAT, "tls": tls, "page": PAGE,
-       "tls13": TLS13}
+       "tls13": TLS13, "user": user}
 
 
 def start_nginx(so, d, pki):
