@@ -247,6 +247,9 @@ def check(c, reqs, page):
     c.expect("no load timed out in the page", not timeouts, json.dumps(timeouts))
     mixed = {k: sorted(v) for k, v in conns.items() if len(v) != 1}
     c.expect("the access log shows one SNI per connection", not mixed, str(mixed))
+    h1 = [r["text"] for r in reqs if r["proto"] != "HTTP/2.0"]
+    c.expect("every request came over HTTP/2 (what lets Chromium coalesce)", not h1,
+             "; ".join(h1))
     stray = sorted({r["sni"] for r in reqs} - set(PAGE_NAMES))
     c.expect("every connection's SNI is a name of the page (nothing stray)", not stray, str(stray))
     undecided = [r["text"] for r in reqs if r["reason"] == "-" and not refused_early(r)]
