@@ -39,52 +39,14 @@ sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from procs import Proc, wait_until  # noqa: E402
 import serverlog  # noqa: E402
+import harness  # noqa: E402
+from harness import (LOADS, NAMES, Checks, enter_namespaces, in_namespaces,  # noqa: E402
+                     load_target, page_problems, page_script, require_tools, setup_namespaces,
+                     skip)
 
-NAMES = ["example.com", "www.example.com", "blog.example.com", "admin.example.com",
-         "x.apps.example.com", "other.org"]
 TLS_PORT, PLAIN_PORT = 443, 80
 BROWSER_TIMEOUT = 60  # seconds per browser run, start to quit
-# The ten loads of the page: (kind, host).
-LOADS = [("img", "blog.example.com"), ("fetch", "blog.example.com"),
-         ("img", "admin.example.com"), ("fetch", "admin.example.com"),
-         ("img", "other.org"), ("fetch", "other.org"),
-         ("img", "x.apps.example.com"), ("fetch", "x.apps.example.com"),
-         ("fetch", "example.com"), ("script", "www.example.com")]
 BROWSER_BIN = {"firefox": "firefox-esr", "chromium": "/usr/lib/chromium/chromium"}
-
-
-def skip(why):
-    print("SKIP: " + why)
-    sys.exit(77)
-
-
-# ------------------------------------------------------------- namespaces --
-
-def enter_namespaces(argv):
-    """Re-run this script inside new network and mount namespaces."""
-    for tool in ("unshare", "ip", "mount"):
-        if not shutil.which(tool):
-            skip("'%s' is not installed (Debian: util-linux, iproute2)" % tool)
-    ns = ["unshare", "-n", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-n", "-m"]
-    env = dict(os.environ, MDR_BROWSER_NS="1")
-    probe = subprocess.run(ns + ["true"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    if probe.returncode != 0:
-        skip("cannot create network and mount namespaces (%s)" % " ".join(ns))
-    # exec: the namespaces die with this process tree.
-    os.execvpe(ns[0], ns + [sys.executable] + argv, env)
-
-
-def setup_namespaces(work):
-    """Inside the namespaces: loopback up, private /etc/hosts."""
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=10)
-    # glibc's getaddrinfo(AI_ADDRCONFIG), which Firefox uses, returns no IPv4
-    # address unless an interface has an IPv4 address other than 127.0.0.1:
-    # give lo a second loopback address.
-    subprocess.run(["ip", "addr", "add", "127.0.0.2/32", "dev", "lo"], check=True, timeout=10)
-    hosts = os.path.join(work, "hosts")
-    with open(hosts, "w") as f:
-        f.write("127.0.0.1 localhost\n127.0.0.1 %s\n" % " ".join(NAMES))
-    subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], check=True, timeout=10)
 
 
 # ---------------------------------------------------------- PKI and server --
@@ -92,8 +54,7 @@ def setup_namespaces(work):
 def make_pki(e2e_lib, d):
     """The e2e tests' throwaway PKI and demo table (tests/e2e/e2e-lib.sh),
     listeners moved to 443 and 80, and the client certificate as PKCS#12."""
-    sh = 'source "$0" && e2e_pki "$1" && e2e_vhosts "$1" %d %d' % (TLS_PORT, PLAIN_PORT)
-    subprocess.run(["bash", "-c", sh, e2e_lib, d], check=True, timeout=60)
+    harness.make_pki(e2e_lib, d, 'e2e_vhosts "$1" %d %d' % (TLS_PORT, PLAIN_PORT))
     vh = os.path.join(d, "demo.vhosts")
     with open(vh) as f:
         text = f.read()
@@ -101,10 +62,6 @@ def make_pki(e2e_lib, d):
     text = re.sub(r"(?m)^(listener\s+plain\s+http\s+)\d+", r"\g<1>%d" % PLAIN_PORT, text)
     with open(vh, "w") as f:
         f.write(text)
-    subprocess.run(["openssl", "pkcs12", "-export", "-in", os.path.join(d, "client.pem"),
-                    "-inkey", os.path.join(d, "client.key"), "-name", "misdirect client",
-                    "-out", os.path.join(d, "client.p12"), "-passout", "pass:"],
-                   check=True, timeout=30, stdout=subprocess.DEVNULL)
     return vh
 
 
@@ -129,55 +86,7 @@ def start_server(server, vhosts, log, control):
     return p
 
 
-# -------------------------------------------------------------------- page --
-
-def page_script(run):
-    """A JS expression: a promise of one result per load."""
-    loads = json.dumps(LOADS)
-    return """(async () => {
-  const loads = %s;
-  const one = (i, kind, host) => {
-    const url = `https://${host}/load/${i}-${kind}-${host}?run=%s`;
-    const res = (r) => Object.assign({i, kind, host}, r);
-    if (kind === 'fetch')
-      return fetch(url, {credentials: 'include', mode: 'no-cors', cache: 'no-store'})
-        .then(r => res({ok: true, type: r.type}), e => res({ok: false, error: String(e)}));
-    return new Promise(done => {
-      const el = document.createElement(kind);
-      const t = setTimeout(() => done(res({ok: false, error: 'timeout'})), 15000);
-      el.onload = () => { clearTimeout(t); done(res({ok: true, event: 'load'})); };
-      el.onerror = () => { clearTimeout(t); done(res({ok: true, event: 'error'})); };
-      el.src = url;
-      document.documentElement.appendChild(el);
-    });
-  };
-  // One after another: each load either finds a connection to reuse or
-  // opens one, with no race between loads for the same new name.
-  const out = [];
-  for (const [i, [k, h]] of loads.entries()) out.push(await one(i, k, h));
-  return JSON.stringify(out);
-})()""" % (loads, run)
-
-
 # --------------------------------------------------------------- checks --
-
-class Checks:
-    def __init__(self):
-        self.failed = 0
-        self.passed = 0
-
-    def expect(self, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok     " + what)
-        else:
-            self.failed += 1
-            print("FAIL   " + what + (("\n       " + detail) if detail else ""))
-
-
-def load_target(i, kind, host):
-    return "/load/%d-%s-%s" % (i, kind, host)
-
 
 def analyse(events, page):
     """What the server's log shows for one run (figures for the table and
@@ -206,8 +115,8 @@ def analyse(events, page):
                                if d["status"] == 421}),
         "n421": sum(1 for d in decisions if d["status"] == 421),
         "retried": 0,
-        "fetch_errors": [r for r in page if r.get("kind") == "fetch" and not r.get("ok")],
-        "page_timeouts": [r for r in page if r.get("error") == "timeout"],
+        "fetch_errors": page_problems(page)[0],
+        "page_timeouts": page_problems(page)[1],
     }
     m["loads"] = len(loads)
     m["loads_200"] = sum(1 for ld in loads
@@ -385,19 +294,17 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work folder (logs, profiles)")
     args = ap.parse_args()
 
-    if os.environ.get("MDR_BROWSER_NS") != "1" and os.path.exists(args.result):
+    if not in_namespaces() and os.path.exists(args.result):
         os.unlink(args.result)  # never leave an earlier run's figures for the table
     exe = BROWSER_BIN[args.browser]
     if not shutil.which(exe):
         skip("%s is not installed (Debian: %s)" % (exe, "firefox-esr" if args.browser == "firefox"
                                                     else "chromium"))
-    for tool in ("certutil", "pk12util", "openssl", "bash"):
-        if not shutil.which(tool):
-            skip("'%s' is not installed (Debian: libnss3-tools, openssl, bash)" % tool)
+    require_tools()
     if not os.access(args.server, os.X_OK):
         print("no server binary '%s'" % args.server)
         return 1
-    if os.environ.get("MDR_BROWSER_NS") != "1":
+    if not in_namespaces():
         enter_namespaces([os.path.abspath(__file__)] + sys.argv[1:])
 
     work = tempfile.mkdtemp(prefix="misdirect-browser-%s." % args.browser)
