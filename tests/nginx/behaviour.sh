@@ -16,41 +16,36 @@ NGX_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mdr-nginx-behaviour.XXXXXX")
 trap 'ngx_stop; rm -rf "$NGX_DIR"' EXIT
 ngx_setup "$NGX_DIR" || exit 1
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect() { # WHAT GOT WANT
-  [[ $2 == "$3" ]] || fail "$1: got '$2', want '$3'"
-  echo "ok: $1"
-}
 d=www.example.com
 
 # --- variables -------------------------------------------------------------
-ngx_start "$NGX_DIR" module "$so" || fail "nginx did not start"
-expect "served" "$(ngx_curl $d $d --http1.1)" "200 www"
-expect "refused" "$(ngx_curl $d unknown.example.net --http2)" "421 421 Misdirected Request"
+ngx_start "$NGX_DIR" module "$so" || ngx_fail "nginx did not start"
+ngx_expect "served" "$(ngx_curl $d $d --http1.1)" "200 www"
+ngx_expect "refused" "$(ngx_curl $d unknown.example.net --http2)" "421 421 Misdirected Request"
 ngx_stop
 log=$NGX_DIR/logs/access.log
 grep -qx "$d 200 ms=200 mr=serve mv=server-1 mc=none" "$log" ||
-  fail "served request: variables not in the access log: $(cat "$log")"
+  ngx_fail "served request: variables not in the access log: $(cat "$log")"
 grep -qx "unknown.example.net 421 ms=421 mr=unknown-host mv=- mc=[a-z-]*" "$log" ||
-  fail "refused request: variables not in the access log: $(cat "$log")"
+  ngx_fail "refused request: variables not in the access log: $(cat "$log")"
 echo "ok: variables in the access log"
 
 # --- report ----------------------------------------------------------------
-ngx_start "$NGX_DIR" report "$so" || fail "nginx (report) did not start"
-expect "report: unknown Host served" "$(ngx_curl $d unknown.example.net --http1.1)" "200 www"
-expect "report: unknown SNI accepted" "$(ngx_sclient unknown.example.net)" ok
+ngx_start "$NGX_DIR" report "$so" || ngx_fail "nginx (report) did not start"
+ngx_expect "report: unknown Host served" "$(ngx_curl $d unknown.example.net --http1.1)" "200 www"
+ngx_expect "report: unknown SNI accepted" "$(ngx_sclient unknown.example.net)" ok
 ngx_stop
 err=$NGX_DIR/logs/error.log
 grep -q 'misdirect report (served): 421 unknown-host: ' "$err" ||
-  fail "report: the refusal it would have made is not logged"
+  ngx_fail "report: the refusal it would have made is not logged"
 grep -q 'misdirect: handshake report (accepted) with alert unrecognized_name (sni-unknown): SNI unknown.example.net' "$err" ||
-  fail "report: the handshake it would have refused is not logged"
+  ngx_fail "report: the handshake it would have refused is not logged"
 grep -q 'ms=421 mr=unknown-host' "$NGX_DIR/logs/access.log" ||
-  fail "report: the decision is not in the variables"
+  ngx_fail "report: the decision is not in the variables"
 echo "ok: report mode serves and logs"
 
 # --- nginx -t: bad values ----------------------------------------------------
-ngx_pick_ports || fail "no ports"
+ngx_pick_ports || ngx_fail "no ports"
 check_bad() { # DIRECTIVE VALUE
   ngx_conf "$NGX_DIR" module "$so"
   if [[ $1 == misdirect ]]; then
@@ -60,13 +55,13 @@ check_bad() { # DIRECTIVE VALUE
   fi
   local out
   if out=$("$NGINX" -t -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" -e "$NGX_DIR/logs/t.log" 2>&1); then
-    fail "nginx -t accepted '$1 $2'"
+    ngx_fail "nginx -t accepted '$1 $2'"
   fi
   # nginx names the value, the file and the directive's line
   local line
   line=$(grep -n "^    $1 $2;" "$NGX_DIR/nginx.conf" | cut -d: -f1)
   grep -q "invalid value \"$2\" in $NGX_DIR/nginx.conf:$line\$" <<<"$out" ||
-    fail "nginx -t for '$1 $2' does not name it: $out"
+    ngx_fail "nginx -t for '$1 $2' does not name it: $out"
   echo "ok: nginx -t refuses '$1 $2'"
 }
 check_bad misdirect maybe
@@ -78,8 +73,8 @@ check_bad misdirect_no_sni accept
 ngx_conf "$NGX_DIR" module "$so"
 sed -i 's|server_name blog.example.com;|server_name blog.example.com ~^b[0-9]+\\.example\\.com$;|' "$NGX_DIR/nginx.conf"
 out=$("$NGINX" -t -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" -e "$NGX_DIR/logs/t.log" 2>&1) ||
-  fail "nginx -t refused a good configuration: $out"
+  ngx_fail "nginx -t refused a good configuration: $out"
 grep -q 'misdirect: regex server_name "~^b\[0-9\]+\\.example\\.com\$" in .*nginx.conf:[0-9]* cannot be decided' \
-  "$NGX_DIR/logs/t.log" <(echo "$out") || fail "no warning for a regex server_name: $out"
+  "$NGX_DIR/logs/t.log" <(echo "$out") || ngx_fail "no warning for a regex server_name: $out"
 echo "ok: regex server_name warned about"
 exit 0

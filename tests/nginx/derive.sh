@@ -17,11 +17,6 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/nginx-lib.sh"
 NGX_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mdr-nginx-derive.XXXXXX")
 trap 'ngx_stop; rm -rf "$NGX_DIR"' EXIT
 ngx_setup "$NGX_DIR" || exit 1
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect() { # WHAT GOT WANT
-  [[ $2 == "$3" ]] || fail "$1: got '$2', want '$3'"
-  echo "ok: $1"
-}
 
 EXTRA=''
 derive_conf() {
@@ -77,37 +72,37 @@ EOF
 }
 NGX_CONF_FN=derive_conf
 
-ngx_start "$NGX_DIR" module "$so" || fail "nginx did not start"
+ngx_start "$NGX_DIR" module "$so" || ngx_fail "nginx did not start"
 grep -q 'conflicting server name "www.example.com"' "$NGX_DIR/logs/error.log" ||
-  fail "nginx did not warn about the conflicting name (test setup)"
-expect ".a.b names a.b" "$(ngx_curl example.com example.com)" "200 dot"
-expect ".a.b names *.a.b" "$(ngx_curl foo.example.com foo.example.com)" "200 dot"
-expect "an exact name beats the wildcard" "$(ngx_curl www.example.com www.example.com)" "200 www"
+  ngx_fail "nginx did not warn about the conflicting name (test setup)"
+ngx_expect ".a.b names a.b" "$(ngx_curl example.com example.com)" "200 dot"
+ngx_expect ".a.b names *.a.b" "$(ngx_curl foo.example.com foo.example.com)" "200 dot"
+ngx_expect "an exact name beats the wildcard" "$(ngx_curl www.example.com www.example.com)" "200 www"
 # a key share for P-256 only: the server (X25519 only) asks again with a
 # HelloRetryRequest, and the second ClientHello keeps the first decision
-expect "TLS 1.3 HelloRetryRequest" "$(ngx_sclient www.example.com -tls1_3 -groups P-256:X25519)" ok
-expect "wildcards match one label (SNI two labels deep)" "$(ngx_sclient x.y.example.com)" "alert 112"
-expect "no SNI: the default_server (_), coalesced to the Host's server" \
+ngx_expect "TLS 1.3 HelloRetryRequest" "$(ngx_sclient www.example.com -tls1_3 -groups P-256:X25519)" ok
+ngx_expect "wildcards match one label (SNI two labels deep)" "$(ngx_sclient x.y.example.com)" "alert 112"
+ngx_expect "no SNI: the default_server (_), coalesced to the Host's server" \
   "$(ngx_curl - www.example.com)" "200 www"
-expect "_ names nothing" "$(ngx_curl - _)" "421 421 Misdirected Request"
-expect "unknown Host refused" "$(ngx_curl - unknown.example.net)" "421 421 Misdirected Request"
-expect "a server{} without server_name names nothing: unknown Host on its port" \
+ngx_expect "_ names nothing" "$(ngx_curl - _)" "421 421 Misdirected Request"
+ngx_expect "unknown Host refused" "$(ngx_curl - unknown.example.net)" "421 421 Misdirected Request"
+ngx_expect "a server{} without server_name names nothing: unknown Host on its port" \
   "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "Host: www.example.com:$NGX_PLAIN_PORT" "http://127.0.0.1:$NGX_PLAIN_PORT/")" 421
-expect "a UNIX-domain socket is not decided" \
+ngx_expect "a UNIX-domain socket is not decided" \
   "$(curl -s --max-time 5 --unix-socket "$NGX_DIR/u.sock" -H 'Host: anything.example' http://x/)" plain
 ngx_stop
 
 EXTRA='misdirect_unknown_host default; misdirect_no_sni reject; misdirect_unknown_sni default;'
-ngx_start "$NGX_DIR" module "$so" || fail "nginx (listener directives) did not start"
-expect "misdirect_unknown_host default: the default serves" \
+ngx_start "$NGX_DIR" module "$so" || ngx_fail "nginx (listener directives) did not start"
+ngx_expect "misdirect_unknown_host default: the default serves" \
   "$(curl -s --max-time 5 -H "Host: unknown.example.net:$NGX_PLAIN_PORT" "http://127.0.0.1:$NGX_PLAIN_PORT/")" "plain"
 # the callback asks for missing_extension; OpenSSL sends handshake_failure
 # (40) that early in the handshake
-expect "misdirect_no_sni reject" "$(ngx_sclient -)" "alert 40"
-expect "misdirect_unknown_sni default" "$(ngx_sclient x.y.example.com)" ok
+ngx_expect "misdirect_no_sni reject" "$(ngx_sclient -)" "alert 40"
+ngx_expect "misdirect_unknown_sni default" "$(ngx_sclient x.y.example.com)" ok
 ngx_stop
 
 if grep -E 'exited on signal|\[(alert|crit|emerg)\]' "$NGX_DIR/logs/error.log" >&2; then
-  fail "alerts in the error log (above)"
+  ngx_fail "alerts in the error log (above)"
 fi
 exit 0

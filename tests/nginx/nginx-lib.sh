@@ -14,6 +14,8 @@
 #   ngx_stop DIR                stop that nginx by its PID (TERM, then KILL)
 #   ngx_curl ARGS...            curl against the TLS port, printing
 #                               "STATUS BODY-FIRST-LINE" or "fail"
+#   ngx_fail MSG...             print "FAIL: MSG" and exit 1
+#   ngx_expect WHAT GOT WANT    "ok: WHAT", or ngx_fail when GOT != WANT
 
 NGINX=${NGINX:-/usr/sbin/nginx}
 NGX_HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -216,4 +218,14 @@ ngx_resume() {
   elif grep -q '^New, ' <<<"$out"; then echo new
   else echo fail
   fi
+}
+
+ngx_fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+ngx_expect() { # WHAT GOT WANT
+  [[ $2 == "$3" ]] || ngx_fail "$1: got '$2', want '$3'"
+  echo "ok: $1"
 }

@@ -16,9 +16,8 @@ NGX_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mdr-nginx-reload.XXXXXX")
 load_pid=
 trap '[[ -n $load_pid ]] && kill "$load_pid" 2>/dev/null; ngx_stop; rm -rf "$NGX_DIR"' EXIT
 ngx_setup "$NGX_DIR" || exit 1
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-ngx_start "$NGX_DIR" stock || fail "nginx did not start"
+ngx_start "$NGX_DIR" stock || ngx_fail "nginx did not start"
 d=www.example.com
 
 # Bounded load: new TLS connections one after the other, HTTP/1.1 and
@@ -41,23 +40,23 @@ reload() {
   ngx_conf "$NGX_DIR" "$mode" "$so"
   [[ ${2:-} == change ]] && sed -i 's|return 200 "blog\\n";|return 200 "blog2\\n";|' "$NGX_DIR/nginx.conf"
   "$NGINX" -t -q -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" -e "$NGX_DIR/logs/t.log" ||
-    fail "reload $mode: nginx -t failed"
+    ngx_fail "reload $mode: nginx -t failed"
   before=$(grep -c 'start worker process' "$NGX_DIR/logs/error.log")
-  kill -HUP "$NGX_PID" || fail "reload $mode: nginx is gone"
+  kill -HUP "$NGX_PID" || ngx_fail "reload $mode: nginx is gone"
   for ((i = 0; i < 100; i++)); do
     (($(grep -c 'start worker process' "$NGX_DIR/logs/error.log") > before)) && break
     sleep 0.1
   done
   (($(grep -c 'start worker process' "$NGX_DIR/logs/error.log") > before)) ||
-    fail "reload $mode: no new worker"
+    ngx_fail "reload $mode: no new worker"
   generation=$((generation + 1))
   sleep 0.5
   local r
   for ((i = 0; i < 5; i++)); do
     r=$(ngx_curl $d $d --http2)
-    [[ $r == "200 www" ]] || fail "reload $generation ($mode): request after reload: $r"
+    [[ $r == "200 www" ]] || ngx_fail "reload $generation ($mode): request after reload: $r"
     r=$(ngx_sclient $d)
-    [[ $r == ok ]] || fail "reload $generation ($mode): handshake after reload: $r"
+    [[ $r == ok ]] || ngx_fail "reload $generation ($mode): handshake after reload: $r"
   done
   echo "ok: reload $generation ($mode${2:+, $2})"
 }
@@ -71,19 +70,19 @@ reload stock             # the module is removed
 sleep 1
 # after the removal the module must be gone: unknown Host served again
 r=$(ngx_curl $d unknown.example.net --http1.1)
-[[ $r == "200 www" ]] || fail "after removing the module: unknown Host: $r"
+[[ $r == "200 www" ]] || ngx_fail "after removing the module: unknown Host: $r"
 
 touch "$NGX_DIR/load.stop"
 wait "$load_pid"
 load_pid=
 n=$(grep -c . "$NGX_DIR/load.out")
 ok=$(grep -c '^200 www$' "$NGX_DIR/load.out")
-((n >= 10)) || fail "load: only $n requests during the reloads"
-((ok == n)) || fail "load: $((n - ok)) of $n requests failed: $(grep -v '^200 www$' "$NGX_DIR/load.out" | sort | uniq -c)"
+((n >= 10)) || ngx_fail "load: only $n requests during the reloads"
+((ok == n)) || ngx_fail "load: $((n - ok)) of $n requests failed: $(grep -v '^200 www$' "$NGX_DIR/load.out" | sort | uniq -c)"
 echo "ok: $n requests during three reloads, none failed"
 
 if grep -E 'exited on signal|\[(alert|crit|emerg)\]' "$NGX_DIR/logs/error.log" >&2; then
-  fail "a worker died or nginx logged an alert (above)"
+  ngx_fail "a worker died or nginx logged an alert (above)"
 fi
 echo "ok: no worker died"
 exit 0

@@ -13,11 +13,6 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/nginx-lib.sh"
 NGX_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mdr-nginx-table.XXXXXX")
 trap 'ngx_stop; rm -rf "$NGX_DIR"' EXIT
 ngx_setup "$NGX_DIR" || exit 1
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect() { # WHAT GOT WANT
-  [[ $2 == "$3" ]] || fail "$1: got '$2', want '$3'"
-  echo "ok: $1"
-}
 
 # BLOG_LISTEN: blog's listen= in the file (a disagreement when not "web")
 BLOG_LISTEN=web
@@ -100,30 +95,30 @@ redirect() {
   curl -s --max-time 5 -k -o /dev/null -w '%{http_code} %{redirect_url}' "$@"
 }
 
-ngx_start "$NGX_DIR" module "$so" || fail "nginx did not start with the table"
+ngx_start "$NGX_DIR" module "$so" || ngx_fail "nginx did not start with the table"
 d=www.example.com
-expect "http=redirect: cleartext sent to https" \
+ngx_expect "http=redirect: cleartext sent to https" \
   "$(redirect -H "Host: $d:$NGX_PLAIN_PORT" "http://127.0.0.1:$NGX_PLAIN_PORT/x?y")" \
   "308 https://$d:$NGX_TLS_PORT/x?y"
-expect "redirect-names=: the alias sent to the canonical name" \
+ngx_expect "redirect-names=: the alias sent to the canonical name" \
   "$(redirect --resolve "example.com:$NGX_TLS_PORT:127.0.0.1" "https://example.com:$NGX_TLS_PORT/a")" \
   "308 https://$d:$NGX_TLS_PORT/a"
-expect "served by its vhost" "$(ngx_curl $d $d --http2)" "200 www"
-expect "coalesced" "$(ngx_curl $d blog.example.com --http2)" "200 blog"
-expect "across policies" "$(ngx_curl admin.example.com $d --http1.1 \
+ngx_expect "served by its vhost" "$(ngx_curl $d $d --http2)" "200 www"
+ngx_expect "coalesced" "$(ngx_curl $d blog.example.com --http2)" "200 blog"
+ngx_expect "across policies" "$(ngx_curl admin.example.com $d --http1.1 \
   --cert "$NGX_DIR/pki/client.pem" --key "$NGX_DIR/pki/client.key")" "421 421 Misdirected Request"
-expect "unknown SNI" "$(ngx_sclient unknown.example.net)" "alert 112"
+ngx_expect "unknown SNI" "$(ngx_sclient unknown.example.net)" "alert 112"
 ngx_stop
 
 # nginx -t fails, naming the file and the line, when they disagree
 check_t() { # WHAT PATTERN
   local out
-  ngx_pick_ports || fail "no ports"
+  ngx_pick_ports || ngx_fail "no ports"
   table_conf "$NGX_DIR" module "$so"
   if out=$("$NGINX" -t -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" -e "$NGX_DIR/logs/t.log" 2>&1); then
-    fail "$1: nginx -t accepted it"
+    ngx_fail "$1: nginx -t accepted it"
   fi
-  grep -q -- "$2" <<<"$out" || fail "$1: nginx -t says: $out"
+  grep -q -- "$2" <<<"$out" || ngx_fail "$1: nginx -t says: $out"
   echo "ok: nginx -t: $1"
 }
 vh=$NGX_DIR/pki/site.vhosts
