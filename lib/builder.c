@@ -13,6 +13,9 @@
 
 #include "builder.h"
 
+_Static_assert(sizeof(void *) != 8 || sizeof(b_vhost) <= 56,
+               "a vhost statement costs 56 bytes at most (issue 12: peak memory)");
+
 /* ---- string arena ----------------------------------------------------------- */
 
 static void *arena_alloc(const mdr_mem *m, mdri_arena *a, size_t n) {
@@ -191,19 +194,93 @@ int mdr_builder_new(mdr_builder **out, const mdr_mem *mem) {
   return 0;
 }
 
-void mdr_builder_free(mdr_builder *b) {
-  if (!b) return;
+/* Free every statement; the builder is then empty (but for its probe
+ * count) and still usable. */
+void mdri_builder_release(mdr_builder *b) {
   mdr_mem m = b->mem;
   arena_free(&m, &b->strings);
   mdri_free(&m, b->listeners);
   mdri_free(&m, b->certs);
   mdri_free(&m, b->policies);
   mdri_free(&m, b->vhosts);
+  mdri_free(&m, b->pool);
+  mdri_free(&m, b->pool_map.slots);
   mdri_free(&m, b->listener_names.slots);
   mdri_free(&m, b->cert_names.slots);
   mdri_free(&m, b->policy_names.slots);
   mdri_free(&m, b->vhost_names.slots);
+  uint64_t probes = b->probes;
+  int borrow = b->borrow;
+  memset(b, 0, sizeof *b);
+  b->mem = m;
+  b->probes = probes;
+  b->borrow = borrow;
+}
+
+void mdri_builder_drop_maps(mdr_builder *b) {
+  mdri_strmap *maps[] = { &b->pool_map, &b->listener_names, &b->cert_names, &b->policy_names,
+                          &b->vhost_names };
+  for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+    mdri_free(&b->mem, maps[i]->slots);
+    memset(maps[i], 0, sizeof *maps[i]);
+  }
+}
+
+void mdr_builder_free(mdr_builder *b) {
+  if (!b) return;
+  mdr_mem m = b->mem;
+  mdri_builder_release(b);
   mdri_free(&m, b);
+}
+
+void mdri_builder_borrow(mdr_builder *b) { b->borrow = 1; }
+
+/* in, kept: borrowed (see mdri_builder_borrow) or copied into the arena. */
+static int keep_str(mdr_builder *b, mdr_str in, mdr_str *out) {
+  if (b->borrow) {
+    out->ptr = in.len ? in.ptr : "";
+    out->len = in.len;
+    return 0;
+  }
+  return arena_str(&b->mem, &b->strings, in, out);
+}
+
+/* The pool entry holding the n bytes at p (see struct mdr_builder), added
+ * if new. */
+static int pool_intern(mdr_builder *b, const void *p, size_t n, uint32_t *out) {
+  mdr_str key = { (const char *)p, n };
+  uint32_t k = strmap_get(&b->pool_map, key, b->pool, 0, sizeof b->pool[0], &b->probes);
+  if (k != MDR_NONE) {
+    *out = k;
+    return 0;
+  }
+  if (b->n_pool >= UINT32_MAX / 2) return MDR_ERR_LIMIT;
+  if (mdri_grow(&b->mem, (void **)&b->pool, &b->cap_pool, b->n_pool + 1, sizeof *b->pool))
+    return MDR_ERR_NOMEM;
+  mdr_str copy;
+  if (arena_str(&b->mem, &b->strings, key, &copy)) return MDR_ERR_NOMEM;
+  b->pool[b->n_pool] = copy;
+  if (strmap_add(&b->mem, &b->pool_map, copy, (uint32_t)b->n_pool, b->pool, 0, sizeof b->pool[0],
+                 &b->probes))
+    return MDR_ERR_NOMEM;
+  *out = (uint32_t)b->n_pool++;
+  return 0;
+}
+
+/* The pool entry of a listen= list: its names' pool entries, in order. */
+static int pool_list(mdr_builder *b, const mdr_str *names, size_t n, uint32_t *out) {
+  uint32_t small[16];
+  uint32_t *ids = small;
+  if (n > sizeof small / sizeof small[0]) {
+    if (n > SIZE_MAX / sizeof *ids) return MDR_ERR_NOMEM;
+    ids = mdri_malloc(&b->mem, n * sizeof *ids);
+    if (!ids) return MDR_ERR_NOMEM;
+  }
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) rc = pool_intern(b, names[i].ptr, names[i].len, &ids[i]);
+  if (!rc) rc = pool_intern(b, ids, n * sizeof *ids, out);
+  if (ids != small) mdri_free(&b->mem, ids);
+  return rc;
 }
 
 static int valid_stmt_name(mdr_str s) {
@@ -215,22 +292,10 @@ static int valid_stmt_name(mdr_str s) {
   return 1;
 }
 
-static int copy_strs(mdr_builder *b, const mdr_str *in, size_t n, const mdr_str **out) {
-  *out = NULL;
-  if (n == 0) return 0;
-  if (!in) return MDR_ERR_INVALID_ARGUMENT;
-  mdr_str *arr = arena_alloc(&b->mem, &b->strings, n * sizeof *arr);
-  if (!arr) return MDR_ERR_NOMEM;
-  for (size_t i = 0; i < n; i++)
-    if (arena_str(&b->mem, &b->strings, in[i], &arr[i])) return MDR_ERR_NOMEM;
-  *out = arr;
-  return 0;
-}
-
 /* Normalise a configured name (vhost names, redirect names, cert names).
  * Returns 0 or MDR_ERR_CONFIG with a description in why. */
-static int norm_config_name(mdr_builder *b, mdr_str in, int allow_wild, mdri_name *out,
-                            const char **why) {
+static int norm_config_name(mdr_builder *b, mdr_str in, int allow_wild, int borrow,
+                            mdri_name *out, const char **why) {
   mdr_authority a;
   int wild = 0;
   mdr_str s = in;
@@ -271,7 +336,10 @@ static int norm_config_name(mdr_builder *b, mdr_str in, int allow_wild, mdri_nam
     h.ptr = wbuf;
     h.len = a.host_len + 2;
   }
-  if (arena_str(&b->mem, &b->strings, h, &out->host)) return MDR_ERR_NOMEM;
+  if (borrow && in.len == h.len && memcmp(in.ptr, h.ptr, h.len) == 0)
+    out->host = in; /* already in normal form: point at the caller's bytes */
+  else if (arena_str(&b->mem, &b->strings, h, &out->host))
+    return MDR_ERR_NOMEM;
   out->kind = wild ? MDRI_NAME_WILD : MDRI_NAME_EXACT;
   out->host_kind = (uint8_t)a.kind;
   /* How it was written, for lint: upper case, a trailing dot, or another
@@ -373,7 +441,7 @@ int mdr_builder_add_cert(mdr_builder *b, const mdr_cert_conf *c, mdr_error *err)
     if (!e->norm) return MDR_ERR_NOMEM;
     for (size_t i = 0; i < c->n_names; i++) {
       const char *why = NULL;
-      int rc = norm_config_name(b, c->names[i], 1, &e->norm[i], &why);
+      int rc = norm_config_name(b, c->names[i], 1, 0, &e->norm[i], &why);
       if (rc == MDR_ERR_CONFIG) {
         set_err(err, rc, c->line, c->names[i], "cert '%.*s': invalid name '%.*s' (%s)",
                 STRF(c->name), STRF(c->names[i]), why);
@@ -441,10 +509,10 @@ int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, mdr_error *er
     return MDR_ERR_CONFIG;
   }
   uint32_t prev =
-      strmap_get(&b->vhost_names, c->name, b->vhosts, offsetof(b_vhost, c.name), sizeof b->vhosts[0], &b->probes);
+      strmap_get(&b->vhost_names, c->name, b->vhosts, offsetof(b_vhost, name), sizeof b->vhosts[0], &b->probes);
   if (prev != MDR_NONE) {
     set_err(err, MDR_ERR_CONFIG, c->line, c->name, "vhost '%.*s': defined twice (first on line %u)",
-            STRF(c->name), b->vhosts[prev].c.line);
+            STRF(c->name), b->vhosts[prev].line);
     return MDR_ERR_CONFIG;
   }
   if (c->n_listeners == 0) {
@@ -476,16 +544,21 @@ int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, mdr_error *er
     return MDR_ERR_NOMEM;
   b_vhost *v = &b->vhosts[b->n_vhosts];
   memset(v, 0, sizeof *v);
-  v->c = *c;
   size_t n = c->n_names + c->n_redirect_names;
-  if (n > UINT32_MAX / 2) return MDR_ERR_LIMIT;
+  if (n > UINT32_MAX / 2 || c->n_listeners > UINT32_MAX / 2) return MDR_ERR_LIMIT;
+  v->n_names = (uint32_t)c->n_names;
+  v->line = c->line;
+  v->http = (unsigned)c->http & 3u;
+  v->redirect_status = c->redirect_status & 1023u;
+  v->protocols = c->protocols & 15u;
+  v->early_data = c->early_data ? 1u : 0u;
   v->norm = arena_alloc(&b->mem, &b->strings, n * sizeof *v->norm);
   if (!v->norm) return MDR_ERR_NOMEM;
   for (size_t i = 0; i < n; i++) {
     int alias = i >= c->n_names;
     mdr_str in = alias ? c->redirect_names[i - c->n_names] : c->names[i];
     const char *why = NULL;
-    int rc = norm_config_name(b, in, !alias, &v->norm[i], &why);
+    int rc = norm_config_name(b, in, !alias, b->borrow, &v->norm[i], &why);
     if (rc == MDR_ERR_CONFIG) {
       set_err(err, rc, c->line, in, "vhost '%.*s': invalid %s '%.*s' (%s)", STRF(c->name),
               alias ? "redirect name" : "name", STRF(in), why);
@@ -510,15 +583,15 @@ int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, mdr_error *er
     return MDR_ERR_CONFIG;
   }
   v->n_norm = (uint32_t)n;
-  if (arena_str(&b->mem, &b->strings, c->name, &v->c.name) ||
-      arena_str(&b->mem, &b->strings, c->cert, &v->c.cert) ||
-      arena_str(&b->mem, &b->strings, c->policy, &v->c.policy) ||
-      copy_strs(b, c->listeners, c->n_listeners, &v->c.listeners))
-    return MDR_ERR_NOMEM;
-  v->c.names = NULL;
-  v->c.redirect_names = NULL;
-  if (strmap_add(&b->mem, &b->vhost_names, v->c.name, (uint32_t)b->n_vhosts, b->vhosts,
-                 offsetof(b_vhost, c.name), sizeof b->vhosts[0], &b->probes))
+  v->cert = v->policy = MDR_NONE;
+  v->n_listeners = (uint32_t)c->n_listeners;
+  int rc = keep_str(b, c->name, &v->name);
+  if (!rc && c->cert.len) rc = pool_intern(b, c->cert.ptr, c->cert.len, &v->cert);
+  if (!rc && c->policy.len) rc = pool_intern(b, c->policy.ptr, c->policy.len, &v->policy);
+  if (!rc) rc = pool_list(b, c->listeners, c->n_listeners, &v->listeners);
+  if (rc) return rc;
+  if (strmap_add(&b->mem, &b->vhost_names, v->name, (uint32_t)b->n_vhosts, b->vhosts,
+                 offsetof(b_vhost, name), sizeof b->vhosts[0], &b->probes))
     return MDR_ERR_NOMEM;
   b->total_names += n;
   b->n_vhosts++;
@@ -602,42 +675,46 @@ static int policy_classes(mdr_builder *b, mdri_refs *r) {
 
 /* A vhost's cert=, policy= and listen= references, in that order. */
 static int check_vhost_refs(mdr_builder *b, size_t i, mdri_refs *r, size_t *rk, mdr_error *err) {
-  const mdr_vhost_conf *c = &b->vhosts[i].c;
+  const b_vhost *v = &b->vhosts[i];
   uint32_t cert = MDR_NONE, policy = 0;
-  if (c->cert.len) {
-    cert = strmap_get(&b->cert_names, c->cert, b->certs, offsetof(b_cert, c.name),
+  if (v->cert != MDR_NONE) {
+    mdr_str name = mdri_pool_str(b, v->cert);
+    cert = strmap_get(&b->cert_names, name, b->certs, offsetof(b_cert, c.name),
                       sizeof b->certs[0], &b->probes);
     if (cert == MDR_NONE) {
-      set_err(err, MDR_ERR_CONFIG, c->line, c->cert, "vhost '%.*s': unknown cert '%.*s'",
-              STRF(c->name), STRF(c->cert));
+      set_err(err, MDR_ERR_CONFIG, v->line, name, "vhost '%.*s': unknown cert '%.*s'",
+              STRF(v->name), STRF(name));
       return MDR_ERR_CONFIG;
     }
   }
-  if (c->policy.len && !mdri_str_eq_lit(c->policy, "default")) {
-    uint32_t p = strmap_get(&b->policy_names, c->policy, b->policies, offsetof(b_policy, c.name),
+  mdr_str pname = mdri_pool_str(b, v->policy);
+  if (pname.len && !mdri_str_eq_lit(pname, "default")) {
+    uint32_t p = strmap_get(&b->policy_names, pname, b->policies, offsetof(b_policy, c.name),
                             sizeof b->policies[0], &b->probes);
     if (p == MDR_NONE) {
-      set_err(err, MDR_ERR_CONFIG, c->line, c->policy, "vhost '%.*s': unknown policy '%.*s'",
-              STRF(c->name), STRF(c->policy));
+      set_err(err, MDR_ERR_CONFIG, v->line, pname, "vhost '%.*s': unknown policy '%.*s'",
+              STRF(v->name), STRF(pname));
       return MDR_ERR_CONFIG;
     }
     policy = p + 1;
   }
   r->vhost_cert[i] = cert;
   r->vhost_policy[i] = policy;
-  for (size_t j = 0; j < c->n_listeners; j++) {
-    uint32_t l = strmap_get(&b->listener_names, c->listeners[j], b->listeners,
-                            offsetof(b_listener, c.name), sizeof b->listeners[0], &b->probes);
+  const uint32_t *ids = mdri_pool_ids(b, v->listeners);
+  for (size_t j = 0; j < v->n_listeners; j++) {
+    mdr_str ln = mdri_pool_str(b, ids[j]);
+    uint32_t l = strmap_get(&b->listener_names, ln, b->listeners, offsetof(b_listener, c.name),
+                            sizeof b->listeners[0], &b->probes);
     if (l == MDR_NONE) {
-      set_err(err, MDR_ERR_CONFIG, c->line, c->listeners[j],
-              "vhost '%.*s': unknown listener '%.*s'", STRF(c->name), STRF(c->listeners[j]));
+      set_err(err, MDR_ERR_CONFIG, v->line, ln, "vhost '%.*s': unknown listener '%.*s'",
+              STRF(v->name), STRF(ln));
       return MDR_ERR_CONFIG;
     }
     r->listener_refs[(*rk)++] = l;
     if (b->listeners[l].c.tls && cert == MDR_NONE) {
-      set_err(err, MDR_ERR_CONFIG, c->line, c->listeners[j],
-              "vhost '%.*s': listens on TLS listener '%.*s' but has no cert=", STRF(c->name),
-              STRF(c->listeners[j]));
+      set_err(err, MDR_ERR_CONFIG, v->line, ln,
+              "vhost '%.*s': listens on TLS listener '%.*s' but has no cert=", STRF(v->name),
+              STRF(ln));
       return MDR_ERR_CONFIG;
     }
   }
@@ -679,7 +756,7 @@ static int check_listener_default(const mdr_builder *b, size_t i, const mdri_ref
   }
   if (c->unknown_host == MDR_UNKNOWN_HOST_DEFAULT && v != MDR_NONE) {
     const b_vhost *dv = &b->vhosts[v];
-    if (dv->c.http == MDR_HTTP_REDIRECT && !c->tls && dv->norm[0].kind == MDRI_NAME_WILD) {
+    if (dv->http == MDR_HTTP_REDIRECT && !c->tls && dv->norm[0].kind == MDRI_NAME_WILD) {
       set_err(err, MDR_ERR_CONFIG, c->line, c->default_vhost,
               "listener '%.*s': default vhost '%.*s' has http=redirect but a wildcard first "
               "name, so unknown hosts could not be redirected",
@@ -694,7 +771,7 @@ int mdri_builder_check(mdr_builder *b, mdri_refs *r, mdr_error *err) {
   const mdr_mem *m = &b->mem;
   memset(r, 0, sizeof *r);
   size_t n_refs = 0;
-  for (size_t i = 0; i < b->n_vhosts; i++) n_refs += b->vhosts[i].c.n_listeners;
+  for (size_t i = 0; i < b->n_vhosts; i++) n_refs += b->vhosts[i].n_listeners;
   r->n_refs = n_refs;
   r->vhost_cert = mdri_malloc(m, (b->n_vhosts + 1) * sizeof *r->vhost_cert);
   r->vhost_policy = mdri_malloc(m, (b->n_vhosts + 1) * sizeof *r->vhost_policy);
@@ -717,13 +794,13 @@ int mdri_builder_check(mdr_builder *b, mdri_refs *r, mdr_error *err) {
   for (size_t i = 0; i < b->n_listeners; i++) {
     mdr_str d = b->listeners[i].c.default_vhost;
     r->listener_default[i] =
-        d.len ? strmap_get(&b->vhost_names, d, b->vhosts, offsetof(b_vhost, c.name),
+        d.len ? strmap_get(&b->vhost_names, d, b->vhosts, offsetof(b_vhost, name),
                            sizeof b->vhosts[0], &b->probes)
               : MDR_NONE;
   }
   rk = 0;
   for (size_t v = 0; v < b->n_vhosts; v++)
-    for (size_t j = 0; j < b->vhosts[v].c.n_listeners; j++, rk++)
+    for (size_t j = 0; j < b->vhosts[v].n_listeners; j++, rk++)
       if (r->listener_default[r->listener_refs[rk]] == v) on[r->listener_refs[rk]] = 1;
   for (size_t i = 0; i < b->n_listeners; i++)
     if ((rc = check_listener_default(b, i, r, on[i], err))) goto out;

@@ -44,11 +44,25 @@ typedef struct b_policy {
   mdr_policy_conf c;
 } b_policy;
 
+/* A vhost statement, compact: at a million vhosts every byte here is a
+ * megabyte of peak memory while the table is laid out (issue 12).  The
+ * cert=, policy= and listen= references are strings of the pool, shared by
+ * every vhost that names the same ones. */
 typedef struct b_vhost {
-  mdr_vhost_conf c;
-  mdri_name *norm; /* names then redirect names, normalised */
+  mdr_str name;
+  mdri_name *norm;      /* names then redirect names, normalised */
+  uint32_t listeners;   /* pool entry: the listen= list, n_listeners uint32_t pool entries */
+  uint32_t n_listeners;
+  uint32_t cert;        /* pool entry, or MDR_NONE when cert= is absent */
+  uint32_t policy;      /* pool entry, or MDR_NONE when policy= is absent */
+  uint32_t n_names;     /* names=; the rest of norm are redirect names */
   uint32_t n_norm;
-} b_vhost;
+  uint32_t line;
+  unsigned redirect_status : 10; /* 0 or 301, 302, 307, 308 */
+  unsigned http : 2;             /* mdr_http_mode */
+  unsigned protocols : 4;        /* MDR_PROTO_* bits, 0 = all */
+  unsigned early_data : 1;
+} b_vhost; /* 56 bytes on LP64 */
 
 struct mdr_builder {
   mdr_mem mem;
@@ -61,6 +75,15 @@ struct mdr_builder {
   size_t n_policies, cap_policies;
   b_vhost *vhosts;
   size_t n_vhosts, cap_vhosts;
+  /* The pool: each distinct reference string (and listen= list, as the
+   * bytes of its uint32_t pool entries) once, found through pool_map. */
+  mdr_str *pool;
+  size_t n_pool, cap_pool;
+  mdri_strmap pool_map;
+  /* Set by mdr_table_parse, whose text outlives the build: names already
+   * in normal form and statement names point into the caller's text
+   * instead of being copied (mdri_builder_borrow). */
+  int borrow;
   size_t total_names;
   size_t total_cert_names;
   /* statement name -> index, for duplicates and references */
@@ -100,6 +123,33 @@ void mdri_set_err(mdr_error *err, int code, unsigned line, mdr_str token, const 
  * the one quoting helper (quote.h: \xHH escapes, cut with "...") into a
  * buffer that lives until the end of the enclosing block. */
 #define MDRI_STRF(s) (int)MDRI_QUOTE, mdri_quote((char[MDRI_QUOTE]){0}, (s).ptr, (s).len)
+
+/* The strings of pool entry k (see struct mdr_builder). */
+static inline mdr_str mdri_pool_str(const mdr_builder *b, uint32_t k) {
+  mdr_str none = { "", 0 };
+  return k == MDR_NONE ? none : b->pool[k];
+}
+static inline const uint32_t *mdri_pool_ids(const mdr_builder *b, uint32_t k) {
+  return (const uint32_t *)(const void *)b->pool[k].ptr;
+}
+
+/* Let the builder keep pointers into the strings it is given instead of
+ * copying them: the caller promises they outlive mdr_builder_build and the
+ * table does not need them (it copies what it keeps).  For mdr_table_parse. */
+void mdri_builder_borrow(mdr_builder *b);
+
+/* mdr_builder_build for a builder that is freed right after: its
+ * statements are released once the table's records are laid out, before
+ * the hash index is built, so the two never peak together. */
+int mdri_builder_build_consume(mdr_builder *b, mdr_table **out, mdr_error *err);
+
+/* Free the builder's name maps, which only adding and checking need: a
+ * consuming build drops them before laying out the table.  The builder
+ * must then only be built (again) or freed. */
+void mdri_builder_drop_maps(mdr_builder *b);
+
+/* Free every statement: the builder is then empty and still usable. */
+void mdri_builder_release(mdr_builder *b);
 
 /* Probes so far (see struct mdr_builder).  For tests. */
 uint64_t mdri_builder_probes(const mdr_builder *b);

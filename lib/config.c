@@ -12,6 +12,7 @@
  */
 #include <misdirect/misdirect.h>
 
+#include "builder.h"
 #include "mem.h"
 #include "quote.h"
 
@@ -976,6 +977,8 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
     rc = rc == MDR_ERR_NOMEM ? cfg_nomem(&ps) : cfg_fail(&ps, rc, 0, NULL, 0, "%s", mdr_strerror(rc));
     goto done;
   }
+  /* text outlives the build, and the builder is freed right after it */
+  mdri_builder_borrow(ps.b);
   for (;;) { /* every turn consumes at least one line of the input */
     rc = cfg_next_statement(&ps);
     if (rc <= 0) break;
@@ -986,7 +989,7 @@ MDR_EXTERN int mdr_table_parse(const char *text, size_t len, mdr_str source,
   mdr_error be;
   memset(&be, 0, sizeof be);
   mdr_table *t = NULL;
-  rc = mdr_builder_build(ps.b, &t, &be);
+  rc = mdri_builder_build_consume(ps.b, &t, &be);
   if (rc) {
     mdr_table_unref(t);
     rc = cfg_from_builder(&ps, rc, &be, 0);

@@ -56,14 +56,14 @@ static size_t strings_size(const mdr_builder *b, size_t *n_ports) {
   }
   for (size_t i = 0; i < b->n_vhosts; i++) {
     const b_vhost *v = &b->vhosts[i];
-    slen += v->c.name.len + 1;
+    slen += v->name.len + 1;
     for (size_t k = 0; k < v->n_norm; k++) slen += v->norm[k].host.len + 1;
   }
   return slen;
 }
 
 /* The table's blocks, sized for the builder's statements. */
-static int alloc_blocks(const mdr_builder *b, const mdri_refs *r, mdr_table *t, size_t slen,
+static int alloc_blocks(const mdr_builder *b, mdri_refs *r, mdr_table *t, size_t slen,
                         size_t n_ports) {
   const mdr_mem *m = &t->mem;
   t->n_listeners = (uint32_t)b->n_listeners;
@@ -79,7 +79,8 @@ static int alloc_blocks(const mdr_builder *b, const mdri_refs *r, mdr_table *t, 
   t->policies = mdri_malloc(m, t->n_policies * sizeof *t->policies);
   t->names = mdri_malloc(m, (t->n_names + 1) * sizeof *t->names);
   t->cert_names = mdri_malloc(m, (t->n_cert_names + 1) * sizeof *t->cert_names);
-  t->listener_refs = mdri_malloc(m, (r->n_refs + 1) * sizeof *t->listener_refs);
+  t->listener_refs = r->listener_refs; /* adopted: the checked references are the table's */
+  r->listener_refs = NULL;
   t->ports = mdri_malloc(m, (n_ports + 1) * sizeof *t->ports);
   t->lines = mdri_malloc(m, ((size_t)t->n_listeners + t->n_certs + t->n_policies + t->n_vhosts) *
                                 sizeof *t->lines);
@@ -92,7 +93,7 @@ static int alloc_blocks(const mdr_builder *b, const mdri_refs *r, mdr_table *t, 
   for (size_t i = 0; i < b->n_certs; i++) *ln++ = b->certs[i].c.line;
   *ln++ = 0; /* the built-in default policy */
   for (size_t i = 0; i < b->n_policies; i++) *ln++ = b->policies[i].c.line;
-  for (size_t i = 0; i < b->n_vhosts; i++) *ln++ = b->vhosts[i].c.line;
+  for (size_t i = 0; i < b->n_vhosts; i++) *ln++ = b->vhosts[i].line;
   return 0;
 }
 
@@ -158,28 +159,26 @@ static void lay_out_listeners(const mdr_builder *b, const mdri_refs *r, mdr_tabl
 
 static void lay_out_vhosts(const mdr_builder *b, const mdri_refs *r, mdr_table *t, char **cur) {
   uint32_t nk = 0, rk = 0;
-  memcpy(t->listener_refs, r->listener_refs, r->n_refs * sizeof *t->listener_refs);
   for (uint32_t i = 0; i < t->n_vhosts; i++) {
     const b_vhost *bv = &b->vhosts[i];
-    const mdr_vhost_conf *c = &bv->c;
     mdri_vhost *v = &t->vhosts[i];
     memset(v, 0, sizeof *v);
-    v->name = tcopy(cur, c->name);
+    v->name = tcopy(cur, bv->name);
     v->cert = r->vhost_cert[i];
     v->policy = r->vhost_policy[i];
     v->first_tls_listener = MDR_NONE;
-    v->http = c->http;
-    v->redirect_status = (uint16_t)(c->redirect_status ? c->redirect_status : 308);
-    v->protocols = (uint8_t)(c->protocols ? c->protocols : MDR_PROTO_ALL);
-    v->early_data = c->early_data ? 1 : 0;
+    v->http = (mdr_http_mode)bv->http;
+    v->redirect_status = (uint16_t)(bv->redirect_status ? bv->redirect_status : 308u);
+    v->protocols = (uint8_t)(bv->protocols ? bv->protocols : MDR_PROTO_ALL);
+    v->early_data = (uint8_t)bv->early_data;
     v->listeners = t->listener_refs + rk;
-    v->n_listeners = (uint32_t)c->n_listeners;
-    for (size_t j = 0; j < c->n_listeners; j++, rk++)
+    v->n_listeners = bv->n_listeners;
+    for (size_t j = 0; j < bv->n_listeners; j++, rk++)
       if (t->listeners[t->listener_refs[rk]].tls && v->first_tls_listener == MDR_NONE)
         v->first_tls_listener = t->listener_refs[rk];
     v->names_begin = nk;
     v->n_names = bv->n_norm;
-    v->n_primary = (uint32_t)c->n_names;
+    v->n_primary = bv->n_names;
     for (uint32_t j = 0; j < bv->n_norm; j++, nk++) {
       t->names[nk] = bv->norm[j];
       t->names[nk].host = tcopy(cur, bv->norm[j].host);
@@ -242,7 +241,7 @@ static int build_index(mdr_table *t, size_t slen, mdr_error *err) {
   return 0;
 }
 
-int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
+static int build(mdr_builder *b, mdr_table **out, mdr_error *err, int consume) {
   if (!b || !out) return MDR_ERR_INVALID_ARGUMENT;
   *out = NULL;
   mdr_str none = { NULL, 0 };
@@ -251,6 +250,7 @@ int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
   int rc = mdri_builder_check(b, &r, err);
   mdr_table *t = NULL;
   if (rc) goto out;
+  if (consume) mdri_builder_drop_maps(b); /* only adding and checking use them */
   rc = MDR_ERR_NOMEM;
   t = mdri_malloc(&b->mem, sizeof *t);
   if (!t) goto out;
@@ -266,6 +266,7 @@ int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
   lay_out_listeners(b, &r, t, &cur);
   lay_out_vhosts(b, &r, t, &cur);
   mdri_refs_free(&b->mem, &r);
+  if (consume) mdri_builder_release(b); /* the table has its own copies */
   rc = build_index(t, slen, err);
 out:
   mdri_refs_free(&b->mem, &r);
@@ -277,6 +278,14 @@ out:
   }
   *out = t;
   return 0;
+}
+
+int mdr_builder_build(mdr_builder *b, mdr_table **out, mdr_error *err) {
+  return build(b, out, err, 0);
+}
+
+int mdri_builder_build_consume(mdr_builder *b, mdr_table **out, mdr_error *err) {
+  return build(b, out, err, 1);
 }
 
 /* ---- table accessors ----------------------------------------------------- */
