@@ -87,14 +87,25 @@ static int strmap_init(const mdr_mem *m, mdri_strmap *sm, size_t n) {
   return 0;
 }
 
-static void strmap_put(mdri_strmap *sm, mdr_str key, uint32_t idx, uint64_t *probes) {
-  size_t i = (size_t)strhash(key) & sm->mask;
+/* A slot: the low 32 bits of the key's hash (the tag), then index + 1.
+ * The tag places the key (maps have at most 2^32 slots), so growing never
+ * re-reads a key, and a probe compares a key only when the tags agree. */
+#define SLOT(tag, idx) (((uint64_t)(tag) << 32) | ((uint64_t)(idx) + 1u))
+#define SLOT_TAG(v) ((uint32_t)((v) >> 32))
+#define SLOT_IDX(v) ((uint32_t)(v) - 1u)
+
+static void strmap_put_tag(mdri_strmap *sm, uint32_t tag, uint32_t idx, uint64_t *probes) {
+  size_t i = (size_t)tag & sm->mask;
   while (sm->slots[i]) {
     i = (i + 1) & sm->mask;
     ++*probes;
   }
-  sm->slots[i] = idx + 1;
+  sm->slots[i] = SLOT(tag, idx);
   sm->count++;
+}
+
+static void strmap_put(mdri_strmap *sm, mdr_str key, uint32_t idx, uint64_t *probes) {
+  strmap_put_tag(sm, (uint32_t)strhash(key), idx, probes);
 }
 
 /* The index whose key (the mdr_str at base + index * stride + off) equals
@@ -102,28 +113,26 @@ static void strmap_put(mdri_strmap *sm, mdr_str key, uint32_t idx, uint64_t *pro
 static uint32_t strmap_get(const mdri_strmap *sm, mdr_str key, const void *base, size_t off,
                            size_t stride, uint64_t *probes) {
   if (!sm->slots) return MDR_NONE;
-  size_t i = (size_t)strhash(key) & sm->mask;
-  while (sm->slots[i]) {
+  uint32_t tag = (uint32_t)strhash(key);
+  size_t i = (size_t)tag & sm->mask;
+  for (uint64_t v; (v = sm->slots[i]) != 0; i = (i + 1) & sm->mask) {
     ++*probes;
-    uint32_t idx = sm->slots[i] - 1;
+    if (SLOT_TAG(v) != tag) continue;
+    uint32_t idx = SLOT_IDX(v);
     const mdr_str *s = (const mdr_str *)((const char *)base + idx * stride + off);
     if (mdri_str_eq(*s, key)) return idx;
-    i = (i + 1) & sm->mask;
   }
   return MDR_NONE;
 }
 
-/* Add to a map that grows (keys are re-read from base when rehashing). */
+/* Add to a map that grows (by doubling; the tags place the keys again). */
 static int strmap_add(const mdr_mem *m, mdri_strmap *sm, mdr_str key, uint32_t idx,
-                      const void *base, size_t off, size_t stride, uint64_t *probes) {
+                      uint64_t *probes) {
   if (!sm->slots || (sm->count + 1) * 2 > sm->mask + 1) {
     mdri_strmap bigger = { NULL, 0, 0 };
-    if (strmap_init(m, &bigger, (sm->count + 1) * 2)) return MDR_ERR_NOMEM;
-    for (size_t i = 0; sm->slots && i <= sm->mask; i++) {
-      if (!sm->slots[i]) continue;
-      uint32_t j = sm->slots[i] - 1;
-      strmap_put(&bigger, *(const mdr_str *)((const char *)base + j * stride + off), j, probes);
-    }
+    if (strmap_init(m, &bigger, sm->count + 1)) return MDR_ERR_NOMEM;
+    for (size_t i = 0; sm->slots && i <= sm->mask; i++)
+      if (sm->slots[i]) strmap_put_tag(&bigger, SLOT_TAG(sm->slots[i]), SLOT_IDX(sm->slots[i]), probes);
     mdri_free(m, sm->slots);
     *sm = bigger;
   }
@@ -260,15 +269,35 @@ static int pool_intern(mdr_builder *b, const void *p, size_t n, uint32_t *out) {
   mdr_str copy;
   if (arena_str(&b->mem, &b->strings, key, &copy)) return MDR_ERR_NOMEM;
   b->pool[b->n_pool] = copy;
-  if (strmap_add(&b->mem, &b->pool_map, copy, (uint32_t)b->n_pool, b->pool, 0, sizeof b->pool[0],
-                 &b->probes))
+  if (strmap_add(&b->mem, &b->pool_map, copy, (uint32_t)b->n_pool, &b->probes))
     return MDR_ERR_NOMEM;
   *out = (uint32_t)b->n_pool++;
   return 0;
 }
 
+/* pool_intern, first trying *last (a pool entry + 1, 0 = none), which it
+ * then sets. */
+static int pool_intern_last(mdr_builder *b, uint32_t *last, mdr_str s, uint32_t *out) {
+  if (*last && mdri_str_eq(b->pool[*last - 1], s)) {
+    *out = *last - 1;
+    return 0;
+  }
+  int rc = pool_intern(b, s.ptr, s.len, out);
+  if (!rc) *last = *out + 1;
+  return rc;
+}
+
 /* The pool entry of a listen= list: its names' pool entries, in order. */
 static int pool_list(mdr_builder *b, const mdr_str *names, size_t n, uint32_t *out) {
+  if (b->last_list && b->pool[b->last_list - 1].len == n * sizeof(uint32_t)) {
+    const uint32_t *last = mdri_pool_ids(b, b->last_list - 1);
+    size_t i = 0;
+    while (i < n && mdri_str_eq(b->pool[last[i]], names[i])) i++;
+    if (i == n) {
+      *out = b->last_list - 1;
+      return 0;
+    }
+  }
   uint32_t small[16];
   uint32_t *ids = small;
   if (n > sizeof small / sizeof small[0]) {
@@ -279,6 +308,7 @@ static int pool_list(mdr_builder *b, const mdr_str *names, size_t n, uint32_t *o
   int rc = 0;
   for (size_t i = 0; i < n && !rc; i++) rc = pool_intern(b, names[i].ptr, names[i].len, &ids[i]);
   if (!rc) rc = pool_intern(b, ids, n * sizeof *ids, out);
+  if (!rc) b->last_list = *out + 1;
   if (ids != small) mdri_free(&b->mem, ids);
   return rc;
 }
@@ -308,11 +338,9 @@ static int norm_config_name(mdr_builder *b, mdr_str in, int allow_wild, int borr
     s.ptr += 2;
     s.len -= 2;
   }
-  for (size_t i = 0; i < s.len; i++) {
-    if (s.ptr[i] == '*') {
-      *why = "a wildcard must be the whole first label ('*.example.com')";
-      return MDR_ERR_CONFIG;
-    }
+  if (s.len && memchr(s.ptr, '*', s.len)) {
+    *why = "a wildcard must be the whole first label ('*.example.com')";
+    return MDR_ERR_CONFIG;
   }
   mdr_reason r = mdri_authority(s.ptr, s.len, &a);
   if (r != MDR_REASON_COUNT_) {
@@ -327,6 +355,31 @@ static int norm_config_name(mdr_builder *b, mdr_str in, int allow_wild, int borr
     *why = "a wildcard cannot cover an IP address";
     return MDR_ERR_CONFIG;
   }
+  /* How it was written, for lint: upper case, a trailing dot, or another
+   * spelling of the same host (compared after lower-casing and dropping the
+   * dot).  Most names are written in normal form: one compare says so. */
+  out->flags = 0;
+  int normal = s.len == a.host_len && memcmp(s.ptr, a.host, s.len) == 0;
+  if (!normal) {
+    size_t sl = s.len;
+    if (sl && s.ptr[sl - 1] == '.') {
+      out->flags |= MDRI_NAMEF_DOT;
+      sl--;
+    }
+    int differs = sl != a.host_len;
+    for (size_t i = 0; i < sl; i++) {
+      unsigned char ch = (unsigned char)s.ptr[i];
+      if (ch >= 'A' && ch <= 'Z') out->flags |= MDRI_NAMEF_UPPER;
+      if (!differs && mdri_lower(ch) != (unsigned char)a.host[i]) differs = 1;
+    }
+    if (differs) out->flags |= MDRI_NAMEF_FORM;
+  }
+  out->kind = wild ? MDRI_NAME_WILD : MDRI_NAME_EXACT;
+  out->host_kind = (uint8_t)a.kind;
+  if (normal && borrow) {
+    out->host = in; /* already in normal form: point at the caller's bytes */
+    return 0;
+  }
   char wbuf[MDR_HOST_MAX + 3];
   mdr_str h = { a.host, a.host_len };
   if (wild) {
@@ -336,29 +389,7 @@ static int norm_config_name(mdr_builder *b, mdr_str in, int allow_wild, int borr
     h.ptr = wbuf;
     h.len = a.host_len + 2;
   }
-  if (borrow && in.len == h.len && memcmp(in.ptr, h.ptr, h.len) == 0)
-    out->host = in; /* already in normal form: point at the caller's bytes */
-  else if (arena_str(&b->mem, &b->strings, h, &out->host))
-    return MDR_ERR_NOMEM;
-  out->kind = wild ? MDRI_NAME_WILD : MDRI_NAME_EXACT;
-  out->host_kind = (uint8_t)a.kind;
-  /* How it was written, for lint: upper case, a trailing dot, or another
-   * spelling of the same host (compared after lower-casing and dropping the
-   * dot). */
-  out->flags = 0;
-  size_t sl = s.len;
-  if (sl && s.ptr[sl - 1] == '.') {
-    out->flags |= MDRI_NAMEF_DOT;
-    sl--;
-  }
-  int differs = sl != a.host_len;
-  for (size_t i = 0; i < sl; i++) {
-    unsigned char ch = (unsigned char)s.ptr[i];
-    if (ch >= 'A' && ch <= 'Z') out->flags |= MDRI_NAMEF_UPPER;
-    if (!differs && mdri_lower(ch) != (unsigned char)a.host[i]) differs = 1;
-  }
-  if (differs) out->flags |= MDRI_NAMEF_FORM;
-  return 0;
+  return arena_str(&b->mem, &b->strings, h, &out->host);
 }
 
 int mdr_builder_add_listener(mdr_builder *b, const mdr_listener_conf *c, mdr_error *err) {
@@ -406,8 +437,7 @@ int mdr_builder_add_listener(mdr_builder *b, const mdr_listener_conf *c, mdr_err
     memcpy(pp, c->public_ports, c->n_public_ports * sizeof *pp);
     l->c.public_ports = pp;
   }
-  if (strmap_add(&b->mem, &b->listener_names, l->c.name, (uint32_t)b->n_listeners,
-                 b->listeners, offsetof(b_listener, c.name), sizeof b->listeners[0], &b->probes))
+  if (strmap_add(&b->mem, &b->listener_names, l->c.name, (uint32_t)b->n_listeners, &b->probes))
     return MDR_ERR_NOMEM;
   b->n_listeners++;
   return 0;
@@ -450,8 +480,7 @@ int mdr_builder_add_cert(mdr_builder *b, const mdr_cert_conf *c, mdr_error *err)
       if (rc) return rc;
     }
   }
-  if (strmap_add(&b->mem, &b->cert_names, e->c.name, (uint32_t)b->n_certs, b->certs,
-                 offsetof(b_cert, c.name), sizeof b->certs[0], &b->probes))
+  if (strmap_add(&b->mem, &b->cert_names, e->c.name, (uint32_t)b->n_certs, &b->probes))
     return MDR_ERR_NOMEM;
   b->total_cert_names += c->n_names;
   b->n_certs++;
@@ -491,8 +520,7 @@ int mdr_builder_add_policy(mdr_builder *b, const mdr_policy_conf *c, mdr_error *
       arena_str(&b->mem, &b->strings, id, &idc))
     return MDR_ERR_NOMEM;
   p->c.ca_identity = (const uint8_t *)idc.ptr;
-  if (strmap_add(&b->mem, &b->policy_names, p->c.name, (uint32_t)b->n_policies,
-                 b->policies, offsetof(b_policy, c.name), sizeof b->policies[0], &b->probes))
+  if (strmap_add(&b->mem, &b->policy_names, p->c.name, (uint32_t)b->n_policies, &b->probes))
     return MDR_ERR_NOMEM;
   b->n_policies++;
   return 0;
@@ -586,12 +614,11 @@ int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, mdr_error *er
   v->cert = v->policy = MDR_NONE;
   v->n_listeners = (uint32_t)c->n_listeners;
   int rc = keep_str(b, c->name, &v->name);
-  if (!rc && c->cert.len) rc = pool_intern(b, c->cert.ptr, c->cert.len, &v->cert);
-  if (!rc && c->policy.len) rc = pool_intern(b, c->policy.ptr, c->policy.len, &v->policy);
+  if (!rc && c->cert.len) rc = pool_intern_last(b, &b->last_cert, c->cert, &v->cert);
+  if (!rc && c->policy.len) rc = pool_intern_last(b, &b->last_policy, c->policy, &v->policy);
   if (!rc) rc = pool_list(b, c->listeners, c->n_listeners, &v->listeners);
   if (rc) return rc;
-  if (strmap_add(&b->mem, &b->vhost_names, v->name, (uint32_t)b->n_vhosts, b->vhosts,
-                 offsetof(b_vhost, name), sizeof b->vhosts[0], &b->probes))
+  if (strmap_add(&b->mem, &b->vhost_names, v->name, (uint32_t)b->n_vhosts, &b->probes))
     return MDR_ERR_NOMEM;
   b->total_names += n;
   b->n_vhosts++;
@@ -656,15 +683,15 @@ static int policy_classes(mdr_builder *b, mdri_refs *r) {
     uint32_t klass = MDR_NONE;
     while (sm.slots[i]) {
       b->probes++;
-      policy_key other = policy_key_of(b, sm.slots[i] - 1);
+      policy_key other = policy_key_of(b, SLOT_IDX(sm.slots[i]));
       if (policy_key_eq(&key, &other)) {
-        klass = r->policy_class[sm.slots[i] - 1];
+        klass = r->policy_class[SLOT_IDX(sm.slots[i])];
         break;
       }
       i = (i + 1) & sm.mask;
     }
     if (klass == MDR_NONE) {
-      sm.slots[i] = (uint32_t)k + 1;
+      sm.slots[i] = SLOT(0, k);
       klass = next++;
     }
     r->policy_class[k] = klass;
@@ -676,6 +703,19 @@ static int policy_classes(mdr_builder *b, mdri_refs *r) {
 /* A vhost's cert=, policy= and listen= references, in that order. */
 static int check_vhost_refs(mdr_builder *b, size_t i, mdri_refs *r, size_t *rk, mdr_error *err) {
   const b_vhost *v = &b->vhosts[i];
+  if (i > 0) {
+    /* The same references as the vhost before (pool entries are unique):
+     * the same, already checked, answers. */
+    const b_vhost *p = v - 1;
+    if (p->cert == v->cert && p->policy == v->policy && p->listeners == v->listeners) {
+      r->vhost_cert[i] = r->vhost_cert[i - 1];
+      r->vhost_policy[i] = r->vhost_policy[i - 1];
+      memcpy(r->listener_refs + *rk, r->listener_refs + *rk - v->n_listeners,
+             v->n_listeners * sizeof *r->listener_refs);
+      *rk += v->n_listeners;
+      return 0;
+    }
+  }
   uint32_t cert = MDR_NONE, policy = 0;
   if (v->cert != MDR_NONE) {
     mdr_str name = mdri_pool_str(b, v->cert);

@@ -21,10 +21,11 @@ typedef struct mdri_arena {
 /* ---- name -> index maps ------------------------------------------------- */
 
 /* Open addressing over indexes into an array of records, each holding an
- * mdr_str key at a fixed offset: slots[i] is index + 1, 0 = empty.  `probes`
+ * mdr_str key at a fixed offset: slots[i] is the key's 32-bit hash tag and
+ * index + 1 (builder.c, SLOT), 0 = empty.  `probes`
  * counts the slots visited, for the linear-build test (mdri_builder_probes). */
 typedef struct mdri_strmap {
-  uint32_t *slots;
+  uint64_t *slots;
   size_t mask;
   size_t count;
 } mdri_strmap;
@@ -80,6 +81,9 @@ struct mdr_builder {
   mdr_str *pool;
   size_t n_pool, cap_pool;
   mdri_strmap pool_map;
+  /* The pool entries of the last vhost's cert=, policy= and listen=, + 1
+   * (0 = none): consecutive vhosts mostly name the same ones. */
+  uint32_t last_cert, last_policy, last_list;
   /* Set by mdr_table_parse, whose text outlives the build: names already
    * in normal form and statement names point into the caller's text
    * instead of being copied (mdri_builder_borrow). */
