@@ -163,6 +163,13 @@ static inline uint32_t mdri_vhost_line(const mdr_table *t, uint32_t i) {
  * *existing = the clashing slot's vhost on a key clash. */
 int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, const char *p,
                      size_t n, uint32_t value, uint32_t *existing);
+/* The same in two steps, so that a build can hash keys ahead and prefetch
+ * their slots: the key's hash, a prefetch of its first slot, and the
+ * insertion given the hash. */
+uint64_t mdri_slot_hash(uint8_t space, uint32_t owner, uint8_t kind, const char *p, size_t n);
+void mdri_slot_prefetch(const mdr_table *t, uint64_t h);
+int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t owner, uint8_t kind,
+                            const char *p, size_t n, uint32_t value, uint32_t *existing);
 /* Find the vhost for a normalised host on a listener: exact, then wildcard.
  * Returns the vhost index or MDR_NONE; *kind_out gets MDRI_NAME_*. */
 mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,

@@ -173,17 +173,18 @@ static inline void prefetch(const void *p) {
 #endif
 }
 
-int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, const char *p,
-                     size_t n, uint32_t value, uint32_t *existing) {
-  uint64_t h;
-  if (kind == MDRI_NAME_WILD) {
-    h = wild_hash(hash_bytes(p, n, SEED_REST), owner_mix(space, owner));
-  } else {
-    uint64_t hl, hr;
-    size_t d;
-    part_hashes(p, n, &hl, &hr, &d);
-    h = exact_hash(hl, hr, owner_mix(space, owner));
-  }
+uint64_t mdri_slot_hash(uint8_t space, uint32_t owner, uint8_t kind, const char *p, size_t n) {
+  if (kind == MDRI_NAME_WILD) return wild_hash(hash_bytes(p, n, SEED_REST), owner_mix(space, owner));
+  uint64_t hl, hr;
+  size_t d;
+  part_hashes(p, n, &hl, &hr, &d);
+  return exact_hash(hl, hr, owner_mix(space, owner));
+}
+
+void mdri_slot_prefetch(const mdr_table *t, uint64_t h) { prefetch(&t->slots[h & t->slot_mask]); }
+
+int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t owner, uint8_t kind,
+                            const char *p, size_t n, uint32_t value, uint32_t *existing) {
   uint32_t tl = taglen(h, n), mt = meta(space, owner, kind);
   /* One walk: a clash is met before the first empty slot. */
   uint64_t i = h & t->slot_mask;
@@ -201,6 +202,12 @@ int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, 
   s->key = (uint32_t)(p - t->strings);
   s->meta = mt;
   return 0;
+}
+
+int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, const char *p,
+                     size_t n, uint32_t value, uint32_t *existing) {
+  return mdri_slot_insert_hashed(t, mdri_slot_hash(space, owner, kind, p, n), space, owner, kind,
+                                 p, n, value, existing);
 }
 
 /* Exact probe, then the wildcard probe for the suffix after the first label

@@ -186,6 +186,40 @@ static void lay_out_vhosts(const mdr_builder *b, const mdri_refs *r, mdr_table *
   }
 }
 
+/* A vhost name's key in the index: wildcards without their "*.". */
+static uint8_t key_kind(const mdri_name *nm) {
+  return nm->kind == MDRI_NAME_WILD ? MDRI_NAME_WILD : MDRI_NAME_EXACT;
+}
+static const char *key_of(const mdri_name *nm) {
+  return nm->host.ptr + (nm->kind == MDRI_NAME_WILD ? 2 : 0);
+}
+static size_t key_len(const mdri_name *nm) {
+  return nm->host.len - (nm->kind == MDRI_NAME_WILD ? 2 : 0);
+}
+
+/* A vhost name on a listener, hashed, waiting for its insertion. */
+typedef struct pending {
+  uint64_t h;
+  const mdri_name *name;
+  uint32_t vhost, listener;
+} pending;
+
+/* Insert e; 0, or 1 with err filled when another vhost claims the name. */
+static int insert_pending(mdr_table *t, const pending *e, mdr_error *err) {
+  const mdri_name *nm = e->name;
+  uint32_t value = e->vhost | (nm->kind == MDRI_NAME_ALIAS ? MDRI_ALIAS_BIT : 0u);
+  uint32_t other = 0;
+  if (!mdri_slot_insert_hashed(t, e->h, MDRI_SPACE_LISTENER, e->listener, key_kind(nm), key_of(nm),
+                               key_len(nm), value, &other))
+    return 0;
+  if (other == e->vhost) return 0; /* same name twice in one vhost was caught at add time */
+  set_err(err, MDR_ERR_CONFIG, mdri_vhost_line(t, e->vhost), nm->host,
+          "vhost '%.*s': name '%.*s' on listener '%.*s' is already claimed by vhost '%.*s'",
+          STRF(t->vhosts[e->vhost].name), STRF(nm->host), STRF(t->listeners[e->listener].name),
+          STRF(t->vhosts[other].name));
+  return 1;
+}
+
 /* The hash index: every vhost name on every listener it listens on, and
  * every cert name.  Two vhosts claiming one name on one listener meet here,
  * in the index's own probe walk. */
@@ -204,29 +238,33 @@ static int build_index(mdr_table *t, size_t slen, mdr_error *err) {
   if (!t->slots) return MDR_ERR_NOMEM;
   memset(t->slots, 0, cap * sizeof *t->slots);
   t->slot_mask = cap - 1;
+  /* Keys are hashed AHEAD insertions early and their slots prefetched, so
+   * the cache misses of a large index overlap; insertions keep the order
+   * of the keys, so a clash is reported as without the queue. */
+  enum { AHEAD = 8 };
+  pending q[AHEAD];
+  size_t qh = 0, qc = 0; /* oldest entry, entries */
   for (uint32_t i = 0; i < t->n_vhosts; i++) {
     const mdri_vhost *v = &t->vhosts[i];
     for (uint32_t j = 0; j < v->n_listeners; j++) {
-      uint32_t l = v->listeners[j];
       for (uint32_t k = 0; k < v->n_names; k++) {
-        const mdri_name *nm = &t->names[v->names_begin + k];
-        uint8_t kc = nm->kind == MDRI_NAME_WILD ? MDRI_NAME_WILD : MDRI_NAME_EXACT;
-        uint32_t other = 0;
-        size_t skip = nm->kind == MDRI_NAME_WILD ? 2 : 0;
-        uint32_t value = i | (nm->kind == MDRI_NAME_ALIAS ? MDRI_ALIAS_BIT : 0u);
-        if (mdri_slot_insert(t, MDRI_SPACE_LISTENER, l, kc, nm->host.ptr + skip,
-                             nm->host.len - skip, value, &other)) {
-          /* Same name twice in one vhost was caught at add time. */
-          if (other == i) continue;
-          set_err(err, MDR_ERR_CONFIG, mdri_vhost_line(t, i), nm->host,
-                  "vhost '%.*s': name '%.*s' on listener '%.*s' is already claimed by vhost '%.*s'",
-                  STRF(v->name), STRF(nm->host), STRF(t->listeners[l].name),
-                  STRF(t->vhosts[other].name));
-          return MDR_ERR_CONFIG;
+        if (qc == AHEAD) {
+          if (insert_pending(t, &q[qh], err)) return MDR_ERR_CONFIG;
+          qh = (qh + 1) % AHEAD;
+          qc--;
         }
+        pending *e = &q[(qh + qc++) % AHEAD];
+        e->vhost = i;
+        e->listener = v->listeners[j];
+        e->name = &t->names[v->names_begin + k];
+        e->h = mdri_slot_hash(MDRI_SPACE_LISTENER, e->listener, key_kind(e->name),
+                              key_of(e->name), key_len(e->name));
+        mdri_slot_prefetch(t, e->h);
       }
     }
   }
+  for (; qc; qc--, qh = (qh + 1) % AHEAD)
+    if (insert_pending(t, &q[qh], err)) return MDR_ERR_CONFIG;
   for (uint32_t i = 0; i < t->n_certs; i++) {
     const mdri_cert *c = &t->certs[i];
     for (uint32_t k = 0; k < c->n_names; k++) {
