@@ -95,14 +95,17 @@ typedef struct mdri_vhost {
   uint32_t policy;                /* index into policies (0 = built-in default) */
   uint32_t names_begin, n_names;  /* into table->names: names then aliases */
   uint32_t n_primary;             /* names= count (aliases follow) */
-  const uint32_t *listeners;
+  uint32_t listeners_begin;       /* into table->listener_refs (mdri_vhost_listener) */
   uint32_t n_listeners;
   uint32_t first_tls_listener;    /* MDR_NONE if none */
-  mdr_http_mode http;
   uint16_t redirect_status;
+  uint8_t http;                   /* mdr_http_mode */
   uint8_t protocols;
   uint8_t early_data;
-} mdri_vhost;
+} mdri_vhost; /* 56 bytes on LP64: a million vhosts are 56 MB of these */
+
+/* The j-th listener (j < n_listeners) that vhost v listens on. */
+#define mdri_vhost_listener(t, v, j) ((t)->listener_refs[(v)->listeners_begin + (j)])
 
 /* Hash slot (16 bytes, four per cache line; see lookup.c): key = (space,
  * owner, kind class, host bytes). */

@@ -81,11 +81,11 @@ static int build_listener_lists(lint *x) {
   if (!x->lv_begin || !x->lv) return MDR_ERR_NOMEM;
   memset(x->lv_begin, 0, ((size_t)t->n_listeners + 1) * sizeof *x->lv_begin);
   for (uint32_t v = 0; v < t->n_vhosts; v++)
-    for (uint32_t j = 0; j < t->vhosts[v].n_listeners; j++) x->lv_begin[t->vhosts[v].listeners[j] + 1]++;
+    for (uint32_t j = 0; j < t->vhosts[v].n_listeners; j++) x->lv_begin[mdri_vhost_listener(t, &t->vhosts[v], j) + 1]++;
   for (uint32_t l = 0; l < t->n_listeners; l++) x->lv_begin[l + 1] += x->lv_begin[l];
   /* Fill in vhost order (stable), using lv_begin[l] as a cursor, then shift back. */
   for (uint32_t v = 0; v < t->n_vhosts; v++)
-    for (uint32_t j = 0; j < t->vhosts[v].n_listeners; j++) x->lv[x->lv_begin[t->vhosts[v].listeners[j]]++] = v;
+    for (uint32_t j = 0; j < t->vhosts[v].n_listeners; j++) x->lv[x->lv_begin[mdri_vhost_listener(t, &t->vhosts[v], j)]++] = v;
   for (uint32_t l = t->n_listeners; l > 0; l--) x->lv_begin[l] = x->lv_begin[l - 1];
   x->lv_begin[0] = 0;
   return 0;
@@ -120,7 +120,7 @@ static int check_names(lint *x) {
           return rc;
     }
     if (vh->http == MDR_HTTP_REDIRECT && !on_tls)
-      if ((rc = add(x, MDR_LINT_REDIRECT_NO_TLS, line, vh->n_listeners ? vh->listeners[0] : MDR_NONE,
+      if ((rc = add(x, MDR_LINT_REDIRECT_NO_TLS, line, vh->n_listeners ? mdri_vhost_listener(t, vh, 0) : MDR_NONE,
                     v, MDR_NONE, vname(t, v, 0), MDR_NONE, 0)))
         return rc;
   }
@@ -161,7 +161,7 @@ static int check_shadow(lint *x) {
       const mdri_name *nm = &t->names[vh->names_begin + i];
       if (nm->kind == MDRI_NAME_WILD || nm->host_kind != MDR_HOST_NAME) continue;
       for (uint32_t j = 0; j < vh->n_listeners; j++) {
-        uint32_t l = vh->listeners[j];
+        uint32_t l = mdri_vhost_listener(t, vh, j);
         if (!t->listeners[l].tls) continue;
         uint32_t w = wildcard_owner(t, l, nm->host);
         if (w == MDR_NONE || w == e || mdri_vhost_class(t, w) == mdri_vhost_class(t, e)) continue;
@@ -520,7 +520,7 @@ static int check_redirects(lint *x, sim *sm) {
   for (uint32_t v = 0; v < t->n_vhosts; v++) {
     const mdri_vhost *vh = &t->vhosts[v];
     for (uint32_t j = 0; j < vh->n_listeners; j++) {
-      uint32_t l = vh->listeners[j];
+      uint32_t l = mdri_vhost_listener(t, vh, j);
       for (uint32_t i = 0; i < vh->n_names; i++) {
         const mdri_name *nm = &t->names[vh->names_begin + i];
         /* Only requests that can redirect: an alias, or cleartext on an

@@ -10,6 +10,9 @@
 #define set_err mdri_set_err
 #define STRF MDRI_STRF
 
+_Static_assert(sizeof(void *) != 8 || sizeof(mdri_vhost) <= 56,
+               "a vhost record costs 56 bytes at most (issue 14: memory per name)");
+
 void mdri_table_free(mdr_table *t);
 void mdri_table_free(mdr_table *t) {
   if (!t) return;
@@ -167,11 +170,11 @@ static void lay_out_vhosts(const mdr_builder *b, const mdri_refs *r, mdr_table *
     v->cert = r->vhost_cert[i];
     v->policy = r->vhost_policy[i];
     v->first_tls_listener = MDR_NONE;
-    v->http = (mdr_http_mode)bv->http;
+    v->http = (uint8_t)bv->http;
     v->redirect_status = (uint16_t)(bv->redirect_status ? bv->redirect_status : 308u);
     v->protocols = (uint8_t)(bv->protocols ? bv->protocols : MDR_PROTO_ALL);
     v->early_data = (uint8_t)bv->early_data;
-    v->listeners = t->listener_refs + rk;
+    v->listeners_begin = rk;
     v->n_listeners = bv->n_listeners;
     for (size_t j = 0; j < bv->n_listeners; j++, rk++)
       if (t->listeners[t->listener_refs[rk]].tls && v->first_tls_listener == MDR_NONE)
@@ -255,7 +258,7 @@ static int build_index(mdr_table *t, size_t slen, mdr_error *err) {
         }
         pending *e = &q[(qh + qc++) % AHEAD];
         e->vhost = i;
-        e->listener = v->listeners[j];
+        e->listener = mdri_vhost_listener(t, v, j);
         e->name = &t->names[v->names_begin + k];
         e->h = mdri_slot_hash(MDRI_SPACE_LISTENER, e->listener, key_kind(e->name),
                               key_of(e->name), key_len(e->name));
@@ -394,7 +397,7 @@ int mdr_table_vhost_info(const mdr_table *t, mdr_index vi, mdr_vhost_info *out) 
   out->ca_file = p->ca_file;
   out->min_tls = p->min_tls;
   out->policy_class = p->klass;
-  out->http = v->http;
+  out->http = (mdr_http_mode)v->http;
   out->redirect_status = v->redirect_status;
   out->protocols = v->protocols;
   out->early_data = v->early_data;
@@ -405,7 +408,7 @@ int mdr_vhost_on_listener(const mdr_table *t, mdr_index vi, mdr_index li) {
   if (!t || vi >= t->n_vhosts) return 0;
   const mdri_vhost *v = &t->vhosts[vi];
   for (uint32_t i = 0; i < v->n_listeners; i++)
-    if (v->listeners[i] == li) return 1;
+    if (mdri_vhost_listener(t, v, i) == li) return 1;
   return 0;
 }
 
