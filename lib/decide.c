@@ -76,6 +76,28 @@ static void lw_port(lw *w, unsigned port) {
 
 static int is_lit(mdr_str s, const char *lit) { return mdri_str_eq_lit(s, lit); }
 
+/* A scheme (any case): 1 for "https", 0 for "http", -1 for anything else.
+ * One 4-byte compare: x | 0x20 equals a lower-case letter only when x is
+ * that letter in either case. */
+static inline int http_scheme(mdr_str s) {
+  uint32_t w, http;
+  if (s.len != 4 && s.len != 5) return -1;
+  memcpy(&w, s.ptr, 4);
+  memcpy(&http, "http", 4);
+  if ((w | 0x20202020u) != http) return -1;
+  if (s.len == 4) return 0;
+  return (s.ptr[4] | 0x20) == 's' ? 1 : -1;
+}
+
+/* Is a negotiated ALPN id one of HTTP's: http/1.1, http/1.0, h2, h3? */
+static inline int alpn_is_http(mdr_str a) {
+  switch (a.len) {
+  case 2: return a.ptr[0] == 'h' && (a.ptr[1] == '2' || a.ptr[1] == '3');
+  case 8: return memcmp(a.ptr, "http/1.", 7) == 0 && (a.ptr[7] == '1' || a.ptr[7] == '0');
+  default: return 0;
+  }
+}
+
 /* Does the request origin pass the ORIGIN-set check? */
 static int origin_ok(const mdri_listener *l, const mdr_conn *c, const mdr_authority *a,
                      unsigned port) {
@@ -243,11 +265,9 @@ static int rule1_target(dstate *s) {
   /* RFC 9112 section 3.2.4: OPTIONS with an empty path and no query is the
    * absolute form of OPTIONS *, and like it never redirected. */
   if (s->path.len == 0 && is_lit(s->method, "OPTIONS")) s->asterisk = 1;
-  if (mdri_str_ieq_lit(scheme, "https")) {
-    s->abs_tls = 1;
-  } else if (!mdri_str_ieq_lit(scheme, "http")) {
-    return misdirected(d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
-  }
+  int tls = http_scheme(scheme);
+  if (tls < 0) return misdirected(d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
+  s->abs_tls = tls;
   return GO_ON;
 }
 
@@ -261,15 +281,11 @@ static int rule1_scheme(dstate *s) {
     if (!r->has_scheme || r->scheme.len == 0) return bad(s->d, MDR_REASON_SCHEME_MISSING, 1);
     /* "http" and "https" (any case) satisfy the scheme grammar, so the
      * grammar is only checked for other values. */
-    if (r->scheme.len == 5 && mdri_str_ieq_lit(r->scheme, "https")) {
-      s->req_tls = 1;
-    } else if (r->scheme.len == 4 && mdri_str_ieq_lit(r->scheme, "http")) {
-      s->req_tls = 0;
-    } else if (!mdri_scheme_ok(r->scheme)) {
-      return bad(s->d, MDR_REASON_SCHEME_SYNTAX, 1);
-    } else {
-      return misdirected(s->d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
-    }
+    int tls = http_scheme(r->scheme);
+    if (tls < 0)
+      return mdri_scheme_ok(r->scheme) ? misdirected(s->d, MDR_REASON_SCHEME_UNSUPPORTED, 1)
+                                       : bad(s->d, MDR_REASON_SCHEME_SYNTAX, 1);
+    s->req_tls = tls;
   } else if (s->absolute) {
     s->req_tls = s->abs_tls;
   }
@@ -279,14 +295,27 @@ static int rule1_scheme(dstate *s) {
 
 /* Parse one authority value into *a (recorded for the trace); on failure
  * fills the 400 decision and returns 0. */
-static int parse_auth(dstate *s, mdr_str v, int trim, mdr_authority *a, const char *what) {
-  int valid = 0;
+static inline int parse_auth(dstate *s, mdr_str v, int trim, mdr_authority *a,
+                             const char *what) {
   mdr_reason reason;
   parsed *p = &s->parsed[s->n_parsed++];
   p->what = what;
   p->value = v;
-  mdr_authority_parse(v.ptr, v.len, trim, a, &valid, &reason);
-  if (valid) return 1;
+  if (v.ptr) {
+    /* mdr_authority_parse without its argument checks */
+    const char *q = v.ptr;
+    size_t n = v.len;
+    if (trim) {
+      while (n && (q[0] == ' ' || q[0] == '\t')) q++, n--;
+      while (n && (q[n - 1] == ' ' || q[n - 1] == '\t')) n--;
+    }
+    reason = mdri_authority(q, n, a);
+    if (reason == MDR_REASON_COUNT_) return 1;
+  } else {
+    int valid = 0;
+    mdr_authority_parse(v.ptr, v.len, trim, a, &valid, &reason);
+    if (valid) return 1;
+  }
   s->parse_failed = 1;
   bad(s->d, reason, 2);
   return 0;
@@ -343,8 +372,7 @@ static int rule3_connection(dstate *s) {
   const mdr_table *t = s->t;
   const mdr_conn *c = s->c;
   if (!s->l->tls) return GO_ON;
-  if (c->has_alpn && !is_lit(c->alpn, "http/1.1") && !is_lit(c->alpn, "h2") &&
-      !is_lit(c->alpn, "http/1.0") && !is_lit(c->alpn, "h3"))
+  if (c->has_alpn && !alpn_is_http(c->alpn))
     return misdirected(s->d, MDR_REASON_ALPN_NOT_HTTP, 3);
   if (c->ech == MDR_ECH_REJECTED) return misdirected(s->d, MDR_REASON_ECH_REJECTED, 3);
   if (c->resumed && c->has_resumed_from) {
