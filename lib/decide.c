@@ -406,8 +406,13 @@ static int rule6_vhost(dstate *s) {
     s->rv = s->l->default_vhost;
     s->fallback = 1;
   } else {
-    s->rv = mdri_lookup(t, s->c->listener, d->authority.host, d->authority.host_len,
-                        d->authority.kind, &s->match);
+    /* The request names the SNI the handshake matched (the common case):
+     * the handshake's match, checked, stands for the lookup. */
+    if (!s->c->hs_match ||
+        !mdri_lookup_hinted(t, s->c->listener, d->authority.host, d->authority.host_len,
+                            s->c->hs_match, &s->rv, &s->match))
+      s->rv = mdri_lookup(t, s->c->listener, d->authority.host, d->authority.host_len,
+                          d->authority.kind, &s->match);
     if (s->rv == MDR_NONE) {
       if (s->l->unknown_host != MDR_UNKNOWN_HOST_DEFAULT)
         return misdirected(s->d, MDR_REASON_UNKNOWN_HOST, 6);

@@ -167,6 +167,16 @@ int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, 
  * Returns the vhost index or MDR_NONE; *kind_out gets MDRI_NAME_*. */
 mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                       mdr_host_kind hk, int *kind_out);
+/* mdri_lookup, also giving where an exact name matched (its slot + 1; 0
+ * for a wildcard or no match): mdr_handshake_result.match. */
+mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                            mdr_host_kind hk, uint32_t *match_out);
+/* When `match` (from mdri_lookup_match, on any table) names the exact slot
+ * of this host on this listener, sets *vhost_out and *kind_out to exactly
+ * what mdri_lookup would and returns 1, without hashing or probing; else
+ * returns 0 (look it up). */
+int mdri_lookup_hinted(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                       uint32_t match, mdr_index *vhost_out, int *kind_out);
 /* Does certificate c cover the normalised host? */
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                      mdr_host_kind hk);

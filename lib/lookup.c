@@ -227,8 +227,9 @@ static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint
   return probe(t, hw, taglen(hw, rn), meta(space, owner, MDRI_NAME_WILD), host + d + 1, rn);
 }
 
-mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
-                      mdr_host_kind hk, int *kind_out) {
+static inline mdr_index lookup(const mdr_table *t, mdr_index listener, const char *host,
+                               size_t n, mdr_host_kind hk, int *kind_out, uint32_t *match_out) {
+  if (match_out) *match_out = 0;
   if (n == 0 || n > 255) return MDR_NONE; /* normalised names are at most 253 bytes */
   int wild;
   const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, &wild);
@@ -236,7 +237,39 @@ mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, 
   if (kind_out)
     *kind_out = wild ? MDRI_NAME_WILD
                 : (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
+  if (match_out && !wild) *match_out = (uint32_t)(s - t->slots) + 1;
   return s->value & ~MDRI_ALIAS_BIT;
+}
+
+mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                      mdr_host_kind hk, int *kind_out) {
+  return lookup(t, listener, host, n, hk, kind_out, NULL);
+}
+
+mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                            mdr_host_kind hk, uint32_t *match_out) {
+  return lookup(t, listener, host, n, hk, NULL, match_out);
+}
+
+/* Why a match hint gives what mdri_lookup gives: the slot it names holds
+ * the key (listener space, this listener, exact, these bytes), and keys are
+ * unique in the index (mdri_slot_insert refuses a clash; nothing is ever
+ * removed).  mdri_lookup probes for that very key first - exact before
+ * wildcard, whatever the host kind - from the key's hash position, and
+ * linear probing without deletions reaches every slot inserted from there,
+ * so it would return this slot.  Any other hint (0, out of range, another
+ * listener's or table's slot, a wildcard or cert slot, another name) is
+ * refused here and the caller looks up. */
+int mdri_lookup_hinted(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                       uint32_t match, mdr_index *vhost_out, int *kind_out) {
+  if (match == 0 || (uint64_t)(match - 1) > t->slot_mask || n == 0 || n > 255) return 0;
+  const mdri_slot *s = &t->slots[match - 1];
+  if ((s->taglen & 0xffu) != n || s->meta != meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT) ||
+      !bytes_eq(t->strings + s->key, host, n))
+    return 0;
+  *vhost_out = s->value & ~MDRI_ALIAS_BIT;
+  *kind_out = (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
+  return 1;
 }
 
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,

@@ -71,6 +71,7 @@ static int hs_begin(hstate *s) {
   out->sni_valid = 0;
   out->sni[0] = '\0';
   out->sni_len = 0;
+  out->match = 0;
   return s->l->tls ? GO_ON : MDR_ERR_WRONG_LISTENER;
 }
 
@@ -92,7 +93,7 @@ static int hs_sni_match(hstate *s) {
   out->sni_valid = 1;
   memcpy(out->sni, a.host, a.host_len + 1);
   out->sni_len = a.host_len;
-  mdr_index v = mdri_lookup(s->t, s->listener, a.host, a.host_len, a.kind, NULL);
+  mdr_index v = mdri_lookup_match(s->t, s->listener, a.host, a.host_len, a.kind, &out->match);
   if (v == MDR_NONE) return GO_ON;
   return hs_accept(out, v, MDR_REASON_SNI_MATCH);
 }
