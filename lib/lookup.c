@@ -19,17 +19,8 @@
 #define K1 0x9e3779b97f4a7c15ull
 #define K2 0xc2b2ae3d27d4eb4full
 
-static inline uint64_t ld64(const char *p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
-static inline uint32_t ld32(const char *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
+#define ld64(p) mdri_ld64(p)
+#define ld32(p) mdri_ld32(p)
 
 /* Word-at-a-time hash of [p, p+n); never reads outside the range (the tail
  * is read with overlapping loads).  Byte order only affects the hash values,
@@ -133,23 +124,9 @@ static inline void part_hashes(const char *p, size_t n, uint64_t *hl, uint64_t *
 
 /* Slot words: tag (24 high hash bits) and length; meta = owner, space, kind. */
 static inline uint32_t taglen(uint64_t h, size_t n) { return (uint32_t)(h >> 40) << 8 | (uint32_t)n; }
-static inline uint32_t meta(uint8_t space, uint32_t owner, uint8_t kind) {
-  return owner << 2 | (uint32_t)(space == MDRI_SPACE_CERT) << 1 | (kind == MDRI_NAME_WILD);
-}
+#define meta(space, owner, kind) mdri_slot_meta(space, owner, kind)
 
-/* Equal bytes, n >= 1; reads only [a, a+n) and [b, b+n). */
-static inline int bytes_eq(const char *a, const char *b, size_t n) {
-  if (n >= 8) {
-    size_t i = 0;
-    for (; i + 8 < n; i += 8)
-      if (ld64(a + i) != ld64(b + i)) return 0;
-    return ld64(a + n - 8) == ld64(b + n - 8);
-  }
-  if (n >= 4) return ld32(a) == ld32(b) && ld32(a + n - 4) == ld32(b + n - 4);
-  for (size_t i = 0; i < n; i++)
-    if (a[i] != b[i]) return 0;
-  return 1;
-}
+#define bytes_eq(a, b, n) mdri_bytes_eq(a, b, n)
 
 static inline const mdri_slot *probe(const mdr_table *t, uint64_t h, uint32_t tl, uint32_t mt,
                                      const char *p, size_t n) {
@@ -249,27 +226,6 @@ mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, 
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                             mdr_host_kind hk, uint32_t *match_out) {
   return lookup(t, listener, host, n, hk, NULL, match_out);
-}
-
-/* Why a match hint gives what mdri_lookup gives: the slot it names holds
- * the key (listener space, this listener, exact, these bytes), and keys are
- * unique in the index (mdri_slot_insert refuses a clash; nothing is ever
- * removed).  mdri_lookup probes for that very key first - exact before
- * wildcard, whatever the host kind - from the key's hash position, and
- * linear probing without deletions reaches every slot inserted from there,
- * so it would return this slot.  Any other hint (0, out of range, another
- * listener's or table's slot, a wildcard or cert slot, another name) is
- * refused here and the caller looks up. */
-int mdri_lookup_hinted(const mdr_table *t, mdr_index listener, const char *host, size_t n,
-                       uint32_t match, mdr_index *vhost_out, int *kind_out) {
-  if (match == 0 || (uint64_t)(match - 1) > t->slot_mask || n == 0 || n > 255) return 0;
-  const mdri_slot *s = &t->slots[match - 1];
-  if ((s->taglen & 0xffu) != n || s->meta != meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT) ||
-      !bytes_eq(t->strings + s->key, host, n))
-    return 0;
-  *vhost_out = s->value & ~MDRI_ALIAS_BIT;
-  *kind_out = (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
-  return 1;
 }
 
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
