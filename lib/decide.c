@@ -137,6 +137,12 @@ static const char *version_name(mdr_http_version v) {
  * step boundaries by the describe_* functions at the end of this file. */
 enum { DECIDED = 0, GO_ON = 1 };
 
+#if defined(__GNUC__)
+#define STEP_FN static inline __attribute__((always_inline)) int
+#else
+#define STEP_FN static int
+#endif
+
 /* One authority value parsed by rules 1-2 (for the trace). */
 typedef struct parsed {
   const char *what;              /* "Host", ":authority" or "target authority" */
@@ -180,7 +186,7 @@ typedef struct dstate {
 } dstate;
 
 /* Arguments, the decision's initial state, the listener and H. */
-static int begin(dstate *s) {
+STEP_FN begin(dstate *s) {
   const mdr_table *t = s->t;
   const mdr_conn *c = s->c;
   const mdr_request *r = s->r;
@@ -223,14 +229,14 @@ static int begin(dstate *s) {
 }
 
 /* Rule 1, first of all: classic CONNECT gets 501. */
-static int rule1_connect(dstate *s) {
+STEP_FN rule1_connect(dstate *s) {
   if (!s->is_connect || (s->h2plus && s->r->has_target)) return GO_ON;
   return finish(s->d, MDR_NOT_IMPLEMENTED, 501, MDR_REASON_CONNECT, 1);
 }
 
 /* Rule 1: the request-target's bytes and form (400), and a well-formed
  * absolute-form scheme other than http(s) (421). */
-static int rule1_target(dstate *s) {
+STEP_FN rule1_target(dstate *s) {
   mdr_decision *d = s->d;
   if (!s->r->has_target)
     return bad(d, s->h2plus ? MDR_REASON_TARGET_MISSING_PATH : MDR_REASON_TARGET_EMPTY, 1);
@@ -274,7 +280,7 @@ static int rule1_target(dstate *s) {
 /* Rule 1: the request's scheme: :scheme in HTTP/2 and HTTP/3 (400 when
  * missing or malformed, 421 when not http(s)), else the absolute-form's,
  * else the listener's. */
-static int rule1_scheme(dstate *s) {
+STEP_FN rule1_scheme(dstate *s) {
   const mdr_request *r = s->r;
   s->req_tls = s->l->tls;
   if (s->h2plus) {
@@ -324,7 +330,7 @@ static inline int parse_auth(dstate *s, mdr_str v, int trim, mdr_authority *a,
 /* Rules 1 and 2: which authority names the host (Host, :authority or the
  * absolute-form target; 400 when missing, repeated or disagreeing), and its
  * syntax (400).  The normalised authority lands in d->authority. */
-static int rule1_2_authority(dstate *s) {
+STEP_FN rule1_2_authority(dstate *s) {
   const mdr_request *r = s->r;
   mdr_decision *d = s->d;
   mdr_authority *const a = &d->authority;
@@ -368,7 +374,7 @@ static int rule1_2_authority(dstate *s) {
 
 /* Rule 3: is this TLS connection fit for HTTP at all (421): ALPN, ECH, and
  * a session resumed across TLS policies. */
-static int rule3_connection(dstate *s) {
+STEP_FN rule3_connection(dstate *s) {
   const mdr_table *t = s->t;
   const mdr_conn *c = s->c;
   if (!s->l->tls) return GO_ON;
@@ -384,21 +390,21 @@ static int rule3_connection(dstate *s) {
 }
 
 /* Rule 4: the request's scheme matches the listener (421). */
-static int rule4_scheme(dstate *s) {
+STEP_FN rule4_scheme(dstate *s) {
   if (s->req_tls == s->l->tls) return GO_ON;
   return misdirected(s->d, s->req_tls ? MDR_REASON_SCHEME_HTTPS_ON_CLEARTEXT
                                       : MDR_REASON_SCHEME_HTTP_ON_TLS, 4);
 }
 
 /* Rule 5: the port is the listener's or one of its public ports (421). */
-static int rule5_port(dstate *s) {
+STEP_FN rule5_port(dstate *s) {
   if (s->no_host || mdri_listener_port_ok(s->l, s->port)) return GO_ON;
   return misdirected(s->d, MDR_REASON_WRONG_PORT, 5);
 }
 
 /* Rule 6: the request vhost R on this listener (421 when none, unless
  * unknown-host=default), and whether R speaks this HTTP version (421). */
-static int rule6_vhost(dstate *s) {
+STEP_FN rule6_vhost(dstate *s) {
   const mdr_table *t = s->t;
   const mdr_decision *d = s->d;
   s->match = MDRI_NAME_EXACT;
@@ -432,7 +438,7 @@ static int rule6_vhost(dstate *s) {
  * R (the listener's sni-host mode, and under sni-host=ignore the advertised
  * origin set)?  Also names the serve: serve, -coalesced, -default or
  * -unchecked. */
-static int rule7_tls_authority(dstate *s) {
+STEP_FN rule7_tls_authority(dstate *s) {
   const mdr_table *t = s->t;
   const mdri_listener *l = s->l;
   const mdr_authority *a = &s->d->authority;
@@ -461,7 +467,7 @@ static int rule7_tls_authority(dstate *s) {
 }
 
 /* Rule 8: a 0-RTT request for a vhost without early-data gets 425. */
-static int rule8_early_data(dstate *s) {
+STEP_FN rule8_early_data(dstate *s) {
   if (!s->c->early_data || s->t->vhosts[s->rv].early_data) return GO_ON;
   return finish(s->d, MDR_TOO_EARLY, 425, MDR_REASON_EARLY_DATA, 8);
 }
@@ -470,7 +476,7 @@ static int rule8_early_data(dstate *s) {
  * http=redirect vhost sends cleartext requests to https; the Location is
  * built from configured names only.  OPTIONS * and CONNECT are never
  * redirected (421 on a cleartext http=redirect vhost). */
-static int rule9_redirect(dstate *s) {
+STEP_FN rule9_redirect(dstate *s) {
   const mdr_table *t = s->t;
   const mdri_listener *l = s->l;
   const mdri_vhost *v = &t->vhosts[s->rv];
@@ -510,7 +516,7 @@ static int rule9_redirect(dstate *s) {
 }
 
 /* Rule 10: serve R. */
-static int rule10_serve(dstate *s) {
+STEP_FN rule10_serve(dstate *s) {
   s->d->vhost = s->rv;
   return finish(s->d, MDR_SERVE, 200, s->serve_reason, 10);
 }
@@ -540,8 +546,8 @@ COLD static void describe_serve(const dstate *s, const dctx *x, int rc);
 /* The driver: the rules of docs/decision-rules.md in their order.  The
  * first one that does not say "go on" decides (or reports an error).
  * 400s come first, then 421s, then 425, then redirects, then serve. */
-static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *d,
-                  char *loc, size_t loc_cap, const dctx *x) {
+STEP_FN decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *d,
+               char *loc, size_t loc_cap, const dctx *x) {
   dstate state, *s = &state;
   s->t = t, s->c = c, s->r = r, s->d = d, s->loc = loc, s->loc_cap = loc_cap;
   int rc;
