@@ -449,7 +449,11 @@ STEP_FN rule7_tls_authority(dstate *s) {
       return misdirected(s->d, MDR_REASON_DEFAULT_NOT_HANDSHAKE, 7);
     return GO_ON;
   }
-  mdr_reason cr = mdri_sni_host_check(t, l, s->hv, s->rv, a->host, a->host_len, a->kind);
+  /* R = H passes under strict and compatible without the certificate and
+   * policy checks (mdri_sni_host_check's first answer, taken inline). */
+  mdr_reason cr = s->rv == s->hv && l->sni_host != MDR_SNI_HOST_IGNORE
+                      ? MDR_REASON_SERVE_HANDSHAKE_VHOST
+                      : mdri_sni_host_check(t, l, s->hv, s->rv, a->host, a->host_len, a->kind);
   if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && cr != MDR_REASON_SERVE_COALESCED &&
       cr != MDR_REASON_SERVE_UNCHECKED)
     return misdirected(s->d, cr, 7);
