@@ -178,6 +178,7 @@ typedef struct dstate {
   int parse_failed;              /* the last one parsed is not an authority */
   parsed parsed[2];
   mdr_authority hosta;
+  const mdri_slot *named;        /* the handshake's match, when d->authority is its key */
   /* rule 6: the request vhost R */
   mdr_index rv;
   int match, fallback;
@@ -223,6 +224,7 @@ STEP_FN begin(dstate *s) {
   s->port = 0;
   s->n_parsed = 0;
   s->parse_failed = 0;
+  s->named = NULL;
   s->method = r->method.len ? r->method : (mdr_str)MDR_STR_LIT("GET");
   s->is_connect = is_lit(s->method, "CONNECT");
   return GO_ON;
@@ -314,6 +316,22 @@ static inline int parse_auth(dstate *s, mdr_str v, int trim, mdr_authority *a,
     if (trim) {
       while (n && (q[0] == ' ' || q[0] == '\t')) q++, n--;
       while (n && (q[n - 1] == ' ' || q[n - 1] == '\t')) n--;
+    }
+    /* The value is the very name the SNI matched (the handshake's match
+     * names its key): it normalises to itself, port 0, and - ending in a
+     * letter, so neither an IPv4 dotted quad nor a bracketed IPv6 - a name.
+     * (The key is the normaliser's output for a configured name without a
+     * port, and normalising is idempotent: fuzz/fuzz_authority.c.) */
+    const mdri_slot *sl;
+    if (s->c->hs_match && n && q[n - 1] >= 'a' && q[n - 1] <= 'z' &&
+        (sl = mdri_match_slot(s->t, s->c->listener, q, n, s->c->hs_match)) != NULL) {
+      memcpy(a->host, q, n);
+      a->host[n] = '\0';
+      a->host_len = n;
+      a->kind = MDR_HOST_NAME;
+      a->port = 0;
+      if (a == &s->d->authority) s->named = sl;
+      return 1;
     }
     reason = mdri_authority(q, n, a);
     if (reason == MDR_REASON_COUNT_) return 1;
@@ -414,9 +432,11 @@ STEP_FN rule6_vhost(dstate *s) {
   } else {
     /* The request names the SNI the handshake matched (the common case):
      * the handshake's match, checked, stands for the lookup. */
-    if (!s->c->hs_match ||
-        !mdri_lookup_hinted(t, s->c->listener, d->authority.host, d->authority.host_len,
-                            s->c->hs_match, &s->rv, &s->match))
+    if (s->named)
+      s->rv = mdri_match_vhost(s->named, &s->match);
+    else if (!s->c->hs_match ||
+             !mdri_lookup_hinted(t, s->c->listener, d->authority.host, d->authority.host_len,
+                                 s->c->hs_match, &s->rv, &s->match))
       s->rv = mdri_lookup(t, s->c->listener, d->authority.host, d->authority.host_len,
                           d->authority.kind, &s->match);
     if (s->rv == MDR_NONE) {

@@ -204,9 +204,10 @@ static inline int mdri_bytes_eq(const char *a, const char *b, size_t n) {
 }
 
 /* When `match` (from mdri_lookup_match, on any table) names the exact slot
- * of this host on this listener, sets *vhost_out and *kind_out to exactly
- * what mdri_lookup would and returns 1, without hashing or probing; else
- * returns 0 (look it up).
+ * of this host on this listener, mdri_match_slot returns it, and
+ * mdri_lookup_hinted sets *vhost_out and *kind_out to exactly what
+ * mdri_lookup would and returns 1, without hashing or probing; else NULL or
+ * 0 (look it up).
  *
  * Why a match hint gives what mdri_lookup gives: the slot it names holds
  * the key (listener space, this listener, exact, these bytes), and keys are
@@ -217,16 +218,29 @@ static inline int mdri_bytes_eq(const char *a, const char *b, size_t n) {
  * so it would return this slot.  Any other hint (0, out of range, another
  * listener's or table's slot, a wildcard or cert slot, another name) is
  * refused here and the caller looks up. */
+static inline const mdri_slot *mdri_match_slot(const mdr_table *t, mdr_index listener,
+                                               const char *host, size_t n, uint32_t match) {
+  if (match == 0 || (uint64_t)(match - 1) > t->slot_mask || n == 0 || n > 255) return NULL;
+  const mdri_slot *s = &t->slots[match - 1];
+  if ((s->taglen & 0xffu) != n ||
+      s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT) ||
+      !mdri_bytes_eq(t->strings + s->key, host, n))
+    return NULL;
+  return s;
+}
+
+/* What mdri_lookup gives for the slot mdri_match_slot returned. */
+static inline mdr_index mdri_match_vhost(const mdri_slot *s, int *kind_out) {
+  *kind_out = (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
+  return s->value & ~MDRI_ALIAS_BIT;
+}
+
 static inline int mdri_lookup_hinted(const mdr_table *t, mdr_index listener, const char *host,
                                      size_t n, uint32_t match, mdr_index *vhost_out,
                                      int *kind_out) {
-  if (match == 0 || (uint64_t)(match - 1) > t->slot_mask || n == 0 || n > 255) return 0;
-  const mdri_slot *s = &t->slots[match - 1];
-  if ((s->taglen & 0xffu) != n || s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT) ||
-      !mdri_bytes_eq(t->strings + s->key, host, n))
-    return 0;
-  *vhost_out = s->value & ~MDRI_ALIAS_BIT;
-  *kind_out = (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
+  const mdri_slot *s = mdri_match_slot(t, listener, host, n, match);
+  if (!s) return 0;
+  *vhost_out = mdri_match_vhost(s, kind_out);
   return 1;
 }
 /* Does certificate c cover the normalised host? */
