@@ -2,7 +2,7 @@
  *
  *   misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] [--clock cpu|wall]
  *                   [--names-per-vhost K] [--hugepages]
- *   misdirect-bench --callgrind COUNT [--what W] [--names N] [--queries Q] [--seed S]
+ *   misdirect-bench --callgrind COUNT [--what W] [--kind K] [--names N] [--queries Q] [--seed S]
  *
  * Without --names it runs N = 1000, 100000 and 1000000.  Every figure is a
  * key=value line; timed figures are the median of P (default 5) timed passes
@@ -18,7 +18,8 @@
  * --callgrind COUNT builds the table, then runs COUNT operations (W =
  * decide, decide-no-match, decide-coalesced, handshake, baseline-decide or
  * baseline-handshake) over the first Q
- * queries (Q defaults to 100000 here) and nothing else, for
+ * queries (Q defaults to 100000 here; --kind exact, wildcard or miss keeps
+ * only the queries of that kind among them) and nothing else, for
  * `valgrind --tool=callgrind`: instructions per operation =
  * (Ir of a COUNT run - Ir of a 0 run) / COUNT.
  */
@@ -42,6 +43,7 @@ typedef struct opts {
   long long callgrind; /* -1 = off */
   size_t per_vhost;    /* names per vhost (1) */
   const char *what;
+  int kind;            /* callgrind: only queries of this BENCH_Q_* kind; -1 = all */
 } opts;
 
 typedef struct stat3 {
@@ -376,6 +378,17 @@ static int bench_callgrind(const opts *o) {
   w.names_per_vhost = o->per_vhost;
   mdr_table *t = NULL;
   if (bench_build_table(&w, NULL, &t)) return 1;
+  if (o->kind >= 0) {
+    /* --kind: keep the queries of one kind, in their order. */
+    size_t m = 0;
+    for (size_t k = 0; k < w.n_queries; k++)
+      if (w.query_kind[k] == o->kind) {
+        w.queries[m] = w.queries[k];
+        w.query_kind[m++] = w.query_kind[k];
+      }
+    if (m == 0) return 1;
+    w.n_queries = q = m;
+  }
   bench_mem bmem;
   bench_mem_init(&bmem);
   int base = strncmp(o->what, "baseline", 8) == 0;
@@ -441,7 +454,8 @@ static void usage(void) {
           "usage: misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] "
           "[--clock cpu|wall] [--names-per-vhost K] [--hugepages]\n"
           "       misdirect-bench --callgrind COUNT [--what decide|decide-no-match|"
-          "decide-coalesced|handshake|baseline-decide|baseline-handshake] [--names N] [--queries Q] [--seed S]\n");
+          "decide-coalesced|handshake|baseline-decide|baseline-handshake]\n"
+          "                 [--kind exact|wildcard|miss] [--names N] [--queries Q] [--seed S]\n");
 }
 
 int main(int argc, char **argv) {
@@ -453,6 +467,7 @@ int main(int argc, char **argv) {
   o.passes = 5;
   o.callgrind = -1;
   o.what = "decide";
+  o.kind = -1;
   o.per_vhost = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -460,6 +475,17 @@ int main(int argc, char **argv) {
     unsigned long long x = 0;
     if (strcmp(a, "--what") == 0 && v) {
       o.what = v;
+      i++;
+      continue;
+    }
+    if (strcmp(a, "--kind") == 0 && v) {
+      o.kind = strcmp(v, "exact") == 0 ? BENCH_Q_EXACT
+               : strcmp(v, "wildcard") == 0 ? BENCH_Q_WILD
+               : strcmp(v, "miss") == 0 ? BENCH_Q_MISS : -2;
+      if (o.kind == -2) {
+        usage();
+        return 2;
+      }
       i++;
       continue;
     }
