@@ -323,7 +323,7 @@ static inline int parse_auth(dstate *s, mdr_str v, int trim, mdr_authority *a,
      * (The key is the normaliser's output for a configured name without a
      * port, and normalising is idempotent: fuzz/fuzz_authority.c.) */
     const mdri_slot *sl;
-    if (s->c->hs_match && n && q[n - 1] >= 'a' && q[n - 1] <= 'z' &&
+    if (s->c->hs_match && n && n <= MDR_HOST_MAX && q[n - 1] >= 'a' && q[n - 1] <= 'z' &&
         (sl = mdri_match_slot(s->t, s->c->listener, q, n, s->c->hs_match)) != NULL) {
       memcpy(a->host, q, n);
       a->host[n] = '\0';
