@@ -2,7 +2,7 @@
  *
  *   misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] [--clock cpu|wall]
  *                   [--names-per-vhost K] [--hugepages]
- *   misdirect-bench --callgrind COUNT [--what W] [--names N] [--queries Q] [--seed S]
+ *   misdirect-bench --callgrind COUNT [--what W] [--kind K] [--names N] [--queries Q] [--seed S]
  *
  * Without --names it runs N = 1000, 100000 and 1000000.  Every figure is a
  * key=value line; timed figures are the median of P (default 5) timed passes
@@ -10,9 +10,16 @@
  * are measured for an in-run baseline (bench/baseline.c) and ratio_* lines
  * give misdirect / baseline (below 1 means misdirect is cheaper).
  *
+ * decide_ns is an SNI-equal request (the request's host is the SNI, and the
+ * handshake's match is passed on as mdr_conn.hs_match); decide_no_match_ns
+ * the same without the match; decide_coalesced_ns a request on a connection
+ * made for the previous query's name.
+ *
  * --callgrind COUNT builds the table, then runs COUNT operations (W =
- * decide, handshake, baseline-decide or baseline-handshake) over the first Q
- * queries (Q defaults to 100000 here) and nothing else, for
+ * decide, decide-no-match, decide-coalesced, handshake, baseline-decide or
+ * baseline-handshake) over the first Q
+ * queries (Q defaults to 100000 here; --kind exact, wildcard or miss keeps
+ * only the queries of that kind among them) and nothing else, for
  * `valgrind --tool=callgrind`: instructions per operation =
  * (Ir of a COUNT run - Ir of a 0 run) / COUNT.
  */
@@ -36,6 +43,7 @@ typedef struct opts {
   long long callgrind; /* -1 = off */
   size_t per_vhost;    /* names per vhost (1) */
   const char *what;
+  int kind;            /* callgrind: only queries of this BENCH_Q_* kind; -1 = all */
 } opts;
 
 typedef struct stat3 {
@@ -63,6 +71,7 @@ typedef struct ctx {
   const mdr_table *t;
   const bench_baseline *base;
   mdr_index *hv;       /* handshake vhost per query (misdirect) */
+  uint32_t *hm;        /* the handshake's match per query (mdr_conn.hs_match) */
   mdr_index *bhv;      /* handshake vhost per query (baseline) */
   volatile uint64_t sink;
 } ctx;
@@ -97,7 +106,22 @@ static void request_init(mdr_conn *c, mdr_request *r, mdr_str *auth) {
   r->n_authority = 1;
 }
 
-static uint64_t run_decide(ctx *x, size_t count) {
+/* The request kinds of a decision: the SNI is the request's host and the
+ * handshake's match is passed on (SNI-equal, the common case); the same
+ * without the match (a caller that does not pass it); and a coalesced
+ * request, whose connection was made for the previous query's name. */
+enum { REQ_SNI_EQUAL, REQ_NO_MATCH, REQ_COALESCED };
+
+static inline void request_conn(ctx *x, mdr_conn *c, size_t k, int kind) {
+  size_t h = k;
+  if (kind == REQ_COALESCED) h = k ? k - 1 : x->w->n_queries - 1;
+  c->sni = x->w->queries[h];
+  c->has_hs_vhost = x->hv[h] != MDR_NONE; /* MDR_NONE: refused SNI, the default stands */
+  c->hs_vhost = x->hv[h];
+  c->hs_match = kind == REQ_NO_MATCH ? 0 : x->hm[h];
+}
+
+static inline uint64_t run_decide_kind(ctx *x, size_t count, int kind) {
   const mdr_str *q = x->w->queries;
   size_t nq = x->w->n_queries;
   mdr_conn c;
@@ -109,13 +133,19 @@ static uint64_t run_decide(ctx *x, size_t count) {
   request_init(&c, &r, &auth);
   for (size_t i = 0, k = 0; i < count; i++, k = k + 1 == nq ? 0 : k + 1) {
     auth = q[k];
-    c.sni = q[k];
-    c.has_hs_vhost = x->hv[k] != MDR_NONE; /* MDR_NONE: refused SNI, the default stands */
-    c.hs_vhost = x->hv[k];
+    request_conn(x, &c, k, kind);
     mdr_decide(x->t, &c, &r, &d, loc, sizeof loc);
     acc += d.status;
   }
   return acc;
+}
+
+static uint64_t run_decide(ctx *x, size_t count) { return run_decide_kind(x, count, REQ_SNI_EQUAL); }
+static uint64_t run_decide_no_match(ctx *x, size_t count) {
+  return run_decide_kind(x, count, REQ_NO_MATCH);
+}
+static uint64_t run_decide_coalesced(ctx *x, size_t count) {
+  return run_decide_kind(x, count, REQ_COALESCED);
 }
 
 /* Each query's index depends on the previous decision (through the vhost
@@ -133,9 +163,7 @@ static uint64_t run_decide_latency(ctx *x, size_t count) {
   size_t k = 0;
   for (size_t i = 0; i < count; i++) {
     auth = q[k];
-    c.sni = q[k];
-    c.has_hs_vhost = x->hv[k] != MDR_NONE; /* MDR_NONE: refused SNI, the default stands */
-    c.hs_vhost = x->hv[k];
+    request_conn(x, &c, k, REQ_SNI_EQUAL);
     mdr_decide(x->t, &c, &r, &d, loc, sizeof loc);
     acc += d.status;
     k += 1 + (size_t)((d.vhost ^ d.request_vhost) == 0x7fffffffu);
@@ -199,8 +227,9 @@ static stat3 timed(ctx *x, run_fn fn, size_t count, unsigned passes) {
 /* ---- checks: the benchmark measures correct work only ------------------ */
 
 /* Every exact and wildcard query must be served by its vhost (the same one
- * the baseline finds), every miss refused with 421. */
-static size_t check(ctx *x) {
+ * the baseline finds), every miss refused with 421, whatever the request
+ * kind. */
+static size_t check(ctx *x, int kind) {
   const bench_workload *w = x->w;
   mdr_conn c;
   mdr_request r;
@@ -212,9 +241,7 @@ static size_t check(ctx *x) {
   for (size_t k = 0; k < w->n_queries; k++) {
     mdr_index bv = bench_baseline_lookup(x->base, w->queries[k].ptr, w->queries[k].len);
     auth = w->queries[k];
-    c.sni = w->queries[k];
-    c.has_hs_vhost = x->hv[k] != MDR_NONE; /* MDR_NONE: refused SNI, the default stands */
-    c.hs_vhost = x->hv[k];
+    request_conn(x, &c, k, kind);
     int rc = mdr_decide(x->t, &c, &r, &d, loc, sizeof loc);
     int hit = w->query_kind[k] != BENCH_Q_MISS;
     if (rc != 0 || (hit && (d.status != 200 || d.vhost != bv || bv == MDR_NONE)) ||
@@ -284,15 +311,17 @@ static int bench_one(const opts *o, size_t n) {
   x.base = base;
   x.hv = malloc(w.n_queries * sizeof *x.hv);
   x.bhv = malloc(w.n_queries * sizeof *x.bhv);
-  if (!x.hv || !x.bhv) return 1;
+  x.hm = malloc(w.n_queries * sizeof *x.hm);
+  if (!x.hv || !x.bhv || !x.hm) return 1;
   for (size_t k = 0; k < w.n_queries; k++) {
     mdr_handshake_result hr;
     mdr_handshake(t, 0, 1, w.queries[k].ptr, w.queries[k].len, &hr);
     x.hv[k] = hr.vhost;
+    x.hm[k] = hr.match;
     mdr_index b = bench_baseline_lookup(base, w.queries[k].ptr, w.queries[k].len);
     x.bhv[k] = b == MDR_NONE ? 0 : b;
   }
-  size_t bad = check(&x);
+  size_t bad = check(&x, REQ_SNI_EQUAL) + check(&x, REQ_NO_MATCH) + check(&x, REQ_COALESCED);
   printf("check_failures=%zu\n", bad);
 
   size_t q = w.n_queries;
@@ -301,13 +330,17 @@ static int bench_one(const opts *o, size_t n) {
   uint64_t c1 = mem.calls;
   stat3 dc = timed(&x, run_decide, q, o->passes);
   stat3 dl = timed(&x, run_decide_latency, q, o->passes);
+  stat3 dn = timed(&x, run_decide_no_match, q, o->passes);
+  stat3 dco = timed(&x, run_decide_coalesced, q, o->passes);
   uint64_t c2 = mem.calls;
   double ops = (double)q * (o->passes + 1);
   put3("handshake_ns", hs);
   put3("decide_ns", dc);
   put3("decide_latency_ns", dl);
+  put3("decide_no_match_ns", dn);
+  put3("decide_coalesced_ns", dco);
   printf("allocs_per_handshake=%.3f\n", (double)(c1 - c0) / ops);
-  printf("allocs_per_decision=%.3f\n", (double)(c2 - c1) / (2 * ops));
+  printf("allocs_per_decision=%.3f\n", (double)(c2 - c1) / (4 * ops));
 
   stat3 bhs = timed(&x, run_base_handshake, q, o->passes);
   stat3 bdc = timed(&x, run_base_decide, q, o->passes);
@@ -327,6 +360,7 @@ static int bench_one(const opts *o, size_t n) {
 
   free(x.hv);
   free(x.bhv);
+  free(x.hm);
   bench_baseline_free(base, &bmem);
   mdr_table_unref(t);
   bench_workload_free(&w);
@@ -344,6 +378,17 @@ static int bench_callgrind(const opts *o) {
   w.names_per_vhost = o->per_vhost;
   mdr_table *t = NULL;
   if (bench_build_table(&w, NULL, &t)) return 1;
+  if (o->kind >= 0) {
+    /* --kind: keep the queries of one kind, in their order. */
+    size_t m = 0;
+    for (size_t k = 0; k < w.n_queries; k++)
+      if (w.query_kind[k] == o->kind) {
+        w.queries[m] = w.queries[k];
+        w.query_kind[m++] = w.query_kind[k];
+      }
+    if (m == 0) return 1;
+    w.n_queries = q = m;
+  }
   bench_mem bmem;
   bench_mem_init(&bmem);
   int base = strncmp(o->what, "baseline", 8) == 0;
@@ -353,7 +398,8 @@ static int bench_callgrind(const opts *o) {
   x.t = t;
   x.hv = malloc(q * sizeof *x.hv);
   x.bhv = malloc(q * sizeof *x.bhv);
-  if (!x.hv || !x.bhv) return 1;
+  x.hm = malloc(q * sizeof *x.hm);
+  if (!x.hv || !x.bhv || !x.hm) return 1;
   if (base) {
     x.base = bench_baseline_build(&w, &bmem);
     if (!x.base) return 1;
@@ -366,16 +412,19 @@ static int bench_callgrind(const opts *o) {
       mdr_handshake_result hr;
       mdr_handshake(t, 0, 1, w.queries[k].ptr, w.queries[k].len, &hr);
       x.hv[k] = hr.vhost;
+      x.hm[k] = hr.match;
     }
   }
   run_fn fn = NULL;
   if (strcmp(o->what, "decide") == 0) fn = run_decide;
+  else if (strcmp(o->what, "decide-no-match") == 0) fn = run_decide_no_match;
+  else if (strcmp(o->what, "decide-coalesced") == 0) fn = run_decide_coalesced;
   else if (strcmp(o->what, "handshake") == 0) fn = run_handshake;
   else if (strcmp(o->what, "baseline-decide") == 0) fn = run_base_decide;
   else if (strcmp(o->what, "baseline-handshake") == 0) fn = run_base_handshake;
   if (!fn) {
-    fprintf(stderr, "misdirect-bench: --what must be decide, handshake, baseline-decide or "
-                    "baseline-handshake\n");
+    fprintf(stderr, "misdirect-bench: --what must be decide, decide-no-match, "
+                    "decide-coalesced, handshake, baseline-decide or baseline-handshake\n");
     return 2;
   }
   size_t count = (size_t)o->callgrind;
@@ -384,6 +433,7 @@ static int bench_callgrind(const opts *o) {
          w.n_names, q);
   free(x.hv);
   free(x.bhv);
+  free(x.hm);
   if (x.base) bench_baseline_free((bench_baseline *)x.base, &bmem);
   mdr_table_unref(t);
   bench_workload_free(&w);
@@ -403,8 +453,9 @@ static void usage(void) {
   fprintf(stderr,
           "usage: misdirect-bench [--names N]... [--queries Q] [--seed S] [--passes P] "
           "[--clock cpu|wall] [--names-per-vhost K] [--hugepages]\n"
-          "       misdirect-bench --callgrind COUNT [--what decide|handshake|baseline-decide|"
-          "baseline-handshake] [--names N] [--queries Q] [--seed S]\n");
+          "       misdirect-bench --callgrind COUNT [--what decide|decide-no-match|"
+          "decide-coalesced|handshake|baseline-decide|baseline-handshake]\n"
+          "                 [--kind exact|wildcard|miss] [--names N] [--queries Q] [--seed S]\n");
 }
 
 int main(int argc, char **argv) {
@@ -416,6 +467,7 @@ int main(int argc, char **argv) {
   o.passes = 5;
   o.callgrind = -1;
   o.what = "decide";
+  o.kind = -1;
   o.per_vhost = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -423,6 +475,17 @@ int main(int argc, char **argv) {
     unsigned long long x = 0;
     if (strcmp(a, "--what") == 0 && v) {
       o.what = v;
+      i++;
+      continue;
+    }
+    if (strcmp(a, "--kind") == 0 && v) {
+      o.kind = strcmp(v, "exact") == 0 ? BENCH_Q_EXACT
+               : strcmp(v, "wildcard") == 0 ? BENCH_Q_WILD
+               : strcmp(v, "miss") == 0 ? BENCH_Q_MISS : -2;
+      if (o.kind == -2) {
+        usage();
+        return 2;
+      }
       i++;
       continue;
     }

@@ -93,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (hs.outcome != MDR_HS_ACCEPT) goto out;
     c->conn.has_hs_vhost = 1;
     c->conn.hs_vhost = hs.vhost;
+    c->conn.hs_match = hs.match;
   }
   {
     char loc[64];

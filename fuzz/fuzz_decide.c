@@ -14,6 +14,8 @@
  *  - the decision equals the decision for the same request with the
  *    authority (Host, :authority, the absolute-form target's authority)
  *    upper-cased;
+ *  - mdr_conn.hs_match (the handshake's match) changes nothing: 0 and other
+ *    values decide the same;
  *  - mdr_decide_trace decides the same, mdr_decision_explain stays in bounds,
  *    and mdr_explain_decision agrees with the decision (check_explanation);
  *  - with the connection's computed origin set sent as ORIGIN, a request for
@@ -376,6 +378,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.has_origin_set = f.has_origins;
   c.origin_set = f.n_origins ? f.origins : NULL;
   c.n_origin_set = f.n_origins;
+  c.hs_match = li.tls ? hs.match : 0; /* a hint: any value decides the same (checked below) */
 
   mdr_request r;
   memset(&r, 0, sizeof r);
@@ -413,6 +416,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
               d.kind == MDR_REDIRECT ? (int)d.location_len : 0, loc);
   }
   check_decision(t, l, &li, &c, &r, &d, loc);
+
+  /* The handshake's match is only a hint: without it, or with another
+   * value (a neighbouring slot, one from the input), the decision and the
+   * Location are the same. */
+  {
+    uint32_t hints[] = { 0, hs.match + 1, hs.match ? hs.match - 1 : 0, f.h_index };
+    mdr_conn cm = c;
+    mdr_decision dm;
+    char *locm = malloc(loc_cap);
+    FZ_CHECK(locm != NULL);
+    for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++) {
+      cm.hs_match = hints[i];
+      FZ_CHECK(mdr_decide(t, &cm, &r, &dm, locm, loc_cap) == 0);
+      FZ_CHECK(same_decision(&d, &dm));
+      FZ_CHECK(d.kind != MDR_REDIRECT || memcmp(loc, locm, d.location_len) == 0);
+    }
+    free(locm);
+  }
 
   /* With an ORIGIN frame, rule 7: under sni-host=ignore a served origin is
    * in it or is the initial one; elsewhere the set is advisory, so the

@@ -1,39 +1,10 @@
 /* The decision (docs/decision-rules.md rules 1-10, in order).  Pure function of the frozen
  * table and the inputs: no allocation, no locks, no global state. */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
 #include "internal.h"
-
-typedef struct dctx {
-  mdr_trace_fn fn;
-  void *user;
-} dctx;
-
-static void trace(const dctx *x, unsigned rule, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-#include <stdarg.h>
-static void trace(const dctx *x, unsigned rule, const char *fmt, ...) {
-  if (!x->fn) return;
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
-  x->fn(x->user, rule, buf, (size_t)n);
-}
-
-/* Arguments are only evaluated when tracing. */
-#define TR(x, ...)                   \
-  do {                               \
-    if ((x)->fn) trace(x, __VA_ARGS__); \
-  } while (0)
 
 #define SF(s) (int)((s).len > 300 ? 300 : (s).len), ((s).ptr ? (s).ptr : "")
 
@@ -70,31 +41,12 @@ static int finish(mdr_decision *d, mdr_kind kind, unsigned status, mdr_reason re
   return 0;
 }
 
-static int bad(const dctx *x, mdr_decision *d, mdr_reason reason, unsigned rule) {
-  TR(x, rule, "400 %s", mdr_reason_token(reason));
+static int bad(mdr_decision *d, mdr_reason reason, unsigned rule) {
   return finish(d, MDR_BAD_REQUEST, 400, reason, rule);
 }
 
-static int misdirected(const dctx *x, mdr_decision *d, mdr_reason reason, unsigned rule) {
-  TR(x, rule, "421 %s", mdr_reason_token(reason));
+static int misdirected(mdr_decision *d, mdr_reason reason, unsigned rule) {
   return finish(d, MDR_MISDIRECTED, 421, reason, rule);
-}
-
-/* Parse one authority value; on failure fills the 400 decision and returns 0. */
-static int parse_auth(const dctx *x, mdr_decision *d, mdr_str v, int trim, mdr_authority *a,
-                      const char *what, unsigned defport) {
-  int valid = 0;
-  mdr_reason r;
-  mdr_authority_parse(v.ptr, v.len, trim, a, &valid, &r);
-  if (!valid) {
-    TR(x, 2, "%s '%.*s' is not a valid authority", what, SF(v));
-    bad(x, d, r, 2);
-    return 0;
-  }
-  TR(x, 2, "%s '%.*s' normalises to host '%s' port %u%s", what, SF(v), a->host,
-     a->port ? a->port : defport,
-     a->port ? "" : defport == 443 ? " (the https default)" : " (the http default)");
-  return 1;
 }
 
 static int same_authority(const mdr_authority *a, const mdr_authority *b, unsigned defport) {
@@ -123,6 +75,28 @@ static void lw_port(lw *w, unsigned port) {
 }
 
 static int is_lit(mdr_str s, const char *lit) { return mdri_str_eq_lit(s, lit); }
+
+/* A scheme (any case): 1 for "https", 0 for "http", -1 for anything else.
+ * One 4-byte compare: x | 0x20 equals a lower-case letter only when x is
+ * that letter in either case. */
+static inline int http_scheme(mdr_str s) {
+  uint32_t w, http;
+  if (s.len != 4 && s.len != 5) return -1;
+  memcpy(&w, s.ptr, 4);
+  memcpy(&http, "http", 4);
+  if ((w | 0x20202020u) != http) return -1;
+  if (s.len == 4) return 0;
+  return (s.ptr[4] | 0x20) == 's' ? 1 : -1;
+}
+
+/* Is a negotiated ALPN id one of HTTP's: http/1.1, http/1.0, h2, h3? */
+static inline int alpn_is_http(mdr_str a) {
+  switch (a.len) {
+  case 2: return a.ptr[0] == 'h' && (a.ptr[1] == '2' || a.ptr[1] == '3');
+  case 8: return memcmp(a.ptr, "http/1.", 7) == 0 && (a.ptr[7] == '1' || a.ptr[7] == '0');
+  default: return 0;
+  }
+}
 
 /* Does the request origin pass the ORIGIN-set check? */
 static int origin_ok(const mdri_listener *l, const mdr_conn *c, const mdr_authority *a,
@@ -158,8 +132,22 @@ static const char *version_name(mdr_http_version v) {
 /* ------------------------------------------------------------------------ */
 
 /* A rule returns GO_ON, or DECIDED with *d filled in, or a negative
- * MDR_ERR_* code. */
+ * MDR_ERR_* code.  Rules are pure logic: they record in the state what they
+ * found, and the trace (when asked for) is written from that state at the
+ * step boundaries by the describe_* functions at the end of this file. */
 enum { DECIDED = 0, GO_ON = 1 };
+
+#if defined(__GNUC__)
+#define STEP_FN static inline __attribute__((always_inline)) int
+#else
+#define STEP_FN static int
+#endif
+
+/* One authority value parsed by rules 1-2 (for the trace). */
+typedef struct parsed {
+  const char *what;              /* "Host", ":authority" or "target authority" */
+  mdr_str value;                 /* as received */
+} parsed;
 
 /* What the steps of one decision share.  Each rule reads what the rules
  * before it established and adds its own part, in docs/decision-rules.md
@@ -171,7 +159,6 @@ typedef struct dstate {
   mdr_decision *d;
   char *loc;
   size_t loc_cap;
-  const dctx *x;                 /* the trace function, if any */
   /* begin: the listener and H */
   const mdri_listener *l;
   mdr_index hv;                  /* H on a TLS listener, else MDR_NONE */
@@ -179,13 +166,19 @@ typedef struct dstate {
   int h2plus, is_connect;
   /* rule 1: the target */
   int asterisk, absolute, abs_tls;
-  mdr_str abs_auth, path;
+  mdr_str abs_scheme, abs_auth, path;
   /* rule 1: the scheme */
   int req_tls;
   unsigned defport;
-  /* rules 1 and 2: the authority (in d->authority unless no_host) */
+  /* rules 1 and 2: the authority (in d->authority unless no_host; a Host
+   * that must agree with it in hosta) */
   int no_host;
   unsigned port;
+  unsigned n_parsed;             /* values parsed: d->authority, then hosta */
+  int parse_failed;              /* the last one parsed is not an authority */
+  parsed parsed[2];
+  mdr_authority hosta;
+  const mdri_slot *named;        /* the handshake's match, when d->authority is its key */
   /* rule 6: the request vhost R */
   mdr_index rv;
   int match, fallback;
@@ -194,7 +187,7 @@ typedef struct dstate {
 } dstate;
 
 /* Arguments, the decision's initial state, the listener and H. */
-static int begin(dstate *s) {
+STEP_FN begin(dstate *s) {
   const mdr_table *t = s->t;
   const mdr_conn *c = s->c;
   const mdr_request *r = s->r;
@@ -229,93 +222,78 @@ static int begin(dstate *s) {
   s->abs_auth.ptr = NULL;
   s->abs_auth.len = 0;
   s->port = 0;
+  s->n_parsed = 0;
+  s->parse_failed = 0;
+  s->named = NULL;
   s->method = r->method.len ? r->method : (mdr_str)MDR_STR_LIT("GET");
   s->is_connect = is_lit(s->method, "CONNECT");
-  TR(s->x, 1, "%s %.*s on listener '%.*s' (%s, port %u)", version_name(r->version),
-     SF(s->method), SF(s->l->name), s->l->tls ? "https" : "http", s->l->port);
   return GO_ON;
 }
 
 /* Rule 1, first of all: classic CONNECT gets 501. */
-static int rule1_connect(dstate *s) {
+STEP_FN rule1_connect(dstate *s) {
   if (!s->is_connect || (s->h2plus && s->r->has_target)) return GO_ON;
-  TR(s->x, 1, "classic CONNECT: this is an origin server, not a proxy");
   return finish(s->d, MDR_NOT_IMPLEMENTED, 501, MDR_REASON_CONNECT, 1);
 }
 
 /* Rule 1: the request-target's bytes and form (400), and a well-formed
  * absolute-form scheme other than http(s) (421). */
-static int rule1_target(dstate *s) {
-  const dctx *x = s->x;
+STEP_FN rule1_target(dstate *s) {
   mdr_decision *d = s->d;
   if (!s->r->has_target)
-    return bad(x, d, s->h2plus ? MDR_REASON_TARGET_MISSING_PATH : MDR_REASON_TARGET_EMPTY, 1);
+    return bad(d, s->h2plus ? MDR_REASON_TARGET_MISSING_PATH : MDR_REASON_TARGET_EMPTY, 1);
   mdr_str target = s->r->target;
-  if (target.len == 0) return bad(x, d, MDR_REASON_TARGET_EMPTY, 1);
+  if (target.len == 0) return bad(d, MDR_REASON_TARGET_EMPTY, 1);
   for (size_t i = 0; i < target.len; i++) {
     unsigned char ch = (unsigned char)target.ptr[i];
-    if (ch < 0x21 || ch > 0x7e || ch == '#') return bad(x, d, MDR_REASON_TARGET_BAD_BYTE, 1);
+    if (ch < 0x21 || ch > 0x7e || ch == '#') return bad(d, MDR_REASON_TARGET_BAD_BYTE, 1);
   }
   s->path = target;
-  if (target.ptr[0] == '/') {
-    TR(x, 1, "origin-form target");
-    return GO_ON;
-  }
+  if (target.ptr[0] == '/') return GO_ON; /* origin-form */
   if (target.len == 1 && target.ptr[0] == '*') {
-    if (!is_lit(s->method, "OPTIONS")) return bad(x, d, MDR_REASON_TARGET_ASTERISK, 1);
+    if (!is_lit(s->method, "OPTIONS")) return bad(d, MDR_REASON_TARGET_ASTERISK, 1);
     s->asterisk = 1;
-    TR(x, 1, "asterisk-form target (OPTIONS *): never redirected");
     return GO_ON;
   }
-  if (s->h2plus) return bad(x, d, MDR_REASON_TARGET_PATH_FORM, 1);
+  if (s->h2plus) return bad(d, MDR_REASON_TARGET_PATH_FORM, 1);
   size_t colon = 0;
   while (colon < target.len && target.ptr[colon] != ':') colon++;
   mdr_str scheme = { target.ptr, colon };
   if (colon + 2 >= target.len || !mdri_scheme_ok(scheme) || target.ptr[colon + 1] != '/' ||
       target.ptr[colon + 2] != '/')
-    return bad(x, d, MDR_REASON_TARGET_FORM, 1);
+    return bad(d, MDR_REASON_TARGET_FORM, 1);
   size_t as = colon + 3, ae = as;
   while (ae < target.len && target.ptr[ae] != '/' && target.ptr[ae] != '?') ae++;
+  s->abs_scheme = scheme;
   s->abs_auth.ptr = target.ptr + as;
   s->abs_auth.len = ae - as;
   s->path.ptr = target.ptr + ae;
   s->path.len = target.len - ae;
   s->absolute = 1;
-  TR(x, 1, "absolute-form target, scheme '%.*s', authority '%.*s'", SF(scheme), SF(s->abs_auth));
-  if (s->path.len == 0 && is_lit(s->method, "OPTIONS")) {
-    /* RFC 9112 section 3.2.4: OPTIONS with an empty path and no query is
-     * the absolute form of OPTIONS *, and like it never redirected. */
-    s->asterisk = 1;
-    TR(x, 1, "OPTIONS with an empty path: asterisk-form (OPTIONS *), never redirected");
-  }
-  if (mdri_str_ieq_lit(scheme, "https")) {
-    s->abs_tls = 1;
-  } else if (!mdri_str_ieq_lit(scheme, "http")) {
-    return misdirected(x, d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
-  }
+  /* RFC 9112 section 3.2.4: OPTIONS with an empty path and no query is the
+   * absolute form of OPTIONS *, and like it never redirected. */
+  if (s->path.len == 0 && is_lit(s->method, "OPTIONS")) s->asterisk = 1;
+  int tls = http_scheme(scheme);
+  if (tls < 0) return misdirected(d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
+  s->abs_tls = tls;
   return GO_ON;
 }
 
 /* Rule 1: the request's scheme: :scheme in HTTP/2 and HTTP/3 (400 when
  * missing or malformed, 421 when not http(s)), else the absolute-form's,
  * else the listener's. */
-static int rule1_scheme(dstate *s) {
+STEP_FN rule1_scheme(dstate *s) {
   const mdr_request *r = s->r;
   s->req_tls = s->l->tls;
   if (s->h2plus) {
-    if (!r->has_scheme || r->scheme.len == 0) return bad(s->x, s->d, MDR_REASON_SCHEME_MISSING, 1);
+    if (!r->has_scheme || r->scheme.len == 0) return bad(s->d, MDR_REASON_SCHEME_MISSING, 1);
     /* "http" and "https" (any case) satisfy the scheme grammar, so the
      * grammar is only checked for other values. */
-    if (r->scheme.len == 5 && mdri_str_ieq_lit(r->scheme, "https")) {
-      s->req_tls = 1;
-    } else if (r->scheme.len == 4 && mdri_str_ieq_lit(r->scheme, "http")) {
-      s->req_tls = 0;
-    } else if (!mdri_scheme_ok(r->scheme)) {
-      return bad(s->x, s->d, MDR_REASON_SCHEME_SYNTAX, 1);
-    } else {
-      TR(s->x, 1, ":scheme '%.*s'", SF(r->scheme));
-      return misdirected(s->x, s->d, MDR_REASON_SCHEME_UNSUPPORTED, 1);
-    }
+    int tls = http_scheme(r->scheme);
+    if (tls < 0)
+      return mdri_scheme_ok(r->scheme) ? misdirected(s->d, MDR_REASON_SCHEME_UNSUPPORTED, 1)
+                                       : bad(s->d, MDR_REASON_SCHEME_SYNTAX, 1);
+    s->req_tls = tls;
   } else if (s->absolute) {
     s->req_tls = s->abs_tls;
   }
@@ -323,106 +301,128 @@ static int rule1_scheme(dstate *s) {
   return GO_ON;
 }
 
+/* Parse one authority value into *a (recorded for the trace); on failure
+ * fills the 400 decision and returns 0. */
+static inline int parse_auth(dstate *s, mdr_str v, int trim, mdr_authority *a,
+                             const char *what) {
+  mdr_reason reason;
+  parsed *p = &s->parsed[s->n_parsed++];
+  p->what = what;
+  p->value = v;
+  if (v.ptr) {
+    /* mdr_authority_parse without its argument checks */
+    const char *q = v.ptr;
+    size_t n = v.len;
+    if (trim) {
+      while (n && (q[0] == ' ' || q[0] == '\t')) q++, n--;
+      while (n && (q[n - 1] == ' ' || q[n - 1] == '\t')) n--;
+    }
+    /* The value is the very name the SNI matched (the handshake's match
+     * names its key): it normalises to itself, port 0, and - ending in a
+     * letter, so neither an IPv4 dotted quad nor a bracketed IPv6 - a name.
+     * (The key is the normaliser's output for a configured name without a
+     * port, and normalising is idempotent: fuzz/fuzz_authority.c.) */
+    const mdri_slot *sl;
+    if (s->c->hs_match && n && n <= MDR_HOST_MAX && q[n - 1] >= 'a' && q[n - 1] <= 'z' &&
+        (sl = mdri_match_slot(s->t, s->c->listener, q, n, s->c->hs_match)) != NULL) {
+      memcpy(a->host, q, n);
+      a->host[n] = '\0';
+      a->host_len = n;
+      a->kind = MDR_HOST_NAME;
+      a->port = 0;
+      if (a == &s->d->authority) s->named = sl;
+      return 1;
+    }
+    reason = mdri_authority(q, n, a);
+    if (reason == MDR_REASON_COUNT_) return 1;
+  } else {
+    int valid = 0;
+    mdr_authority_parse(v.ptr, v.len, trim, a, &valid, &reason);
+    if (valid) return 1;
+  }
+  s->parse_failed = 1;
+  bad(s->d, reason, 2);
+  return 0;
+}
+
 /* Rules 1 and 2: which authority names the host (Host, :authority or the
  * absolute-form target; 400 when missing, repeated or disagreeing), and its
  * syntax (400).  The normalised authority lands in d->authority. */
-static int rule1_2_authority(dstate *s) {
+STEP_FN rule1_2_authority(dstate *s) {
   const mdr_request *r = s->r;
-  const dctx *x = s->x;
   mdr_decision *d = s->d;
   mdr_authority *const a = &d->authority;
-  mdr_authority hosta;
-  const unsigned defport = s->defport;
   if (!s->h2plus) {
-    if (r->n_host > 1) return bad(x, d, MDR_REASON_HOST_MULTIPLE, 1);
-    if (r->version == MDR_HTTP_1_1 && r->n_host == 0) return bad(x, d, MDR_REASON_HOST_MISSING, 1);
+    if (r->n_host > 1) return bad(d, MDR_REASON_HOST_MULTIPLE, 1);
+    if (r->version == MDR_HTTP_1_1 && r->n_host == 0) return bad(d, MDR_REASON_HOST_MISSING, 1);
     if (s->absolute) {
-      if (!parse_auth(x, d, s->abs_auth, 0, a, "target authority", defport)) return DECIDED;
+      if (!parse_auth(s, s->abs_auth, 0, a, "target authority")) return DECIDED;
       if (r->n_host == 1) {
-        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host", defport)) return DECIDED;
-        if (!same_authority(a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
+        if (!parse_auth(s, r->host[0], 1, &s->hosta, "Host")) return DECIDED;
+        if (!same_authority(a, &s->hosta, s->defport)) return bad(d, MDR_REASON_HOST_MISMATCH, 1);
       }
     } else if (r->n_host == 1) {
-      if (!parse_auth(x, d, r->host[0], 1, a, "Host", defport)) return DECIDED;
+      if (!parse_auth(s, r->host[0], 1, a, "Host")) return DECIDED;
     } else if (s->l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) {
-      s->no_host = 1;
-      TR(x, 1, "HTTP/1.0 without Host: unknown-host=default uses the listener default");
+      s->no_host = 1; /* HTTP/1.0 without Host: the listener default */
       return GO_ON;
     } else {
-      return bad(x, d, MDR_REASON_HOST_MISSING, 1);
+      return bad(d, MDR_REASON_HOST_MISSING, 1);
     }
   } else {
-    if (r->n_authority > 1) return bad(x, d, MDR_REASON_AUTHORITY_MULTIPLE, 1);
-    if (r->n_host > 1) return bad(x, d, MDR_REASON_HOST_MULTIPLE, 1);
+    if (r->n_authority > 1) return bad(d, MDR_REASON_AUTHORITY_MULTIPLE, 1);
+    if (r->n_host > 1) return bad(d, MDR_REASON_HOST_MULTIPLE, 1);
     if (r->n_authority == 1) {
-      if (r->authority[0].len == 0) return bad(x, d, MDR_REASON_AUTHORITY_EMPTY, 1);
-      if (!parse_auth(x, d, r->authority[0], 0, a, ":authority", defport)) return DECIDED;
+      if (r->authority[0].len == 0) return bad(d, MDR_REASON_AUTHORITY_EMPTY, 1);
+      if (!parse_auth(s, r->authority[0], 0, a, ":authority")) return DECIDED;
       if (r->n_host == 1) {
-        if (!parse_auth(x, d, r->host[0], 1, &hosta, "Host", defport)) return DECIDED;
-        if (!same_authority(a, &hosta, defport)) return bad(x, d, MDR_REASON_HOST_MISMATCH, 1);
+        if (!parse_auth(s, r->host[0], 1, &s->hosta, "Host")) return DECIDED;
+        if (!same_authority(a, &s->hosta, s->defport)) return bad(d, MDR_REASON_HOST_MISMATCH, 1);
       }
     } else if (r->n_host == 1) {
-      if (!parse_auth(x, d, r->host[0], 1, a, "Host", defport)) return DECIDED;
+      if (!parse_auth(s, r->host[0], 1, a, "Host")) return DECIDED;
     } else {
-      return bad(x, d, MDR_REASON_AUTHORITY_MISSING, 1);
+      return bad(d, MDR_REASON_AUTHORITY_MISSING, 1);
     }
   }
   d->has_authority = 1;
-  s->port = a->port ? a->port : defport;
+  s->port = a->port ? a->port : s->defport;
   return GO_ON;
 }
 
 /* Rule 3: is this TLS connection fit for HTTP at all (421): ALPN, ECH, and
  * a session resumed across TLS policies. */
-static int rule3_connection(dstate *s) {
+STEP_FN rule3_connection(dstate *s) {
   const mdr_table *t = s->t;
   const mdr_conn *c = s->c;
-  const dctx *x = s->x;
   if (!s->l->tls) return GO_ON;
-  if (c->has_alpn && !is_lit(c->alpn, "http/1.1") && !is_lit(c->alpn, "h2") &&
-      !is_lit(c->alpn, "http/1.0") && !is_lit(c->alpn, "h3")) {
-    TR(x, 3, "ALPN '%.*s' is not an HTTP protocol", SF(c->alpn));
-    return misdirected(x, s->d, MDR_REASON_ALPN_NOT_HTTP, 3);
-  }
-  if (c->ech == MDR_ECH_REJECTED) return misdirected(x, s->d, MDR_REASON_ECH_REJECTED, 3);
+  if (c->has_alpn && !alpn_is_http(c->alpn))
+    return misdirected(s->d, MDR_REASON_ALPN_NOT_HTTP, 3);
+  if (c->ech == MDR_ECH_REJECTED) return misdirected(s->d, MDR_REASON_ECH_REJECTED, 3);
   if (c->resumed && c->has_resumed_from) {
     if (c->resumed_from >= t->n_vhosts) return MDR_ERR_INVALID_ARGUMENT;
-    if (mdri_vhost_class(t, c->resumed_from) != mdri_vhost_class(t, s->hv)) {
-      TR(x, 3, "session created under vhost '%.*s' (policy '%.*s'), handshake vhost '%.*s' (policy '%.*s')",
-         SF(t->vhosts[c->resumed_from].name),
-         SF(t->policies[t->vhosts[c->resumed_from].policy].name), SF(t->vhosts[s->hv].name),
-         SF(t->policies[t->vhosts[s->hv].policy].name));
-      return misdirected(x, s->d, MDR_REASON_RESUMED_CROSS_POLICY, 3);
-    }
+    if (mdri_vhost_class(t, c->resumed_from) != mdri_vhost_class(t, s->hv))
+      return misdirected(s->d, MDR_REASON_RESUMED_CROSS_POLICY, 3);
   }
-  TR(x, 3, "connection fit for HTTP");
   return GO_ON;
 }
 
 /* Rule 4: the request's scheme matches the listener (421). */
-static int rule4_scheme(dstate *s) {
-  if (s->req_tls != s->l->tls)
-    return misdirected(s->x, s->d,
-                       s->req_tls ? MDR_REASON_SCHEME_HTTPS_ON_CLEARTEXT : MDR_REASON_SCHEME_HTTP_ON_TLS, 4);
-  TR(s->x, 4, "scheme %s matches the listener", s->req_tls ? "https" : "http");
-  return GO_ON;
+STEP_FN rule4_scheme(dstate *s) {
+  if (s->req_tls == s->l->tls) return GO_ON;
+  return misdirected(s->d, s->req_tls ? MDR_REASON_SCHEME_HTTPS_ON_CLEARTEXT
+                                      : MDR_REASON_SCHEME_HTTP_ON_TLS, 4);
 }
 
 /* Rule 5: the port is the listener's or one of its public ports (421). */
-static int rule5_port(dstate *s) {
-  if (s->no_host) return GO_ON;
-  if (!mdri_listener_port_ok(s->l, s->port)) {
-    TR(s->x, 5, "port %u is neither the listener's port %u nor one of its public ports", s->port,
-       s->l->port);
-    return misdirected(s->x, s->d, MDR_REASON_WRONG_PORT, 5);
-  }
-  TR(s->x, 5, "port %u accepted", s->port);
-  return GO_ON;
+STEP_FN rule5_port(dstate *s) {
+  if (s->no_host || mdri_listener_port_ok(s->l, s->port)) return GO_ON;
+  return misdirected(s->d, MDR_REASON_WRONG_PORT, 5);
 }
 
 /* Rule 6: the request vhost R on this listener (421 when none, unless
  * unknown-host=default), and whether R speaks this HTTP version (421). */
-static int rule6_vhost(dstate *s) {
+STEP_FN rule6_vhost(dstate *s) {
   const mdr_table *t = s->t;
   const mdr_decision *d = s->d;
   s->match = MDRI_NAME_EXACT;
@@ -430,28 +430,27 @@ static int rule6_vhost(dstate *s) {
     s->rv = s->l->default_vhost;
     s->fallback = 1;
   } else {
-    s->rv = mdri_lookup(t, s->c->listener, d->authority.host, d->authority.host_len,
-                        d->authority.kind, &s->match);
+    /* The request names the SNI the handshake matched (the common case):
+     * the handshake's match, checked, stands for the lookup. */
+    if (s->named)
+      s->rv = mdri_match_vhost(s->named, &s->match);
+    else if (!s->c->hs_match ||
+             !mdri_lookup_hinted(t, s->c->listener, d->authority.host, d->authority.host_len,
+                                 s->c->hs_match, &s->rv, &s->match))
+      s->rv = mdri_lookup(t, s->c->listener, d->authority.host, d->authority.host_len,
+                          d->authority.kind, &s->match);
     if (s->rv == MDR_NONE) {
-      if (s->l->unknown_host != MDR_UNKNOWN_HOST_DEFAULT) {
-        TR(s->x, 6, "no vhost on this listener serves '%s'", d->authority.host);
-        return misdirected(s->x, s->d, MDR_REASON_UNKNOWN_HOST, 6);
-      }
+      if (s->l->unknown_host != MDR_UNKNOWN_HOST_DEFAULT)
+        return misdirected(s->d, MDR_REASON_UNKNOWN_HOST, 6);
       s->rv = s->l->default_vhost;
       s->fallback = 1;
     }
   }
   s->d->request_vhost = s->rv;
-  TR(s->x, 6, "vhost '%.*s' (%s)", SF(t->vhosts[s->rv].name),
-     s->fallback ? "listener default (unknown-host=default)"
-     : s->match == MDRI_NAME_ALIAS ? "redirect alias"
-     : s->match == MDRI_NAME_WILD ? "wildcard match" : "exact match");
   mdr_http_version v = s->r->version;
   unsigned bit = v == MDR_HTTP_2 ? MDR_PROTO_H2 : v == MDR_HTTP_3 ? MDR_PROTO_H3 : MDR_PROTO_H1;
-  if (!(t->vhosts[s->rv].protocols & bit)) {
-    TR(s->x, 6, "vhost '%.*s' disables %s", SF(t->vhosts[s->rv].name), version_name(v));
-    return misdirected(s->x, s->d, MDR_REASON_PROTOCOL_DISABLED, 6);
-  }
+  if (!(t->vhosts[s->rv].protocols & bit))
+    return misdirected(s->d, MDR_REASON_PROTOCOL_DISABLED, 6);
   return GO_ON;
 }
 
@@ -459,45 +458,41 @@ static int rule6_vhost(dstate *s) {
  * R (the listener's sni-host mode, and under sni-host=ignore the advertised
  * origin set)?  Also names the serve: serve, -coalesced, -default or
  * -unchecked. */
-static int rule7_tls_authority(dstate *s) {
+STEP_FN rule7_tls_authority(dstate *s) {
   const mdr_table *t = s->t;
   const mdri_listener *l = s->l;
   const mdr_authority *a = &s->d->authority;
   s->serve_reason = s->fallback ? MDR_REASON_SERVE_DEFAULT : MDR_REASON_SERVE_HANDSHAKE_VHOST;
   if (!l->tls) return GO_ON;
-  TR(s->x, 7, "handshake vhost '%.*s', request vhost '%.*s', sni-host=%s",
-     SF(t->vhosts[s->hv].name), SF(t->vhosts[s->rv].name),
-     l->sni_host == MDR_SNI_HOST_STRICT ? "strict"
-     : l->sni_host == MDR_SNI_HOST_IGNORE ? "ignore" : "compatible");
   if (s->no_host) {
     if (l->sni_host != MDR_SNI_HOST_IGNORE && s->rv != s->hv)
-      return misdirected(s->x, s->d, MDR_REASON_DEFAULT_NOT_HANDSHAKE, 7);
-  } else {
-    mdr_reason cr = mdri_sni_host_check(t, l, s->hv, s->rv, a->host, a->host_len, a->kind);
-    if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && cr != MDR_REASON_SERVE_COALESCED &&
-        cr != MDR_REASON_SERVE_UNCHECKED)
-      return misdirected(s->x, s->d, cr, 7);
-    if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && !s->fallback) s->serve_reason = cr;
-    if (cr == MDR_REASON_SERVE_UNCHECKED) s->serve_reason = cr;
-    /* The advertised origin set bounds what is served only under
-     * sni-host=ignore, where it is the only check.  Under compatible and
-     * strict the sni-host check above is the safety; the set is advisory
-     * there (wildcards cannot be listed, a capped set leaves names out,
-     * and clients that ignore ORIGIN coalesce by certificate). */
-    if (s->c->has_origin_set && l->sni_host == MDR_SNI_HOST_IGNORE) {
-      if (!origin_ok(l, s->c, a, s->port))
-        return misdirected(s->x, s->d, MDR_REASON_NOT_IN_ORIGIN_SET, 7);
-      TR(s->x, 7, "origin is in the connection's origin set");
-    }
+      return misdirected(s->d, MDR_REASON_DEFAULT_NOT_HANDSHAKE, 7);
+    return GO_ON;
   }
-  TR(s->x, 7, "the TLS handshake authorises this request");
+  /* R = H passes under strict and compatible without the certificate and
+   * policy checks (mdri_sni_host_check's first answer, taken inline). */
+  mdr_reason cr = s->rv == s->hv && l->sni_host != MDR_SNI_HOST_IGNORE
+                      ? MDR_REASON_SERVE_HANDSHAKE_VHOST
+                      : mdri_sni_host_check(t, l, s->hv, s->rv, a->host, a->host_len, a->kind);
+  if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && cr != MDR_REASON_SERVE_COALESCED &&
+      cr != MDR_REASON_SERVE_UNCHECKED)
+    return misdirected(s->d, cr, 7);
+  if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && !s->fallback) s->serve_reason = cr;
+  if (cr == MDR_REASON_SERVE_UNCHECKED) s->serve_reason = cr;
+  /* The advertised origin set bounds what is served only under
+   * sni-host=ignore, where it is the only check.  Under compatible and
+   * strict the sni-host check above is the safety; the set is advisory
+   * there (wildcards cannot be listed, a capped set leaves names out, and
+   * clients that ignore ORIGIN coalesce by certificate). */
+  if (s->c->has_origin_set && l->sni_host == MDR_SNI_HOST_IGNORE &&
+      !origin_ok(l, s->c, a, s->port))
+    return misdirected(s->d, MDR_REASON_NOT_IN_ORIGIN_SET, 7);
   return GO_ON;
 }
 
 /* Rule 8: a 0-RTT request for a vhost without early-data gets 425. */
-static int rule8_early_data(dstate *s) {
+STEP_FN rule8_early_data(dstate *s) {
   if (!s->c->early_data || s->t->vhosts[s->rv].early_data) return GO_ON;
-  TR(s->x, 8, "0-RTT request for a vhost without early-data");
   return finish(s->d, MDR_TOO_EARLY, 425, MDR_REASON_EARLY_DATA, 8);
 }
 
@@ -505,17 +500,15 @@ static int rule8_early_data(dstate *s) {
  * http=redirect vhost sends cleartext requests to https; the Location is
  * built from configured names only.  OPTIONS * and CONNECT are never
  * redirected (421 on a cleartext http=redirect vhost). */
-static int rule9_redirect(dstate *s) {
+STEP_FN rule9_redirect(dstate *s) {
   const mdr_table *t = s->t;
   const mdri_listener *l = s->l;
   const mdri_vhost *v = &t->vhosts[s->rv];
   mdr_decision *d = s->d;
   int to_https = !l->tls && v->http == MDR_HTTP_REDIRECT;
   int alias = !s->fallback && s->match == MDRI_NAME_ALIAS;
-  if (to_https && (s->asterisk || s->is_connect)) {
-    TR(s->x, 9, "http=redirect vhost: OPTIONS * and CONNECT cannot be redirected");
-    return misdirected(s->x, d, MDR_REASON_REDIRECT_ONLY_CLEARTEXT, 9);
-  }
+  if (to_https && (s->asterisk || s->is_connect))
+    return misdirected(d, MDR_REASON_REDIRECT_ONLY_CLEARTEXT, 9);
   if (!(to_https || alias) || s->asterisk || s->is_connect) return GO_ON;
   mdr_str host;
   if (alias || s->fallback) {
@@ -543,54 +536,249 @@ static int rule9_redirect(dstate *s) {
   if (w.len < s->loc_cap) s->loc[w.len] = '\0';
   d->vhost = s->rv;
   finish(d, MDR_REDIRECT, v->redirect_status, alias ? MDR_REASON_REDIRECT_ALIAS : MDR_REASON_REDIRECT_HTTPS, 9);
-  TR(s->x, 9, "%u redirect to %.*s", v->redirect_status,
-     (int)(w.len <= s->loc_cap ? w.len : s->loc_cap), s->loc ? s->loc : "");
   return w.len > s->loc_cap ? MDR_ERR_BUFFER_TOO_SMALL : DECIDED;
 }
 
 /* Rule 10: serve R. */
-static int rule10_serve(dstate *s) {
+STEP_FN rule10_serve(dstate *s) {
   s->d->vhost = s->rv;
-  TR(s->x, 10, "serve vhost '%.*s'", SF(s->t->vhosts[s->rv].name));
   return finish(s->d, MDR_SERVE, 200, s->serve_reason, 10);
 }
+
+/* The trace of each step (defined below): called after the step when a
+ * trace function is set, with the step's return value. */
+typedef struct dctx dctx;
+#if defined(__GNUC__)
+#define COLD __attribute__((cold, noinline))
+#else
+#define COLD
+#endif
+COLD static void describe_begin(const dstate *s, const dctx *x, int rc);
+COLD static void describe_connect(const dstate *s, const dctx *x, int rc);
+COLD static void describe_target(const dstate *s, const dctx *x, int rc);
+COLD static void describe_scheme(const dstate *s, const dctx *x, int rc);
+COLD static void describe_authority(const dstate *s, const dctx *x, int rc);
+COLD static void describe_connection(const dstate *s, const dctx *x, int rc);
+COLD static void describe_scheme_match(const dstate *s, const dctx *x, int rc);
+COLD static void describe_port(const dstate *s, const dctx *x, int rc);
+COLD static void describe_vhost(const dstate *s, const dctx *x, int rc);
+COLD static void describe_tls_authority(const dstate *s, const dctx *x, int rc);
+COLD static void describe_early_data(const dstate *s, const dctx *x, int rc);
+COLD static void describe_redirect(const dstate *s, const dctx *x, int rc);
+COLD static void describe_serve(const dstate *s, const dctx *x, int rc);
 
 /* The driver: the rules of docs/decision-rules.md in their order.  The
  * first one that does not say "go on" decides (or reports an error).
  * 400s come first, then 421s, then 425, then redirects, then serve. */
-static int decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *d,
-                  char *loc, size_t loc_cap, const dctx *x) {
+STEP_FN decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *d,
+               char *loc, size_t loc_cap, const dctx *x) {
   dstate state, *s = &state;
-  s->t = t, s->c = c, s->r = r, s->d = d, s->loc = loc, s->loc_cap = loc_cap, s->x = x;
+  s->t = t, s->c = c, s->r = r, s->d = d, s->loc = loc, s->loc_cap = loc_cap;
   int rc;
-#define STEP(rule)                          \
-  do {                                      \
-    if ((rc = rule(s)) != GO_ON) return rc; \
+#define STEP(rule, describe)              \
+  do {                                    \
+    rc = rule(s);                         \
+    if (x) describe(s, x, rc);            \
+    if (rc != GO_ON) return rc;           \
   } while (0)
-  STEP(begin);               /* arguments; the listener and H */
-  STEP(rule1_connect);       /* 501 classic CONNECT, before anything else */
-  STEP(rule1_target);        /* 400 target syntax; 421 absolute-form ftp:// etc. */
-  STEP(rule1_scheme);        /* :scheme: 400 missing or malformed, 421 not http(s) */
-  STEP(rule1_2_authority);   /* 400 which authority, and its syntax */
-  STEP(rule3_connection);    /* 421 ALPN, ECH, cross-policy resumption */
-  STEP(rule4_scheme);        /* 421 https on cleartext, http on TLS */
-  STEP(rule5_port);          /* 421 wrong port */
-  STEP(rule6_vhost);         /* 421 unknown host, protocol disabled */
-  STEP(rule7_tls_authority); /* 421 certificate, policy, strict, origin set */
-  STEP(rule8_early_data);    /* 425 */
-  STEP(rule9_redirect);      /* 3xx */
+  STEP(begin, describe_begin);                        /* arguments; the listener and H */
+  STEP(rule1_connect, describe_connect);              /* 501 classic CONNECT, first */
+  STEP(rule1_target, describe_target);                /* 400 target; 421 absolute ftp:// */
+  STEP(rule1_scheme, describe_scheme);                /* :scheme: 400 malformed, 421 not http(s) */
+  STEP(rule1_2_authority, describe_authority);        /* 400 which authority, and its syntax */
+  STEP(rule3_connection, describe_connection);        /* 421 ALPN, ECH, cross-policy resumption */
+  STEP(rule4_scheme, describe_scheme_match);          /* 421 https on cleartext, http on TLS */
+  STEP(rule5_port, describe_port);                    /* 421 wrong port */
+  STEP(rule6_vhost, describe_vhost);                  /* 421 unknown host, protocol disabled */
+  STEP(rule7_tls_authority, describe_tls_authority);  /* 421 certificate, policy, strict, origins */
+  STEP(rule8_early_data, describe_early_data);        /* 425 */
+  STEP(rule9_redirect, describe_redirect);            /* 3xx */
+  STEP(rule10_serve, describe_serve);                 /* 200 */
 #undef STEP
-  return rule10_serve(s);
+  return rc;
 }
 
 int mdr_decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *out,
                char *loc, size_t loc_cap) {
-  dctx x = { NULL, NULL };
-  return decide(t, c, r, out, loc, loc_cap, &x);
+  return decide(t, c, r, out, loc, loc_cap, NULL);
 }
+
+/* ------------------------------------------------------------------------ */
+/* The trace: what each step found, written at the step's boundary.        */
+/* ------------------------------------------------------------------------ */
+
+struct dctx {
+  mdr_trace_fn fn;
+  void *user;
+};
 
 int mdr_decide_trace(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
                      mdr_decision *out, char *loc, size_t loc_cap, mdr_trace_fn fn, void *user) {
   dctx x = { fn, user };
-  return decide(t, c, r, out, loc, loc_cap, &x);
+  return decide(t, c, r, out, loc, loc_cap, fn ? &x : NULL);
+}
+
+static void trace(const dctx *x, unsigned rule, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void trace(const dctx *x, unsigned rule, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+  x->fn(x->user, rule, buf, (size_t)n);
+}
+
+/* The verdict line of a 400 or 421 (the other answers have their own). */
+static void verdict(const dstate *s, const dctx *x) {
+  const mdr_decision *d = s->d;
+  if (d->kind == MDR_BAD_REQUEST || d->kind == MDR_MISDIRECTED)
+    trace(x, d->rule, "%u %s", d->status, mdr_reason_token(d->reason));
+}
+
+static void describe_begin(const dstate *s, const dctx *x, int rc) {
+  if (rc != GO_ON) return;
+  trace(x, 1, "%s %.*s on listener '%.*s' (%s, port %u)", version_name(s->r->version),
+        SF(s->method), SF(s->l->name), s->l->tls ? "https" : "http", s->l->port);
+}
+
+static void describe_connect(const dstate *s, const dctx *x, int rc) {
+  (void)s;
+  if (rc == DECIDED) trace(x, 1, "classic CONNECT: this is an origin server, not a proxy");
+}
+
+static void describe_target(const dstate *s, const dctx *x, int rc) {
+  if (rc < 0) return;
+  if (s->absolute) {
+    trace(x, 1, "absolute-form target, scheme '%.*s', authority '%.*s'", SF(s->abs_scheme),
+          SF(s->abs_auth));
+    if (s->asterisk)
+      trace(x, 1, "OPTIONS with an empty path: asterisk-form (OPTIONS *), never redirected");
+  } else if (rc == GO_ON) {
+    trace(x, 1, s->asterisk ? "asterisk-form target (OPTIONS *): never redirected"
+                            : "origin-form target");
+  }
+  if (rc == DECIDED) verdict(s, x);
+}
+
+static void describe_scheme(const dstate *s, const dctx *x, int rc) {
+  if (rc != DECIDED) return;
+  if (s->d->reason == MDR_REASON_SCHEME_UNSUPPORTED) trace(x, 1, ":scheme '%.*s'", SF(s->r->scheme));
+  verdict(s, x);
+}
+
+static void describe_authority(const dstate *s, const dctx *x, int rc) {
+  if (rc < 0) return;
+  for (unsigned i = 0; i < s->n_parsed; i++) {
+    const parsed *p = &s->parsed[i];
+    const mdr_authority *a = i == 0 ? &s->d->authority : &s->hosta;
+    unsigned defport = s->defport;
+    if (i + 1 == s->n_parsed && s->parse_failed) {
+      trace(x, 2, "%s '%.*s' is not a valid authority", p->what, SF(p->value));
+    } else {
+      trace(x, 2, "%s '%.*s' normalises to host '%s' port %u%s", p->what, SF(p->value), a->host,
+            a->port ? a->port : defport,
+            a->port ? "" : defport == 443 ? " (the https default)" : " (the http default)");
+    }
+  }
+  if (s->no_host)
+    trace(x, 1, "HTTP/1.0 without Host: unknown-host=default uses the listener default");
+  if (rc == DECIDED) verdict(s, x);
+}
+
+static void describe_connection(const dstate *s, const dctx *x, int rc) {
+  const mdr_table *t = s->t;
+  const mdr_conn *c = s->c;
+  if (rc < 0 || !s->l->tls) return;
+  if (rc == GO_ON) {
+    trace(x, 3, "connection fit for HTTP");
+    return;
+  }
+  if (s->d->reason == MDR_REASON_ALPN_NOT_HTTP)
+    trace(x, 3, "ALPN '%.*s' is not an HTTP protocol", SF(c->alpn));
+  if (s->d->reason == MDR_REASON_RESUMED_CROSS_POLICY)
+    trace(x, 3, "session created under vhost '%.*s' (policy '%.*s'), handshake vhost '%.*s' (policy '%.*s')",
+          SF(t->vhosts[c->resumed_from].name),
+          SF(t->policies[t->vhosts[c->resumed_from].policy].name), SF(t->vhosts[s->hv].name),
+          SF(t->policies[t->vhosts[s->hv].policy].name));
+  verdict(s, x);
+}
+
+static void describe_scheme_match(const dstate *s, const dctx *x, int rc) {
+  if (rc == GO_ON) trace(x, 4, "scheme %s matches the listener", s->req_tls ? "https" : "http");
+  else verdict(s, x);
+}
+
+static void describe_port(const dstate *s, const dctx *x, int rc) {
+  if (s->no_host) return;
+  if (rc == GO_ON) {
+    trace(x, 5, "port %u accepted", s->port);
+    return;
+  }
+  trace(x, 5, "port %u is neither the listener's port %u nor one of its public ports", s->port,
+        s->l->port);
+  verdict(s, x);
+}
+
+static void describe_vhost(const dstate *s, const dctx *x, int rc) {
+  const mdr_table *t = s->t;
+  if (rc == DECIDED && s->d->reason == MDR_REASON_UNKNOWN_HOST) {
+    trace(x, 6, "no vhost on this listener serves '%s'", s->d->authority.host);
+    verdict(s, x);
+    return;
+  }
+  trace(x, 6, "vhost '%.*s' (%s)", SF(t->vhosts[s->rv].name),
+        s->fallback ? "listener default (unknown-host=default)"
+        : s->match == MDRI_NAME_ALIAS ? "redirect alias"
+        : s->match == MDRI_NAME_WILD ? "wildcard match" : "exact match");
+  if (rc == DECIDED) {
+    trace(x, 6, "vhost '%.*s' disables %s", SF(t->vhosts[s->rv].name),
+          version_name(s->r->version));
+    verdict(s, x);
+  }
+}
+
+static void describe_tls_authority(const dstate *s, const dctx *x, int rc) {
+  const mdr_table *t = s->t;
+  const mdri_listener *l = s->l;
+  if (!l->tls) return;
+  trace(x, 7, "handshake vhost '%.*s', request vhost '%.*s', sni-host=%s",
+        SF(t->vhosts[s->hv].name), SF(t->vhosts[s->rv].name),
+        l->sni_host == MDR_SNI_HOST_STRICT ? "strict"
+        : l->sni_host == MDR_SNI_HOST_IGNORE ? "ignore" : "compatible");
+  if (rc == DECIDED) {
+    verdict(s, x);
+    return;
+  }
+  if (!s->no_host && s->c->has_origin_set && l->sni_host == MDR_SNI_HOST_IGNORE)
+    trace(x, 7, "origin is in the connection's origin set");
+  trace(x, 7, "the TLS handshake authorises this request");
+}
+
+static void describe_early_data(const dstate *s, const dctx *x, int rc) {
+  (void)s;
+  if (rc == DECIDED) trace(x, 8, "0-RTT request for a vhost without early-data");
+}
+
+static void describe_redirect(const dstate *s, const dctx *x, int rc) {
+  const mdr_decision *d = s->d;
+  if (rc == GO_ON) return;
+  if (d->kind == MDR_MISDIRECTED) {
+    trace(x, 9, "http=redirect vhost: OPTIONS * and CONNECT cannot be redirected");
+    verdict(s, x);
+    return;
+  }
+  size_t w = d->location_len <= s->loc_cap ? d->location_len : s->loc_cap;
+  trace(x, 9, "%u redirect to %.*s", d->status, (int)w, s->loc ? s->loc : "");
+}
+
+static void describe_serve(const dstate *s, const dctx *x, int rc) {
+  (void)rc;
+  trace(x, 10, "serve vhost '%.*s'", SF(s->t->vhosts[s->rv].name));
 }

@@ -177,6 +177,82 @@ int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t ow
  * Returns the vhost index or MDR_NONE; *kind_out gets MDRI_NAME_*. */
 mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                       mdr_host_kind hk, int *kind_out);
+/* mdri_lookup, also giving where an exact name matched (its slot + 1; 0
+ * for a wildcard or no match): mdr_handshake_result.match. */
+mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                            mdr_host_kind hk, uint32_t *match_out);
+
+/* A slot's meta word: owner, space, wildcard bit. */
+static inline uint32_t mdri_slot_meta(uint8_t space, uint32_t owner, uint8_t kind) {
+  return owner << 2 | (uint32_t)(space == MDRI_SPACE_CERT) << 1 | (kind == MDRI_NAME_WILD);
+}
+
+static inline uint64_t mdri_ld64(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static inline uint32_t mdri_ld32(const char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* Equal bytes, n >= 1; reads only [a, a+n) and [b, b+n). */
+static inline int mdri_bytes_eq(const char *a, const char *b, size_t n) {
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 < n; i += 8)
+      if (mdri_ld64(a + i) != mdri_ld64(b + i)) return 0;
+    return mdri_ld64(a + n - 8) == mdri_ld64(b + n - 8);
+  }
+  if (n >= 4) return mdri_ld32(a) == mdri_ld32(b) && mdri_ld32(a + n - 4) == mdri_ld32(b + n - 4);
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* When `match` (from mdri_lookup_match, on any table) names the exact slot
+ * of this host on this listener, mdri_match_slot returns it, and
+ * mdri_lookup_hinted sets *vhost_out and *kind_out to exactly what
+ * mdri_lookup would and returns 1, without hashing or probing; else NULL or
+ * 0 (look it up).
+ *
+ * Why a match hint gives what mdri_lookup gives: the slot it names holds
+ * the key (listener space, this listener, exact, these bytes), and keys are
+ * unique in the index (mdri_slot_insert refuses a clash; nothing is ever
+ * removed).  mdri_lookup probes for that very key first - exact before
+ * wildcard, whatever the host kind - from the key's hash position, and
+ * linear probing without deletions reaches every slot inserted from there,
+ * so it would return this slot.  Any other hint (0, out of range, another
+ * listener's or table's slot, a wildcard or cert slot, another name) is
+ * refused here and the caller looks up. */
+static inline const mdri_slot *mdri_match_slot(const mdr_table *t, mdr_index listener,
+                                               const char *host, size_t n, uint32_t match) {
+  if (match == 0 || (uint64_t)(match - 1) > t->slot_mask || n == 0 || n > 255) return NULL;
+  const mdri_slot *s = &t->slots[match - 1];
+  if ((s->taglen & 0xffu) != n ||
+      s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT) ||
+      !mdri_bytes_eq(t->strings + s->key, host, n))
+    return NULL;
+  return s;
+}
+
+/* What mdri_lookup gives for the slot mdri_match_slot returned. */
+static inline mdr_index mdri_match_vhost(const mdri_slot *s, int *kind_out) {
+  *kind_out = (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
+  return s->value & ~MDRI_ALIAS_BIT;
+}
+
+static inline int mdri_lookup_hinted(const mdr_table *t, mdr_index listener, const char *host,
+                                     size_t n, uint32_t match, mdr_index *vhost_out,
+                                     int *kind_out) {
+  const mdri_slot *s = mdri_match_slot(t, listener, host, n, match);
+  if (!s) return 0;
+  *vhost_out = mdri_match_vhost(s, kind_out);
+  return 1;
+}
 /* Does certificate c cover the normalised host? */
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                      mdr_host_kind hk);

@@ -19,17 +19,8 @@
 #define K1 0x9e3779b97f4a7c15ull
 #define K2 0xc2b2ae3d27d4eb4full
 
-static inline uint64_t ld64(const char *p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
-static inline uint32_t ld32(const char *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
+#define ld64(p) mdri_ld64(p)
+#define ld32(p) mdri_ld32(p)
 
 /* Word-at-a-time hash of [p, p+n); never reads outside the range (the tail
  * is read with overlapping loads).  Byte order only affects the hash values,
@@ -133,23 +124,9 @@ static inline void part_hashes(const char *p, size_t n, uint64_t *hl, uint64_t *
 
 /* Slot words: tag (24 high hash bits) and length; meta = owner, space, kind. */
 static inline uint32_t taglen(uint64_t h, size_t n) { return (uint32_t)(h >> 40) << 8 | (uint32_t)n; }
-static inline uint32_t meta(uint8_t space, uint32_t owner, uint8_t kind) {
-  return owner << 2 | (uint32_t)(space == MDRI_SPACE_CERT) << 1 | (kind == MDRI_NAME_WILD);
-}
+#define meta(space, owner, kind) mdri_slot_meta(space, owner, kind)
 
-/* Equal bytes, n >= 1; reads only [a, a+n) and [b, b+n). */
-static inline int bytes_eq(const char *a, const char *b, size_t n) {
-  if (n >= 8) {
-    size_t i = 0;
-    for (; i + 8 < n; i += 8)
-      if (ld64(a + i) != ld64(b + i)) return 0;
-    return ld64(a + n - 8) == ld64(b + n - 8);
-  }
-  if (n >= 4) return ld32(a) == ld32(b) && ld32(a + n - 4) == ld32(b + n - 4);
-  for (size_t i = 0; i < n; i++)
-    if (a[i] != b[i]) return 0;
-  return 1;
-}
+#define bytes_eq(a, b, n) mdri_bytes_eq(a, b, n)
 
 static inline const mdri_slot *probe(const mdr_table *t, uint64_t h, uint32_t tl, uint32_t mt,
                                      const char *p, size_t n) {
@@ -234,8 +211,9 @@ static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint
   return probe(t, hw, taglen(hw, rn), meta(space, owner, MDRI_NAME_WILD), host + d + 1, rn);
 }
 
-mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
-                      mdr_host_kind hk, int *kind_out) {
+static inline mdr_index lookup(const mdr_table *t, mdr_index listener, const char *host,
+                               size_t n, mdr_host_kind hk, int *kind_out, uint32_t *match_out) {
+  if (match_out) *match_out = 0;
   if (n == 0 || n > 255) return MDR_NONE; /* normalised names are at most 253 bytes */
   int wild;
   const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, &wild);
@@ -243,7 +221,18 @@ mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, 
   if (kind_out)
     *kind_out = wild ? MDRI_NAME_WILD
                 : (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
+  if (match_out && !wild) *match_out = (uint32_t)(s - t->slots) + 1;
   return s->value & ~MDRI_ALIAS_BIT;
+}
+
+mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                      mdr_host_kind hk, int *kind_out) {
+  return lookup(t, listener, host, n, hk, kind_out, NULL);
+}
+
+mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                            mdr_host_kind hk, uint32_t *match_out) {
+  return lookup(t, listener, host, n, hk, NULL, match_out);
 }
 
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,

@@ -18,58 +18,111 @@ int mdr_sni_extension_parse(const uint8_t *ext, size_t len, mdr_str *name_out) {
   return 0;
 }
 
-/* Is the SNI a valid DNS name under rule 2 (no IP literal, no port)?  Fills a. */
+/* Is the SNI a valid DNS name under rule 2 (no IP literal, no port)?  Fills
+ * a.  A NUL is a bad byte for the normaliser, so only the ':' of a port
+ * needs looking for first. */
 int mdri_sni_valid(const char *p, size_t n, mdr_authority *a) {
-  if (n == 0 || n > 255) return 0;
-  for (size_t i = 0; i < n; i++)
-    if (p[i] == '\0' || p[i] == ':') return 0;
+  if (n == 0 || n > 255 || memchr(p, ':', n)) return 0;
   if (mdri_authority(p, n, a) != MDR_REASON_COUNT_) return 0;
   return a->kind == MDR_HOST_NAME;
 }
 
-int mdr_handshake(const mdr_table *t, mdr_index listener, int has_sni, const char *sni,
-                  size_t sni_len, mdr_handshake_result *out) {
-  if (!t || !out || (!sni && sni_len) || listener >= t->n_listeners)
+/* ------------------------------------------------------------------------ */
+/* The handshake step: one function per step, and the driver.               */
+/* ------------------------------------------------------------------------ */
+
+/* A step returns GO_ON, or DECIDED with *out filled in, or a negative
+ * MDR_ERR_* code (as the decision's rules do, lib/decide.c). */
+enum { DECIDED = 0, GO_ON = 1 };
+
+typedef struct hstate {
+  const mdr_table *t;
+  mdr_index listener;
+  const mdri_listener *l;
+  int has_sni;
+  const char *sni;
+  size_t sni_len;
+  mdr_handshake_result *out;
+} hstate;
+
+static int hs_accept(mdr_handshake_result *out, mdr_index vhost, mdr_reason reason) {
+  out->vhost = vhost;
+  out->reason = reason;
+  return DECIDED;
+}
+
+static int hs_alert(mdr_handshake_result *out, unsigned alert, mdr_reason reason) {
+  out->outcome = MDR_HS_ALERT;
+  out->alert = alert;
+  out->reason = reason;
+  return DECIDED;
+}
+
+/* Arguments, the result's initial state, and a TLS listener. */
+static int hs_begin(hstate *s) {
+  const mdr_table *t = s->t;
+  mdr_handshake_result *out = s->out;
+  if (!t || !out || (!s->sni && s->sni_len) || s->listener >= t->n_listeners)
     return MDR_ERR_INVALID_ARGUMENT;
-  const mdri_listener *l = &t->listeners[listener];
+  s->l = &t->listeners[s->listener];
   out->outcome = MDR_HS_ACCEPT;
   out->alert = 0;
   out->vhost = MDR_NONE;
   out->sni_valid = 0;
   out->sni[0] = '\0';
   out->sni_len = 0;
-  if (!l->tls) return MDR_ERR_WRONG_LISTENER;
-  if (!has_sni) {
-    if (l->no_sni == MDR_NO_SNI_REJECT) {
-      out->outcome = MDR_HS_ALERT;
-      out->alert = MDR_ALERT_MISSING_EXTENSION;
-      out->reason = MDR_REASON_SNI_MISSING;
-      return 0;
-    }
-    out->vhost = l->default_vhost;
-    out->reason = MDR_REASON_SNI_NONE_DEFAULT;
-    return 0;
-  }
+  out->match = 0;
+  return s->l->tls ? GO_ON : MDR_ERR_WRONG_LISTENER;
+}
+
+/* No server_name extension: no-sni=reject (missing_extension) or the
+ * listener default. */
+static int hs_no_sni(hstate *s) {
+  if (s->has_sni) return GO_ON;
+  if (s->l->no_sni == MDR_NO_SNI_REJECT)
+    return hs_alert(s->out, MDR_ALERT_MISSING_EXTENSION, MDR_REASON_SNI_MISSING);
+  return hs_accept(s->out, s->l->default_vhost, MDR_REASON_SNI_NONE_DEFAULT);
+}
+
+/* A valid SNI that names a vhost on this listener (sni-match).  The
+ * normalised SNI is kept in the result either way. */
+static int hs_sni_match(hstate *s) {
+  mdr_handshake_result *out = s->out;
   mdr_authority a;
-  int valid = mdri_sni_valid(sni, sni_len, &a);
-  if (valid) {
-    out->sni_valid = 1;
-    memcpy(out->sni, a.host, a.host_len + 1);
-    out->sni_len = a.host_len;
-    mdr_index v = mdri_lookup(t, listener, a.host, a.host_len, a.kind, NULL);
-    if (v != MDR_NONE) {
-      out->vhost = v;
-      out->reason = MDR_REASON_SNI_MATCH;
-      return 0;
-    }
-  }
-  if (l->unknown_sni == MDR_UNKNOWN_SNI_DEFAULT) {
-    out->vhost = l->default_vhost;
-    out->reason = MDR_REASON_SNI_UNKNOWN_DEFAULT;
-    return 0;
-  }
-  out->outcome = MDR_HS_ALERT;
-  out->alert = MDR_ALERT_UNRECOGNIZED_NAME;
-  out->reason = valid ? MDR_REASON_SNI_UNKNOWN : MDR_REASON_SNI_INVALID;
-  return 0;
+  if (!mdri_sni_valid(s->sni, s->sni_len, &a)) return GO_ON;
+  out->sni_valid = 1;
+  memcpy(out->sni, a.host, a.host_len + 1);
+  out->sni_len = a.host_len;
+  mdr_index v = mdri_lookup_match(s->t, s->listener, a.host, a.host_len, a.kind, &out->match);
+  if (v == MDR_NONE) return GO_ON;
+  return hs_accept(out, v, MDR_REASON_SNI_MATCH);
+}
+
+/* An SNI that is invalid or names no vhost: unknown-sni=default, else
+ * unrecognized_name. */
+static int hs_unknown_sni(hstate *s) {
+  mdr_handshake_result *out = s->out;
+  if (s->l->unknown_sni == MDR_UNKNOWN_SNI_DEFAULT)
+    return hs_accept(out, s->l->default_vhost, MDR_REASON_SNI_UNKNOWN_DEFAULT);
+  return hs_alert(out, MDR_ALERT_UNRECOGNIZED_NAME,
+                  out->sni_valid ? MDR_REASON_SNI_UNKNOWN : MDR_REASON_SNI_INVALID);
+}
+
+/* The driver: the steps of docs/decision-rules.md "The handshake step", in
+ * order; the first that does not say "go on" decides (DECIDED is 0, the
+ * call's success).  The handshake has no trace function: its explanation is
+ * written from the result (mdr_explain_handshake). */
+int mdr_handshake(const mdr_table *t, mdr_index listener, int has_sni, const char *sni,
+                  size_t sni_len, mdr_handshake_result *out) {
+  hstate state = { t, listener, NULL, has_sni, sni, sni_len, out }, *s = &state;
+  int rc;
+#define STEP(step)                          \
+  do {                                      \
+    if ((rc = step(s)) != GO_ON) return rc; \
+  } while (0)
+  STEP(hs_begin);             /* arguments; a TLS listener */
+  STEP(hs_no_sni);            /* no SNI: missing_extension, or the listener default */
+  STEP(hs_sni_match);         /* the SNI names a vhost */
+#undef STEP
+  return hs_unknown_sni(s);   /* unknown or invalid SNI: the default, or unrecognized_name */
 }

@@ -428,6 +428,7 @@ int mdrc_bind(const mdr_table *t, mdrc_case *c, char *err, size_t cap) {
     return fail(err, cap, "internal: listener info");
   c->conn.listener = l;
   c->conn.has_hs_vhost = 0;
+  c->conn.hs_match = 0;
   if (!li.tls) {
     if (c->req.version == MDR_HTTP_3)
       return fail(err, cap, "version 3 on cleartext listener '%s'", shown(c->listener, b, sizeof b));

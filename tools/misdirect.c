@@ -264,6 +264,7 @@ static int run_case(const mdr_table *t, mdrc_case *c, outcome *o, mdr_trace_fn f
     }
     c->conn.has_hs_vhost = 1;
     c->conn.hs_vhost = o->hs.vhost;
+    c->conn.hs_match = o->hs.match;
   }
   if (fn)
     rc = mdr_decide_trace(t, &c->conn, &c->req, &o->d, o->loc, sizeof o->loc, fn, user);

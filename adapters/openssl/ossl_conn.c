@@ -339,6 +339,7 @@ int mdr_ossl_conn_facts(SSL *ssl, mdr_conn *out) {
   out->listener = c->set->listener;
   out->has_hs_vhost = c->vhost != MDR_NONE;
   out->hs_vhost = c->vhost;
+  out->hs_match = c->vhost != MDR_NONE ? c->hs.match : 0; /* a hint: checked by mdr_decide */
   out->has_sni = c->has_sni;
   if (c->has_sni && c->hs.sni_valid) {
     out->sni.ptr = c->hs.sni;

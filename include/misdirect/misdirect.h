@@ -900,6 +900,7 @@ typedef struct mdr_handshake_result {
   int sni_valid;                 /**< SNI present and a valid name */
   char sni[MDR_HOST_MAX + 1];    /**< normalised SNI when sni_valid */
   size_t sni_len;                /**< bytes of sni, without the NUL */
+  uint32_t match;                /**< where in the table the SNI matched a name exactly (opaque; 0 = it did not): pass it on as mdr_conn.hs_match.  @since 0.3.0 */
 } mdr_handshake_result;
 
 /**
@@ -980,6 +981,7 @@ typedef struct mdr_conn {
   int has_origin_set;            /**< an ORIGIN frame was sent with these entries */
   const mdr_str *origin_set;     /**< canonical "https://host[:port]" entries */
   size_t n_origin_set;           /**< entries in origin_set */
+  uint32_t hs_match;             /**< mdr_handshake_result.match of this connection's handshake, or 0.  A hint only: every value gives the same decision (mdr_decide checks it against the table), and the right one spares the name lookup when the request names the SNI.  @since 0.3.0 */
 } mdr_conn;
 
 /**
