@@ -77,6 +77,7 @@ typedef struct {
 typedef struct {
     mdr_index                        listener;
     mdr_index                        vhost;
+    uint32_t                         match;       /* hs.match: mdr_conn.hs_match */
     size_t                           sni_len;
     unsigned                         has_sni:1;
     unsigned                         report:1;

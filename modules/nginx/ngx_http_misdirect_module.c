@@ -227,6 +227,7 @@ ngx_http_misdirect_handler(ngx_http_request_t *r)
         if (mc->vhost != MDR_NONE) {
             conn.has_hs_vhost = 1;
             conn.hs_vhost = mc->vhost;
+            conn.hs_match = mc->match; /* spares the lookup when Host is the SNI */
         }
 
         conn.has_sni = mc->has_sni;

@@ -192,6 +192,7 @@ ngx_http_misdirect_client_hello(ngx_ssl_conn_t *ssl_conn, int *al, void *arg)
         /* report: the connection goes on as nginx chooses, and its
          * requests are decided against the listener default */
         hs.vhost = MDR_NONE;
+        hs.match = 0;
     }
 
     mc = ngx_pcalloc(c->pool, sizeof(ngx_http_misdirect_conn_t));
@@ -202,6 +203,7 @@ ngx_http_misdirect_client_hello(ngx_ssl_conn_t *ssl_conn, int *al, void *arg)
 
     mc->listener = l->index;
     mc->vhost = hs.vhost;
+    mc->match = hs.match;
     mc->has_sni = has_sni ? 1 : 0;
     mc->report = report;
     mc->sni_len = ngx_min(sni.len, sizeof(mc->sni));
