@@ -63,6 +63,8 @@ typedef struct mdri_name {
 typedef struct mdri_listener {
   mdr_str name;
   uint8_t tls;
+  uint8_t plain;                /* TLS, and port 443 (https's default) is accepted: the
+                                 * plain request's rules 3-5 (decide.c) */
   uint16_t port;
   uint16_t public_port;
   const uint16_t *public_ports; /* declared public ports */
@@ -273,5 +275,9 @@ unsigned mdri_default_port(int tls);
 
 /* Decide whether a port is one the listener accepts (its own or public). */
 int mdri_listener_port_ok(const mdri_listener *l, unsigned port);
+/* mdr_decide's path for the plain request (decide.c): 1 when it decided
+ * (*out filled, as mdr_decide fills it), 0 when the rules must run. */
+int mdri_decide_plain(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
+                      mdr_decision *out);
 
 #endif
