@@ -89,10 +89,14 @@ static inline int http_scheme(mdr_str s) {
   return (s.ptr[4] | 0x20) == 's' ? 1 : -1;
 }
 
-/* Is a negotiated ALPN id one of HTTP's: http/1.1, http/1.0, h2, h3? */
+/* Is a negotiated ALPN id one of HTTP's: http/1.1, http/1.0, h2, h3?
+ * ('2' | 1 is '3'.) */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline int alpn_is_http(mdr_str a) {
   switch (a.len) {
-  case 2: return a.ptr[0] == 'h' && (a.ptr[1] == '2' || a.ptr[1] == '3');
+  case 2: return a.ptr[0] == 'h' && (a.ptr[1] | 1) == '3';
   case 8: return memcmp(a.ptr, "http/1.", 7) == 0 && (a.ptr[7] == '1' || a.ptr[7] == '0');
   default: return 0;
   }
