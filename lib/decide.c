@@ -89,10 +89,14 @@ static inline int http_scheme(mdr_str s) {
   return (s.ptr[4] | 0x20) == 's' ? 1 : -1;
 }
 
-/* Is a negotiated ALPN id one of HTTP's: http/1.1, http/1.0, h2, h3? */
+/* Is a negotiated ALPN id one of HTTP's: http/1.1, http/1.0, h2, h3?
+ * ('2' | 1 is '3'.) */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline int alpn_is_http(mdr_str a) {
   switch (a.len) {
-  case 2: return a.ptr[0] == 'h' && (a.ptr[1] == '2' || a.ptr[1] == '3');
+  case 2: return a.ptr[0] == 'h' && (a.ptr[1] | 1) == '3';
   case 8: return memcmp(a.ptr, "http/1.", 7) == 0 && (a.ptr[7] == '1' || a.ptr[7] == '0');
   default: return 0;
   }
@@ -545,6 +549,140 @@ STEP_FN rule10_serve(dstate *s) {
   return finish(s->d, MDR_SERVE, 200, s->serve_reason, 10);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The plain request: one pass for the common case.                         */
+/* ------------------------------------------------------------------------ */
+
+/* The plain request (issue 14): HTTP/2 or HTTP/3 with :scheme https and one
+ * :authority, or HTTP/1.1 with one Host; GET or HEAD; an origin-form target;
+ * on a TLS listener that accepts port 443 (mdri_listener.plain, computed
+ * with the table); no origin set to check.  Rules 1-2 reduce to the
+ * target's bytes and the authority's syntax, rules 3-5 to the connection's
+ * fitness and the listener's flag, and the answer is a serve or a 421
+ * unknown-host.  Anything else - an error, a 400, another 421, a default
+ * vhost, a 425, a redirect - returns GO_ON having decided nothing, and the
+ * rules run in full: every decision this path makes is the one they make
+ * (tests/cases/test_hs_match.c compares the two on every case).  Used by
+ * mdr_decide only: a traced decision always runs the rules. */
+STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
+                      mdr_decision *d, char *loc, size_t loc_cap) {
+  if (!t || !c || !r || !d || (!loc && loc_cap) || c->listener >= t->n_listeners) return GO_ON;
+  const mdri_listener *l = &t->listeners[c->listener];
+  if (!l->plain || c->n_origin_set || c->has_origin_set) return GO_ON;
+  /* The request: one authority value, as received. */
+  mdr_str v;
+  if (r->version == MDR_HTTP_2 || r->version == MDR_HTTP_3) {
+    if (r->n_authority != 1 || r->n_host || !r->authority || !r->has_scheme ||
+        http_scheme(r->scheme) != 1)
+      return GO_ON;
+    v = r->authority[0];
+  } else if (r->version == MDR_HTTP_1_1) {
+    if (r->n_host != 1 || r->n_authority || !r->host) return GO_ON;
+    v = r->host[0];
+    /* Host is trimmed of spaces and tabs: leave that to the rules. */
+    if (v.len && (v.ptr[0] == ' ' || v.ptr[0] == '\t' || v.ptr[v.len - 1] == ' ' ||
+                  v.ptr[v.len - 1] == '\t'))
+      return GO_ON;
+  } else {
+    return GO_ON;
+  }
+  if (!v.ptr || !v.len) return GO_ON;
+  mdr_str m = r->method;
+  if (m.len && !(m.len == 3 && memcmp(m.ptr, "GET", 3) == 0) &&
+      !(m.len == 4 && memcmp(m.ptr, "HEAD", 4) == 0))
+    return GO_ON;
+  /* Rule 1: an origin-form target of visible bytes. */
+  mdr_str target = r->target;
+  if (!r->has_target || target.len == 0 || target.ptr[0] != '/') return GO_ON;
+  for (size_t i = 0; i < target.len; i++) {
+    unsigned char ch = (unsigned char)target.ptr[i];
+    if (ch < 0x21 || ch > 0x7e || ch == '#') return GO_ON;
+  }
+  /* H, and rule 3: the connection is fit for HTTP. */
+  mdr_index hv = c->has_hs_vhost ? c->hs_vhost : l->default_vhost;
+  if (hv >= t->n_vhosts || (c->has_alpn && !alpn_is_http(c->alpn)) ||
+      c->ech == MDR_ECH_REJECTED)
+    return GO_ON;
+  if (c->resumed && c->has_resumed_from &&
+      (c->resumed_from >= t->n_vhosts ||
+       mdri_vhost_class(t, c->resumed_from) != mdri_vhost_class(t, hv)))
+    return GO_ON;
+  /* Rule 2: the authority's syntax (as parse_auth: the SNI's key is its
+   * own normal form). */
+  mdr_authority *a = &d->authority;
+  const mdri_slot *named = NULL;
+  if (c->hs_match && v.len <= MDR_HOST_MAX && v.ptr[v.len - 1] >= 'a' &&
+      v.ptr[v.len - 1] <= 'z' &&
+      (named = mdri_match_slot(t, c->listener, v.ptr, v.len, c->hs_match)) != NULL) {
+    memcpy(a->host, v.ptr, v.len);
+    a->host[v.len] = '\0';
+    a->host_len = v.len;
+    a->kind = MDR_HOST_NAME;
+    a->port = 0;
+  } else if (mdri_authority(v.ptr, v.len, a) != MDR_REASON_COUNT_) {
+    return GO_ON;
+  }
+  /* Rules 4 and 5: https on this TLS listener, on 443 (the listener's
+   * flag) or another of its ports. */
+  if (a->port && a->port != 443u && !mdri_listener_port_ok(l, a->port)) return GO_ON;
+  /* Rule 6: the request vhost R. */
+  int match = MDRI_NAME_EXACT;
+  mdr_index rv;
+  if (named)
+    rv = mdri_match_vhost(named, &match);
+  else if (!c->hs_match || !mdri_lookup_hinted(t, c->listener, a->host, a->host_len,
+                                               c->hs_match, &rv, &match))
+    rv = mdri_lookup(t, c->listener, a->host, a->host_len, a->kind, &match);
+  mdr_reason reason;
+  if (rv == MDR_NONE) {
+    if (l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) return GO_ON;
+    memset(d, 0, offsetof(mdr_decision, authority));
+    d->kind = MDR_MISDIRECTED;
+    d->status = 421;
+    d->vhost = MDR_NONE;
+    d->reason = MDR_REASON_UNKNOWN_HOST;
+    d->rule = 6;
+    d->has_authority = 1;
+    d->request_vhost = MDR_NONE;
+    d->handshake_vhost = hv;
+    return DECIDED;
+  }
+  unsigned bit = r->version == MDR_HTTP_2   ? MDR_PROTO_H2
+                 : r->version == MDR_HTTP_3 ? MDR_PROTO_H3
+                                            : MDR_PROTO_H1;
+  const mdri_vhost *rvh = &t->vhosts[rv];
+  /* Rules 6, 8 and 9: R speaks this version, takes 0-RTT when it came as
+   * 0-RTT, and is not a redirect alias (a TLS listener never redirects to
+   * https). */
+  if (!(rvh->protocols & bit) || (c->early_data && !rvh->early_data) || match == MDRI_NAME_ALIAS)
+    return GO_ON;
+  /* Rule 7: H's connection may serve R. */
+  if (rv == hv && l->sni_host != MDR_SNI_HOST_IGNORE) {
+    reason = MDR_REASON_SERVE_HANDSHAKE_VHOST;
+  } else {
+    reason = mdri_sni_host_check(t, l, hv, rv, a->host, a->host_len, a->kind);
+    if (reason != MDR_REASON_SERVE_HANDSHAKE_VHOST && reason != MDR_REASON_SERVE_COALESCED &&
+        reason != MDR_REASON_SERVE_UNCHECKED)
+      return GO_ON;
+  }
+  /* Rule 10. */
+  memset(d, 0, offsetof(mdr_decision, authority));
+  d->kind = MDR_SERVE;
+  d->status = 200;
+  d->vhost = rv;
+  d->reason = reason;
+  d->rule = 10;
+  d->has_authority = 1;
+  d->request_vhost = rv;
+  d->handshake_vhost = hv;
+  return DECIDED;
+}
+
+int mdri_decide_plain(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
+                      mdr_decision *out) {
+  return plain_request(t, c, r, out, NULL, 0) == DECIDED;
+}
+
 /* The trace of each step (defined below): called after the step when a
  * trace function is set, with the step's return value. */
 typedef struct dctx dctx;
@@ -572,6 +710,7 @@ COLD static void describe_serve(const dstate *s, const dctx *x, int rc);
  * 400s come first, then 421s, then 425, then redirects, then serve. */
 STEP_FN decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_decision *d,
                char *loc, size_t loc_cap, const dctx *x) {
+  if (!x && plain_request(t, c, r, d, loc, loc_cap) == DECIDED) return 0;
   dstate state, *s = &state;
   s->t = t, s->c = c, s->r = r, s->d = d, s->loc = loc, s->loc_cap = loc_cap;
   int rc;

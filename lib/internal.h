@@ -63,6 +63,8 @@ typedef struct mdri_name {
 typedef struct mdri_listener {
   mdr_str name;
   uint8_t tls;
+  uint8_t plain;                /* TLS, and port 443 (https's default) is accepted: the
+                                 * plain request's rules 3-5 (decide.c) */
   uint16_t port;
   uint16_t public_port;
   const uint16_t *public_ports; /* declared public ports */
@@ -187,6 +189,13 @@ static inline uint32_t mdri_slot_meta(uint8_t space, uint32_t owner, uint8_t kin
   return owner << 2 | (uint32_t)(space == MDRI_SPACE_CERT) << 1 | (kind == MDRI_NAME_WILD);
 }
 
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(MDRI_SCALAR_ONLY)
+#include <emmintrin.h>
+#define MDRI_BYTES_EQ_SSE2 1
+#else
+#define MDRI_BYTES_EQ_SSE2 0
+#endif
+
 static inline uint64_t mdri_ld64(const char *p) {
   uint64_t v;
   memcpy(&v, p, 8);
@@ -199,8 +208,22 @@ static inline uint32_t mdri_ld32(const char *p) {
   return v;
 }
 
-/* Equal bytes, n >= 1; reads only [a, a+n) and [b, b+n). */
+/* Equal bytes, n >= 1; reads only [a, a+n) and [b, b+n).  16 bytes at a
+ * time where SSE2 is there (the last block overlapping the one before). */
 static inline int mdri_bytes_eq(const char *a, const char *b, size_t n) {
+#if MDRI_BYTES_EQ_SSE2
+  if (n >= 16) {
+    for (size_t i = 0; i + 16 < n; i += 16)
+      if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+                                           _mm_loadu_si128((const __m128i *)(const void *)(b + i)))) !=
+          0xffff)
+        return 0;
+    return _mm_movemask_epi8(
+               _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+                              _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16)))) ==
+           0xffff;
+  }
+#endif
   if (n >= 8) {
     size_t i = 0;
     for (; i + 8 < n; i += 8)
@@ -273,5 +296,9 @@ unsigned mdri_default_port(int tls);
 
 /* Decide whether a port is one the listener accepts (its own or public). */
 int mdri_listener_port_ok(const mdri_listener *l, unsigned port);
+/* mdr_decide's path for the plain request (decide.c): 1 when it decided
+ * (*out filled, as mdr_decide fills it), 0 when the rules must run. */
+int mdri_decide_plain(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
+                      mdr_decision *out);
 
 #endif

@@ -157,6 +157,7 @@ static void lay_out_listeners(const mdr_builder *b, const mdri_refs *r, mdr_tabl
     l->unknown_sni = c->unknown_sni;
     l->no_sni = c->no_sni;
     l->sni_host = c->sni_host;
+    l->plain = l->tls && mdri_listener_port_ok(l, 443u);
   }
 }
 

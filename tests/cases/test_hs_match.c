@@ -12,8 +12,13 @@
  * value, the same decision (every field, the Location's bytes) and the same
  * trace as the run without the shortcut.  Cleartext cases run once with
  * hs_match 0 and once with each value too (the field must be ignored).
- * Prints how many cases took the shortcut per file, and fails when none did
- * across all the files: a corpus that never takes it proves nothing.
+ * Each run is repeated with mdr_decide (no trace), which takes the plain
+ * request's one-pass path wherever it applies (decide.c): it must give the
+ * same return value, decision and Location as the traced run, which always
+ * runs the rules.
+ * Prints how many cases took the shortcut and the plain path per file, and
+ * fails when none did across all the files: a corpus that never takes them
+ * proves nothing.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,9 +29,9 @@
 #include "internal.h"
 
 typedef struct run {
-  int rc;
-  mdr_decision d;
-  char loc[512];
+  int rc, rc_untraced;
+  mdr_decision d, d_untraced;   /* mdr_decide_trace's, mdr_decide's */
+  char loc[512], loc_untraced[512];
   char trace[8192];
   size_t trace_len;
 } run;
@@ -45,12 +50,17 @@ static void decide(const mdr_table *t, mdrc_case *c, uint32_t match, run *r) {
   memset(r, 0, sizeof *r);
   c->conn.hs_match = match;
   r->rc = mdr_decide_trace(t, &c->conn, &c->req, &r->d, r->loc, sizeof r->loc, on_trace, r);
+  /* Whatever mdr_decide leaves unwritten shows as 0xa5. */
+  memset(&r->d_untraced, 0xa5, sizeof r->d_untraced);
+  memset(r->loc_untraced, 0xa5, sizeof r->loc_untraced);
+  r->rc_untraced = mdr_decide(t, &c->conn, &c->req, &r->d_untraced, r->loc_untraced,
+                              sizeof r->loc_untraced);
 }
 
-/* Same return value, decision, Location and trace? */
-static int same(const run *a, const run *b) {
-  const mdr_decision *x = &a->d, *y = &b->d;
-  if (a->rc != b->rc || x->kind != y->kind || x->status != y->status || x->vhost != y->vhost ||
+/* Same return value, decision and Location? */
+static int same_decision(int rca, const mdr_decision *x, const char *loca, int rcb,
+                         const mdr_decision *y, const char *locb) {
+  if (rca != rcb || x->kind != y->kind || x->status != y->status || x->vhost != y->vhost ||
       x->reason != y->reason || x->rule != y->rule || x->location_len != y->location_len ||
       x->has_authority != y->has_authority || x->request_vhost != y->request_vhost ||
       x->handshake_vhost != y->handshake_vhost)
@@ -61,9 +71,19 @@ static int same(const run *a, const run *b) {
        memcmp(x->authority.host, y->authority.host, x->authority.host_len + 1) != 0))
     return 0;
   if (x->kind == MDR_REDIRECT) {
-    size_t n = x->location_len < sizeof a->loc ? x->location_len : sizeof a->loc;
-    if (memcmp(a->loc, b->loc, n) != 0) return 0;
+    size_t n = x->location_len < 512 ? x->location_len : 512;
+    if (memcmp(loca, locb, n) != 0) return 0;
   }
+  return 1;
+}
+
+/* The traced and the untraced run agree, and the two runs agree with each
+ * other, trace included. */
+static int same(const run *a, const run *b) {
+  if (!same_decision(a->rc, &a->d, a->loc, a->rc_untraced, &a->d_untraced, a->loc_untraced) ||
+      !same_decision(b->rc, &b->d, b->loc, b->rc_untraced, &b->d_untraced, b->loc_untraced) ||
+      !same_decision(a->rc, &a->d, a->loc, b->rc, &b->d, b->loc))
+    return 0;
   return a->trace_len == b->trace_len && memcmp(a->trace, b->trace, a->trace_len) == 0;
 }
 
@@ -109,8 +129,43 @@ static mdr_table *load(const char *path) {
 
 /* One vhosts file and its cases; adds to the counts.  Returns 0, or 2 when
  * a file cannot be used. */
+typedef struct counts {
+  size_t shortcut, plain, runs, failures;
+} counts;
+
+/* One request: without a hint, then with every hint. */
+static void check_request(const mdr_table *t, mdrc_case *c, uint32_t match, run *slow, run *fast,
+                          const char *path, unsigned lineno, counts *n) {
+  decide(t, c, 0, slow);
+  /* Did the shortcut apply?  The handshake matched a name exactly and the
+   * request names it. */
+  mdr_index v;
+  int kind;
+  if (match && slow->d.has_authority &&
+      mdri_lookup_hinted(t, c->conn.listener, slow->d.authority.host, slow->d.authority.host_len,
+                         match, &v, &kind))
+    n->shortcut++;
+  mdr_decision pd;
+  c->conn.hs_match = match;
+  if (mdri_decide_plain(t, &c->conn, &c->req, &pd)) n->plain++;
+  enum { N_EXTRA = 3 };
+  uint32_t extra[N_EXTRA] = { match, (uint32_t)t->slot_mask + 2, UINT32_MAX };
+  uint64_t n_hints = t->slot_mask + 1 + N_EXTRA;
+  for (uint64_t i = 0; i < n_hints; i++) {
+    uint32_t h = i < N_EXTRA ? extra[i] : (uint32_t)(i - N_EXTRA + 1);
+    decide(t, c, h, fast);
+    n->runs++;
+    if (!same(slow, fast)) {
+      n->failures++;
+      if (n->failures <= 10)
+        fprintf(stderr, "%s:%u: hs_match %u gives another decision or trace than 0\n", path,
+                lineno, h);
+    }
+  }
+}
+
 static int check_file(const char *vhosts, const char *path, size_t *shortcut_total,
-                      size_t *failures_total) {
+                      size_t *plain_total, size_t *failures_total) {
   mdr_table *t = load(vhosts);
   size_t len;
   char *text = read_all(path, &len);
@@ -123,7 +178,8 @@ static int check_file(const char *vhosts, const char *path, size_t *shortcut_tot
     goto out;
   }
   char err[MDRC_ERR_MAX];
-  size_t cases = 0, shortcut = 0, runs = 0, failures = 0;
+  size_t cases = 0;
+  counts cnt = { 0, 0, 0, 0 };
   unsigned lineno = 0;
   for (size_t at = 0; at < len && status == 0;) {
     const char *line = text + at;
@@ -155,34 +211,26 @@ static int check_file(const char *vhosts, const char *path, size_t *shortcut_tot
       match = hs.match;
     }
     cases++;
-    decide(t, c, 0, slow);
-    /* Did the shortcut apply?  The handshake matched a name exactly and the
-     * request names it. */
-    mdr_index v;
-    int kind;
-    if (match && slow->d.has_authority &&
-        mdri_lookup_hinted(t, c->conn.listener, slow->d.authority.host,
-                           slow->d.authority.host_len, match, &v, &kind))
-      shortcut++;
-    enum { N_EXTRA = 3 };
-    uint32_t extra[N_EXTRA] = { match, (uint32_t)t->slot_mask + 2, UINT32_MAX };
-    uint64_t n_hints = t->slot_mask + 1 + N_EXTRA;
-    for (uint64_t i = 0; i < n_hints; i++) {
-      uint32_t h = i < N_EXTRA ? extra[i] : (uint32_t)(i - N_EXTRA + 1);
-      decide(t, c, h, fast);
-      runs++;
-      if (!same(slow, fast)) {
-        failures++;
-        if (failures <= 10)
-          fprintf(stderr, "%s:%u: hs_match %u gives another decision or trace than 0\n", path,
-                  lineno, h);
+    /* The case as written, then as a plain request: GET of "/" with no
+     * origin set, the rest (version, authorities, connection) as written. */
+    for (int variant = 0; variant < 2; variant++) {
+      if (variant) {
+        c->req.method = (mdr_str){ NULL, 0 };
+        c->req.has_target = 1;
+        c->req.target = (mdr_str)MDR_STR_LIT("/");
+        c->conn.has_origin_set = 0;
+        c->conn.origin_set = NULL;
+        c->conn.n_origin_set = 0;
       }
+      check_request(t, c, match, slow, fast, path, lineno, &cnt);
     }
   }
-  printf("%s: %zu cases, %zu took the shortcut, %zu runs, %zu differ\n", path, cases, shortcut,
-         runs, failures);
-  *shortcut_total += shortcut;
-  *failures_total += failures;
+  printf("%s: %zu cases, each as written and as a plain GET: %zu took the shortcut, "
+         "%zu the plain path, %zu runs, %zu differ\n",
+         path, cases, cnt.shortcut, cnt.plain, cnt.runs, cnt.failures);
+  *shortcut_total += cnt.shortcut;
+  *plain_total += cnt.plain;
+  *failures_total += cnt.failures;
 out:
   free(fast);
   free(slow);
@@ -197,10 +245,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_hs_match VHOSTS CASES [VHOSTS CASES]...\n");
     return 2;
   }
-  size_t shortcut = 0, failures = 0;
+  size_t shortcut = 0, plain = 0, failures = 0;
   for (int i = 1; i + 1 < argc; i += 2)
-    if (check_file(argv[i], argv[i + 1], &shortcut, &failures)) return 2;
-  printf("%zu cases took the shortcut, %zu runs differ\n", shortcut, failures);
+    if (check_file(argv[i], argv[i + 1], &shortcut, &plain, &failures)) return 2;
+  printf("%zu cases took the shortcut, %zu the plain path, %zu runs differ\n", shortcut, plain,
+         failures);
   if (!shortcut) fprintf(stderr, "no case took the shortcut: the corpus proves nothing\n");
-  return failures || !shortcut ? 1 : 0;
+  if (!plain) fprintf(stderr, "no case took the plain path: the corpus proves nothing\n");
+  return failures || !shortcut || !plain ? 1 : 0;
 }
