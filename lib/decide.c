@@ -613,9 +613,8 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
   const mdri_slot *named = NULL;
   if (c->hs_match && v.len <= MDR_HOST_MAX && v.ptr[v.len - 1] >= 'a' &&
       v.ptr[v.len - 1] <= 'z' &&
-      (named = mdri_match_slot(t, c->listener, v.ptr, v.len, c->hs_match)) != NULL) {
-    memcpy(a->host, v.ptr, v.len);
-    a->host[v.len] = '\0';
+      (named = mdri_match_slot_copy(t, c->listener, v.ptr, v.len, c->hs_match, a->host)) !=
+          NULL) {
     a->host_len = v.len;
     a->kind = MDR_HOST_NAME;
     a->port = 0;
@@ -636,12 +635,12 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
   mdr_reason reason;
   if (rv == MDR_NONE) {
     if (l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) return GO_ON;
-    memset(d, 0, offsetof(mdr_decision, authority));
     d->kind = MDR_MISDIRECTED;
     d->status = 421;
     d->vhost = MDR_NONE;
     d->reason = MDR_REASON_UNKNOWN_HOST;
     d->rule = 6;
+    d->location_len = 0;
     d->has_authority = 1;
     d->request_vhost = MDR_NONE;
     d->handshake_vhost = hv;
@@ -666,12 +665,12 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
       return GO_ON;
   }
   /* Rule 10. */
-  memset(d, 0, offsetof(mdr_decision, authority));
   d->kind = MDR_SERVE;
   d->status = 200;
   d->vhost = rv;
   d->reason = reason;
   d->rule = 10;
+  d->location_len = 0;
   d->has_authority = 1;
   d->request_vhost = rv;
   d->handshake_vhost = hv;

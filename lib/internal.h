@@ -262,6 +262,47 @@ static inline const mdri_slot *mdri_match_slot(const mdr_table *t, mdr_index lis
   return s;
 }
 
+/* mdri_match_slot for a host of 1 to MDR_HOST_MAX bytes and a match that is
+ * not 0, copying the host to dst (MDR_HOST_MAX + 1 bytes) with its NUL as
+ * it compares: the bytes are loaded once.  When it returns NULL, dst holds
+ * some of the host's bytes (the caller normalises into it afterwards). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline const mdri_slot *mdri_match_slot_copy(const mdr_table *t, mdr_index listener,
+                                                    const char *host, size_t n, uint32_t match,
+                                                    char *dst) {
+  if ((uint64_t)(match - 1) > t->slot_mask) return NULL;
+  const mdri_slot *s = &t->slots[match - 1];
+  if ((s->taglen & 0xffu) != n ||
+      s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT))
+    return NULL;
+  const char *k = t->strings + s->key;
+#if MDRI_BYTES_EQ_SSE2
+  if (n >= 16) {
+    __m128i x;
+    for (size_t i = 0; i + 16 < n; i += 16) {
+      x = _mm_loadu_si128((const __m128i *)(const void *)(host + i));
+      if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_loadu_si128((const __m128i *)(const void *)(k + i)))) !=
+          0xffff)
+        return NULL;
+      _mm_storeu_si128((__m128i *)(void *)(dst + i), x);
+    }
+    x = _mm_loadu_si128((const __m128i *)(const void *)(host + n - 16));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_loadu_si128((const __m128i *)(const void *)(k + n - 16)))) !=
+        0xffff)
+      return NULL;
+    _mm_storeu_si128((__m128i *)(void *)(dst + n - 16), x);
+    dst[n] = '\0';
+    return s;
+  }
+#endif
+  if (!mdri_bytes_eq(k, host, n)) return NULL;
+  memcpy(dst, host, n);
+  dst[n] = '\0';
+  return s;
+}
+
 /* What mdri_lookup gives for the slot mdri_match_slot returned. */
 static inline mdr_index mdri_match_vhost(const mdri_slot *s, int *kind_out) {
   *kind_out = (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
