@@ -452,7 +452,7 @@ STEP_FN rule6_vhost(dstate *s) {
   }
   s->d->request_vhost = s->rv;
   mdr_http_version v = s->r->version;
-  unsigned bit = v == MDR_HTTP_2 ? MDR_PROTO_H2 : v == MDR_HTTP_3 ? MDR_PROTO_H3 : MDR_PROTO_H1;
+  unsigned bit = mdri_version_proto(v);
   if (!(t->vhosts[s->rv].protocols & bit))
     return misdirected(s->d, MDR_REASON_PROTOCOL_DISABLED, 6);
   return GO_ON;
@@ -625,13 +625,19 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
    * flag) or another of its ports. */
   if (a->port && a->port != 443u && !mdri_listener_port_ok(l, a->port)) return GO_ON;
   /* Rule 6: the request vhost R. */
-  int match = MDRI_NAME_EXACT;
   mdr_index rv;
-  if (named)
-    rv = mdri_match_vhost(named, &match);
-  else if (!c->hs_match || !mdri_lookup_hinted(t, c->listener, a->host, a->host_len,
-                                               c->hs_match, &rv, &match))
-    rv = mdri_lookup(t, c->listener, a->host, a->host_len, a->kind, &match);
+  int alias;
+  if (named) {
+    int kind;
+    rv = mdri_match_vhost(named, &kind);
+    alias = kind == MDRI_NAME_ALIAS;
+  } else {
+    int match = MDRI_NAME_EXACT;
+    if (!c->hs_match || !mdri_lookup_hinted(t, c->listener, a->host, a->host_len, c->hs_match,
+                                            &rv, &match))
+      rv = mdri_lookup(t, c->listener, a->host, a->host_len, a->kind, &match);
+    alias = match == MDRI_NAME_ALIAS;
+  }
   mdr_reason reason;
   if (rv == MDR_NONE) {
     if (l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) return GO_ON;
@@ -646,15 +652,12 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
     d->handshake_vhost = hv;
     return DECIDED;
   }
-  unsigned bit = r->version == MDR_HTTP_2   ? MDR_PROTO_H2
-                 : r->version == MDR_HTTP_3 ? MDR_PROTO_H3
-                                            : MDR_PROTO_H1;
-  const mdri_vhost *rvh = &t->vhosts[rv];
   /* Rules 6, 8 and 9: R speaks this version, takes 0-RTT when it came as
-   * 0-RTT, and is not a redirect alias (a TLS listener never redirects to
-   * https). */
-  if (!(rvh->protocols & bit) || (c->early_data && !rvh->early_data) || match == MDRI_NAME_ALIAS)
-    return GO_ON;
+   * 0-RTT (the vhost's plain bits, one test), and is not a redirect alias
+   * (a TLS listener never redirects to https).  The version is 0, 2 or 3
+   * here. */
+  unsigned want = 1u << ((unsigned)r->version + (c->early_data ? 4u : 0u));
+  if (!(t->vhosts[rv].plain & want) || alias) return GO_ON;
   /* Rule 7: H's connection may serve R. */
   if (rv == hv && l->sni_host != MDR_SNI_HOST_IGNORE) {
     reason = MDR_REASON_SERVE_HANDSHAKE_VHOST;

@@ -104,6 +104,9 @@ typedef struct mdri_vhost {
   uint8_t http;                   /* mdr_http_mode */
   uint8_t protocols;
   uint8_t early_data;
+  uint8_t plain;                  /* the plain request's rules 6 and 8 (decide.c): bit v is set
+                                   * when the vhost speaks HTTP version v (mdr_http_version), bit
+                                   * 4 + v when it also takes that version as 0-RTT */
 } mdri_vhost; /* 56 bytes on LP64: a million vhosts are 56 MB of these */
 
 /* The j-th listener (j < n_listeners) that vhost v listens on. */
@@ -320,6 +323,11 @@ static inline int mdri_lookup_hinted(const mdr_table *t, mdr_index listener, con
 /* Does certificate c cover the normalised host? */
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                      mdr_host_kind hk);
+
+/* The protocols= bit of an HTTP version (HTTP/1.0 and 1.1 are h1). */
+static inline unsigned mdri_version_proto(mdr_http_version v) {
+  return v == MDR_HTTP_2 ? MDR_PROTO_H2 : v == MDR_HTTP_3 ? MDR_PROTO_H3 : MDR_PROTO_H1;
+}
 
 /* Policy class of a vhost. */
 static inline uint32_t mdri_vhost_class(const mdr_table *t, mdr_index v) {
