@@ -97,7 +97,14 @@ __attribute__((always_inline))
 static inline int alpn_is_http(mdr_str a) {
   switch (a.len) {
   case 2: return a.ptr[0] == 'h' && (a.ptr[1] | 1) == '3';
-  case 8: return memcmp(a.ptr, "http/1.", 7) == 0 && (a.ptr[7] == '1' || a.ptr[7] == '0');
+  case 8: {
+    /* "http/1.0" and "http/1.1" differ only in the last byte's low bit. */
+    uint64_t w, lit, bit;
+    memcpy(&w, a.ptr, 8);
+    memcpy(&lit, "http/1.1", 8);
+    memcpy(&bit, "\0\0\0\0\0\0\0\1", 8);
+    return (w | bit) == lit;
+  }
   default: return 0;
   }
 }
