@@ -300,8 +300,21 @@ static inline const mdri_slot *mdri_match_slot_copy(const mdr_table *t, mdr_inde
     return s;
   }
 #endif
-  if (!mdri_bytes_eq(k, host, n)) return NULL;
-  memcpy(dst, host, n);
+  if (n >= 8) { /* two 8-byte words, overlapping (n < 16 with SSE2) */
+    uint64_t a = mdri_ld64(host), b = mdri_ld64(host + n - 8);
+    size_t i = 8;
+    for (; i + 8 < n; i += 8) { /* without SSE2: the middle words */
+      uint64_t m = mdri_ld64(host + i);
+      if (m != mdri_ld64(k + i)) return NULL;
+      memcpy(dst + i, &m, 8);
+    }
+    if (a != mdri_ld64(k) || b != mdri_ld64(k + n - 8)) return NULL;
+    memcpy(dst, &a, 8);
+    memcpy(dst + n - 8, &b, 8);
+  } else {
+    if (!mdri_bytes_eq(k, host, n)) return NULL;
+    memcpy(dst, host, n);
+  }
   dst[n] = '\0';
   return s;
 }
