@@ -97,7 +97,14 @@ __attribute__((always_inline))
 static inline int alpn_is_http(mdr_str a) {
   switch (a.len) {
   case 2: return a.ptr[0] == 'h' && (a.ptr[1] | 1) == '3';
-  case 8: return memcmp(a.ptr, "http/1.", 7) == 0 && (a.ptr[7] == '1' || a.ptr[7] == '0');
+  case 8: {
+    /* "http/1.0" and "http/1.1" differ only in the last byte's low bit. */
+    uint64_t w, lit, bit;
+    memcpy(&w, a.ptr, 8);
+    memcpy(&lit, "http/1.1", 8);
+    memcpy(&bit, "\0\0\0\0\0\0\0\1", 8);
+    return (w | bit) == lit;
+  }
   default: return 0;
   }
 }
@@ -452,7 +459,7 @@ STEP_FN rule6_vhost(dstate *s) {
   }
   s->d->request_vhost = s->rv;
   mdr_http_version v = s->r->version;
-  unsigned bit = v == MDR_HTTP_2 ? MDR_PROTO_H2 : v == MDR_HTTP_3 ? MDR_PROTO_H3 : MDR_PROTO_H1;
+  unsigned bit = mdri_version_proto(v);
   if (!(t->vhosts[s->rv].protocols & bit))
     return misdirected(s->d, MDR_REASON_PROTOCOL_DISABLED, 6);
   return GO_ON;
@@ -613,9 +620,8 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
   const mdri_slot *named = NULL;
   if (c->hs_match && v.len <= MDR_HOST_MAX && v.ptr[v.len - 1] >= 'a' &&
       v.ptr[v.len - 1] <= 'z' &&
-      (named = mdri_match_slot(t, c->listener, v.ptr, v.len, c->hs_match)) != NULL) {
-    memcpy(a->host, v.ptr, v.len);
-    a->host[v.len] = '\0';
+      (named = mdri_match_slot_copy(t, c->listener, v.ptr, v.len, c->hs_match, a->host)) !=
+          NULL) {
     a->host_len = v.len;
     a->kind = MDR_HOST_NAME;
     a->port = 0;
@@ -626,36 +632,39 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
    * flag) or another of its ports. */
   if (a->port && a->port != 443u && !mdri_listener_port_ok(l, a->port)) return GO_ON;
   /* Rule 6: the request vhost R. */
-  int match = MDRI_NAME_EXACT;
   mdr_index rv;
-  if (named)
-    rv = mdri_match_vhost(named, &match);
-  else if (!c->hs_match || !mdri_lookup_hinted(t, c->listener, a->host, a->host_len,
-                                               c->hs_match, &rv, &match))
-    rv = mdri_lookup(t, c->listener, a->host, a->host_len, a->kind, &match);
+  int alias;
+  if (named) {
+    int kind;
+    rv = mdri_match_vhost(named, &kind);
+    alias = kind == MDRI_NAME_ALIAS;
+  } else {
+    int match = MDRI_NAME_EXACT;
+    if (!c->hs_match || !mdri_lookup_hinted(t, c->listener, a->host, a->host_len, c->hs_match,
+                                            &rv, &match))
+      rv = mdri_lookup(t, c->listener, a->host, a->host_len, a->kind, &match);
+    alias = match == MDRI_NAME_ALIAS;
+  }
   mdr_reason reason;
   if (rv == MDR_NONE) {
     if (l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) return GO_ON;
-    memset(d, 0, offsetof(mdr_decision, authority));
     d->kind = MDR_MISDIRECTED;
     d->status = 421;
     d->vhost = MDR_NONE;
     d->reason = MDR_REASON_UNKNOWN_HOST;
     d->rule = 6;
+    d->location_len = 0;
     d->has_authority = 1;
     d->request_vhost = MDR_NONE;
     d->handshake_vhost = hv;
     return DECIDED;
   }
-  unsigned bit = r->version == MDR_HTTP_2   ? MDR_PROTO_H2
-                 : r->version == MDR_HTTP_3 ? MDR_PROTO_H3
-                                            : MDR_PROTO_H1;
-  const mdri_vhost *rvh = &t->vhosts[rv];
   /* Rules 6, 8 and 9: R speaks this version, takes 0-RTT when it came as
-   * 0-RTT, and is not a redirect alias (a TLS listener never redirects to
-   * https). */
-  if (!(rvh->protocols & bit) || (c->early_data && !rvh->early_data) || match == MDRI_NAME_ALIAS)
-    return GO_ON;
+   * 0-RTT (the vhost's plain bits, one test), and is not a redirect alias
+   * (a TLS listener never redirects to https).  The version is 0, 2 or 3
+   * here. */
+  unsigned want = 1u << ((unsigned)r->version + (c->early_data ? 4u : 0u));
+  if (!(t->vhosts[rv].plain & want) || alias) return GO_ON;
   /* Rule 7: H's connection may serve R. */
   if (rv == hv && l->sni_host != MDR_SNI_HOST_IGNORE) {
     reason = MDR_REASON_SERVE_HANDSHAKE_VHOST;
@@ -666,12 +675,12 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
       return GO_ON;
   }
   /* Rule 10. */
-  memset(d, 0, offsetof(mdr_decision, authority));
   d->kind = MDR_SERVE;
   d->status = 200;
   d->vhost = rv;
   d->reason = reason;
   d->rule = 10;
+  d->location_len = 0;
   d->has_authority = 1;
   d->request_vhost = rv;
   d->handshake_vhost = hv;

@@ -104,6 +104,9 @@ typedef struct mdri_vhost {
   uint8_t http;                   /* mdr_http_mode */
   uint8_t protocols;
   uint8_t early_data;
+  uint8_t plain;                  /* the plain request's rules 6 and 8 (decide.c): bit v is set
+                                   * when the vhost speaks HTTP version v (mdr_http_version), bit
+                                   * 4 + v when it also takes that version as 0-RTT */
 } mdri_vhost; /* 56 bytes on LP64: a million vhosts are 56 MB of these */
 
 /* The j-th listener (j < n_listeners) that vhost v listens on. */
@@ -262,6 +265,60 @@ static inline const mdri_slot *mdri_match_slot(const mdr_table *t, mdr_index lis
   return s;
 }
 
+/* mdri_match_slot for a host of 1 to MDR_HOST_MAX bytes and a match that is
+ * not 0, copying the host to dst (MDR_HOST_MAX + 1 bytes) with its NUL as
+ * it compares: the bytes are loaded once.  When it returns NULL, dst holds
+ * some of the host's bytes (the caller normalises into it afterwards). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline const mdri_slot *mdri_match_slot_copy(const mdr_table *t, mdr_index listener,
+                                                    const char *host, size_t n, uint32_t match,
+                                                    char *dst) {
+  if ((uint64_t)(match - 1) > t->slot_mask) return NULL;
+  const mdri_slot *s = &t->slots[match - 1];
+  if ((s->taglen & 0xffu) != n ||
+      s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT))
+    return NULL;
+  const char *k = t->strings + s->key;
+#if MDRI_BYTES_EQ_SSE2
+  if (n >= 16) {
+    __m128i x;
+    for (size_t i = 0; i + 16 < n; i += 16) {
+      x = _mm_loadu_si128((const __m128i *)(const void *)(host + i));
+      if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_loadu_si128((const __m128i *)(const void *)(k + i)))) !=
+          0xffff)
+        return NULL;
+      _mm_storeu_si128((__m128i *)(void *)(dst + i), x);
+    }
+    x = _mm_loadu_si128((const __m128i *)(const void *)(host + n - 16));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_loadu_si128((const __m128i *)(const void *)(k + n - 16)))) !=
+        0xffff)
+      return NULL;
+    _mm_storeu_si128((__m128i *)(void *)(dst + n - 16), x);
+    dst[n] = '\0';
+    return s;
+  }
+#endif
+  if (n >= 8) { /* two 8-byte words, overlapping (n < 16 with SSE2) */
+    uint64_t a = mdri_ld64(host), b = mdri_ld64(host + n - 8);
+    size_t i = 8;
+    for (; i + 8 < n; i += 8) { /* without SSE2: the middle words */
+      uint64_t m = mdri_ld64(host + i);
+      if (m != mdri_ld64(k + i)) return NULL;
+      memcpy(dst + i, &m, 8);
+    }
+    if (a != mdri_ld64(k) || b != mdri_ld64(k + n - 8)) return NULL;
+    memcpy(dst, &a, 8);
+    memcpy(dst + n - 8, &b, 8);
+  } else {
+    if (!mdri_bytes_eq(k, host, n)) return NULL;
+    memcpy(dst, host, n);
+  }
+  dst[n] = '\0';
+  return s;
+}
+
 /* What mdri_lookup gives for the slot mdri_match_slot returned. */
 static inline mdr_index mdri_match_vhost(const mdri_slot *s, int *kind_out) {
   *kind_out = (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
@@ -279,6 +336,11 @@ static inline int mdri_lookup_hinted(const mdr_table *t, mdr_index listener, con
 /* Does certificate c cover the normalised host? */
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                      mdr_host_kind hk);
+
+/* The protocols= bit of an HTTP version (HTTP/1.0 and 1.1 are h1). */
+static inline unsigned mdri_version_proto(mdr_http_version v) {
+  return v == MDR_HTTP_2 ? MDR_PROTO_H2 : v == MDR_HTTP_3 ? MDR_PROTO_H3 : MDR_PROTO_H1;
+}
 
 /* Policy class of a vhost. */
 static inline uint32_t mdri_vhost_class(const mdr_table *t, mdr_index v) {

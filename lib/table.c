@@ -175,6 +175,10 @@ static void lay_out_vhosts(const mdr_builder *b, const mdri_refs *r, mdr_table *
     v->redirect_status = (uint16_t)(bv->redirect_status ? bv->redirect_status : 308u);
     v->protocols = (uint8_t)(bv->protocols ? bv->protocols : MDR_PROTO_ALL);
     v->early_data = (uint8_t)bv->early_data;
+    v->plain = 0;
+    for (unsigned ver = MDR_HTTP_1_1; ver <= MDR_HTTP_3; ver++)
+      if (v->protocols & mdri_version_proto((mdr_http_version)ver))
+        v->plain |= (uint8_t)((1u << ver) | (v->early_data ? 1u << (4 + ver) : 0u));
     v->listeners_begin = rk;
     v->n_listeners = bv->n_listeners;
     for (size_t j = 0; j < bv->n_listeners; j++, rk++)

@@ -16,6 +16,7 @@
  * request's one-pass path wherever it applies (decide.c): it must give the
  * same return value, decision and Location as the traced run, which always
  * runs the rules.
+ * Then the same over names that differ in one byte (check_near_names).
  * Prints how many cases took the shortcut and the plain path per file, and
  * fails when none did across all the files: a corpus that never takes them
  * proves nothing.
@@ -240,6 +241,49 @@ out:
   return status;
 }
 
+/* Names that differ from each other in one byte, at the places where the
+ * plain path's compare-and-copy of the host changes strategy (byte loop, 4-
+ * and 8-byte words, 16-byte blocks, the last block overlapping), one vhost
+ * each: a hint naming another of them must not be taken for a match.
+ * Written as a vhosts file and a cases file in the working folder, then
+ * checked like the corpus. */
+static int check_near_names(size_t *shortcut, size_t *plain, size_t *failures) {
+  static const unsigned lens[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 40, 48, 49 };
+  const char *vpath = "hs_match_near.vhosts", *cpath = "hs_match_near.cases";
+  FILE *vf = fopen(vpath, "w"), *cf = fopen(cpath, "w");
+  if (!vf || !cf) {
+    if (vf) fclose(vf);
+    if (cf) fclose(cf);
+    fprintf(stderr, "cannot write %s, %s\n", vpath, cpath);
+    return 2;
+  }
+  fprintf(vf, "listener web https 443 default=v0\n");
+  unsigned k = 0;
+  for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+    unsigned n = lens[i];
+    unsigned at[] = { n, 0, n / 2, n > 8 ? 8 : n, n > 16 ? 16 : n, n - 1 }; /* n: none */
+    for (size_t j = 0; j < sizeof at / sizeof at[0]; j++) {
+      int seen = j && at[j] >= n;
+      for (size_t jj = 0; jj < j; jj++) seen |= at[jj] == at[j];
+      if (seen) continue;
+      char name[64];
+      memset(name, 'a', n);
+      name[n] = '\0';
+      if (at[j] < n) name[at[j]] = 'b';
+      fprintf(vf, "cert c%u %s\nvhost v%u listen=web names=%s cert=c%u\n", k, name, k, name, k);
+      fprintf(cf, "case listener=web sni=%s alpn=h2 authority=%s => serve v%u\n", name, name, k);
+      k++;
+    }
+  }
+  int bad = fclose(vf) != 0;
+  bad |= fclose(cf) != 0;
+  if (bad) return 2;
+  int rc = check_file(vpath, cpath, shortcut, plain, failures);
+  remove(vpath);
+  remove(cpath);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3 || argc % 2 != 1) {
     fprintf(stderr, "usage: test_hs_match VHOSTS CASES [VHOSTS CASES]...\n");
@@ -248,6 +292,7 @@ int main(int argc, char **argv) {
   size_t shortcut = 0, plain = 0, failures = 0;
   for (int i = 1; i + 1 < argc; i += 2)
     if (check_file(argv[i], argv[i + 1], &shortcut, &plain, &failures)) return 2;
+  if (check_near_names(&shortcut, &plain, &failures)) return 2;
   printf("%zu cases took the shortcut, %zu the plain path, %zu runs differ\n", shortcut, plain,
          failures);
   if (!shortcut) fprintf(stderr, "no case took the shortcut: the corpus proves nothing\n");
