@@ -572,7 +572,7 @@ STEP_FN rule10_serve(dstate *s) {
  * (tests/cases/test_hs_match.c compares the two on every case).  Used by
  * mdr_decide only: a traced decision always runs the rules. */
 STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *r,
-                      mdr_decision *d, char *loc, size_t loc_cap) {
+                      mdr_decision *d, const char *loc, size_t loc_cap) {
   if (!t || !c || !r || !d || (!loc && loc_cap) || c->listener >= t->n_listeners) return GO_ON;
   const mdri_listener *l = &t->listeners[c->listener];
   if (!l->plain || c->n_origin_set || c->has_origin_set) return GO_ON;
