@@ -10,6 +10,11 @@
  * are measured for an in-run baseline (bench/baseline.c) and ratio_* lines
  * give misdirect / baseline (below 1 means misdirect is cheaper).
  *
+ * Then, per query kind (exact, wildcard, miss: the queries of that kind
+ * alone, their bytes packed), decide_KIND_ns, decide_no_match_KIND_ns and
+ * baseline_decide_KIND_ns, and KIND_vs_exact (decide_KIND_ns over
+ * decide_exact_ns; _no_match the same without the match).
+ *
  * decide_ns is an SNI-equal request (the request's host is the SNI, and the
  * handshake's match is passed on as mdr_conn.hs_match); decide_no_match_ns
  * the same without the match; decide_coalesced_ns a request on a connection
@@ -251,6 +256,99 @@ static size_t check(ctx *x, int kind) {
   return bad;
 }
 
+/* ---- per query kind ------------------------------------------------------ */
+
+static const char *const kind_name[] = { "exact", "wildcard", "miss" };
+
+/* The queries of one kind (BENCH_Q_*) of x's workload, in their order, their
+ * bytes packed into a buffer of their own, with their handshake results:
+ * a context the timed loops run on unchanged.  Returns 0, or -1 (out of
+ * memory, or no query of that kind). */
+typedef struct kind_ctx {
+  bench_workload w;
+  ctx x;
+} kind_ctx;
+
+static int kind_ctx_make(const ctx *x, int kind, kind_ctx *k) {
+  const bench_workload *w = x->w;
+  memset(k, 0, sizeof *k);
+  size_t m = 0, bytes = 0;
+  for (size_t i = 0; i < w->n_queries; i++)
+    if (w->query_kind[i] == kind) m++, bytes += w->queries[i].len + 1;
+  if (m == 0) return -1;
+  k->w.n_names = w->n_names;
+  k->w.n_queries = m;
+  k->w.queries = malloc(m * sizeof *k->w.queries);
+  k->w.query_kind = malloc(m);
+  k->w.bytes = malloc(bytes);
+  k->x.hv = malloc(m * sizeof *k->x.hv);
+  k->x.hm = malloc(m * sizeof *k->x.hm);
+  k->x.bhv = malloc(m * sizeof *k->x.bhv);
+  if (!k->w.queries || !k->w.query_kind || !k->w.bytes || !k->x.hv || !k->x.hm || !k->x.bhv)
+    return -1;
+  size_t j = 0, at = 0;
+  for (size_t i = 0; i < w->n_queries; i++) {
+    if (w->query_kind[i] != kind) continue;
+    memcpy(k->w.bytes + at, w->queries[i].ptr, w->queries[i].len + 1);
+    k->w.queries[j] = (mdr_str){ k->w.bytes + at, w->queries[i].len };
+    k->w.query_kind[j] = (uint8_t)kind;
+    k->x.hv[j] = x->hv[i];
+    k->x.hm[j] = x->hm[i];
+    k->x.bhv[j] = x->bhv[i];
+    at += w->queries[i].len + 1;
+    j++;
+  }
+  k->w.bytes_len = at;
+  k->x.w = &k->w;
+  k->x.t = x->t;
+  k->x.base = x->base;
+  return 0;
+}
+
+static void kind_ctx_free(kind_ctx *k) {
+  free(k->w.queries);
+  free(k->w.query_kind);
+  free(k->w.bytes);
+  free(k->x.hv);
+  free(k->x.hm);
+  free(k->x.bhv);
+}
+
+/* decide (SNI-equal), decide without the match, and the baseline's
+ * decision, per query kind, over as many operations as the other figures;
+ * then each kind against exact.  Returns the check failures. */
+static size_t bench_kinds(ctx *x, size_t count, unsigned passes) {
+  stat3 dc[3], dn[3], bd[3];
+  size_t bad = 0;
+  char key[64];
+  for (int kd = 0; kd < 3; kd++) {
+    kind_ctx k;
+    if (kind_ctx_make(x, kd, &k)) {
+      kind_ctx_free(&k);
+      fprintf(stderr, "misdirect-bench: no %s query, or out of memory\n", kind_name[kd]);
+      return 1;
+    }
+    bad += check(&k.x, REQ_SNI_EQUAL) + check(&k.x, REQ_NO_MATCH);
+    dc[kd] = timed(&k.x, run_decide, count, passes);
+    dn[kd] = timed(&k.x, run_decide_no_match, count, passes);
+    bd[kd] = timed(&k.x, run_base_decide, count, passes);
+    x->sink += k.x.sink;
+    snprintf(key, sizeof key, "decide_%s_ns", kind_name[kd]);
+    put3(key, dc[kd]);
+    snprintf(key, sizeof key, "decide_no_match_%s_ns", kind_name[kd]);
+    put3(key, dn[kd]);
+    snprintf(key, sizeof key, "baseline_decide_%s_ns", kind_name[kd]);
+    put3(key, bd[kd]);
+    printf("ratio_decide_%s=%.3f\n", kind_name[kd], dc[kd].med / bd[kd].med);
+    kind_ctx_free(&k);
+  }
+  for (int kd = 1; kd < 3; kd++) {
+    printf("%s_vs_exact=%.3f\n", kind_name[kd], dc[kd].med / dc[0].med);
+    printf("%s_vs_exact_no_match=%.3f\n", kind_name[kd], dn[kd].med / dn[0].med);
+  }
+  return bad;
+}
+
 /* ---- one workload size --------------------------------------------------- */
 
 static int bench_one(const opts *o, size_t n) {
@@ -355,6 +453,9 @@ static int bench_one(const opts *o, size_t n) {
   printf("ratio_handshake=%.3f\n", hs.med / bhs.med);
   printf("ratio_decide=%.3f\n", dc.med / bdc.med);
   printf("ratio_decide_latency=%.3f\n", dl.med / bdl.med);
+  size_t kbad = bench_kinds(&x, q, o->passes);
+  printf("check_failures_per_kind=%zu\n", kbad);
+  bad += kbad;
   printf("\n");
   fflush(stdout);
 
