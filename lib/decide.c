@@ -635,9 +635,9 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
   mdr_index rv;
   int alias;
   if (named) {
-    int kind;
-    rv = mdri_match_vhost(named, &kind);
-    alias = kind == MDRI_NAME_ALIAS;
+    /* A wildcard slot never has the alias bit (aliases are exact names). */
+    rv = named->value & ~MDRI_ALIAS_BIT;
+    alias = (named->value & MDRI_ALIAS_BIT) != 0;
   } else {
     int match = MDRI_NAME_EXACT;
     if (!c->hs_match || !mdri_lookup_hinted(t, c->listener, a->host, a->host_len, c->hs_match,

@@ -178,12 +178,19 @@ uint64_t mdri_slot_hash(uint8_t space, uint32_t owner, uint8_t kind, const char 
 void mdri_slot_prefetch(const mdr_table *t, uint64_t h);
 int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t owner, uint8_t kind,
                             const char *p, size_t n, uint32_t value, uint32_t *existing);
+/* Does the listener wildcard slot s ("*.S") stand for the lookup of this
+ * host (1 to 255 bytes)?  The host must be one label in normal form, a dot
+ * and S, and no exact name on the listener may equal it (mdri_lookup's exact
+ * probe, alone: the normaliser and the wildcard probe are spared).  See
+ * mdri_match_slot. */
+int mdri_wild_match(const mdr_table *t, mdr_index listener, const mdri_slot *s, const char *host,
+                    size_t n);
 /* Find the vhost for a normalised host on a listener: exact, then wildcard.
  * Returns the vhost index or MDR_NONE; *kind_out gets MDRI_NAME_*. */
 mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                       mdr_host_kind hk, int *kind_out);
-/* mdri_lookup, also giving where an exact name matched (its slot + 1; 0
- * for a wildcard or no match): mdr_handshake_result.match. */
+/* mdri_lookup, also giving the slot that matched, exact or wildcard (its
+ * index + 1; 0 for no match): mdr_handshake_result.match. */
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                             mdr_host_kind hk, uint32_t *match_out);
 
@@ -197,6 +204,13 @@ static inline uint32_t mdri_slot_meta(uint8_t space, uint32_t owner, uint8_t kin
 #define MDRI_BYTES_EQ_SSE2 1
 #else
 #define MDRI_BYTES_EQ_SSE2 0
+#endif
+
+/* A branch the compiler should lay out as the rare one. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MDRI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define MDRI_UNLIKELY(x) (x)
 #endif
 
 static inline uint64_t mdri_ld64(const char *p) {
@@ -239,25 +253,33 @@ static inline int mdri_bytes_eq(const char *a, const char *b, size_t n) {
   return 1;
 }
 
-/* When `match` (from mdri_lookup_match, on any table) names the exact slot
- * of this host on this listener, mdri_match_slot returns it, and
- * mdri_lookup_hinted sets *vhost_out and *kind_out to exactly what
- * mdri_lookup would and returns 1, without hashing or probing; else NULL or
- * 0 (look it up).
+/* When `match` (from mdri_lookup_match, on any table) names the slot that
+ * mdri_lookup would find for this normalised host on this listener,
+ * mdri_match_slot returns it, and mdri_lookup_hinted sets *vhost_out and
+ * *kind_out to exactly what mdri_lookup would and returns 1, without
+ * normalising again, hashing the suffix or probing for the wildcard; else
+ * NULL or 0 (look it up).
  *
- * Why a match hint gives what mdri_lookup gives: the slot it names holds
+ * Why a match hint gives what mdri_lookup gives.  An exact slot: it holds
  * the key (listener space, this listener, exact, these bytes), and keys are
  * unique in the index (mdri_slot_insert refuses a clash; nothing is ever
  * removed).  mdri_lookup probes for that very key first - exact before
  * wildcard, whatever the host kind - from the key's hash position, and
  * linear probing without deletions reaches every slot inserted from there,
- * so it would return this slot.  Any other hint (0, out of range, another
- * listener's or table's slot, a wildcard or cert slot, another name) is
- * refused here and the caller looks up. */
+ * so it would return this slot.  A wildcard slot "*.S": the host is
+ * "LABEL.S" with LABEL one label in normal form, so it is a name in normal
+ * form (its last label is S's, which the build accepted as a name) whose
+ * first dot is LABEL's; mdri_wild_match's probe is mdri_lookup's exact
+ * probe, and it misses; so mdri_lookup probes for the wildcard key S, which
+ * is this slot's.  Any other hint (0, out of range, another listener's or
+ * table's slot, a cert slot, another name) is refused here and the caller
+ * looks up. */
 static inline const mdri_slot *mdri_match_slot(const mdr_table *t, mdr_index listener,
                                                const char *host, size_t n, uint32_t match) {
   if (match == 0 || (uint64_t)(match - 1) > t->slot_mask || n == 0 || n > 255) return NULL;
   const mdri_slot *s = &t->slots[match - 1];
+  if (s->meta == mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_WILD))
+    return mdri_wild_match(t, listener, s, host, n) ? s : NULL;
   if ((s->taglen & 0xffu) != n ||
       s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT) ||
       !mdri_bytes_eq(t->strings + s->key, host, n))
@@ -277,9 +299,15 @@ static inline const mdri_slot *mdri_match_slot_copy(const mdr_table *t, mdr_inde
                                                     char *dst) {
   if ((uint64_t)(match - 1) > t->slot_mask) return NULL;
   const mdri_slot *s = &t->slots[match - 1];
-  if ((s->taglen & 0xffu) != n ||
-      s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT))
-    return NULL;
+  if (MDRI_UNLIKELY((s->taglen & 0xffu) != n ||
+                    s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT))) {
+    if (s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_WILD) ||
+        !mdri_wild_match(t, listener, s, host, n))
+      return NULL;
+    memcpy(dst, host, n);
+    dst[n] = '\0';
+    return s;
+  }
   const char *k = t->strings + s->key;
 #if MDRI_BYTES_EQ_SSE2
   if (n >= 16) {
@@ -321,7 +349,9 @@ static inline const mdri_slot *mdri_match_slot_copy(const mdr_table *t, mdr_inde
 
 /* What mdri_lookup gives for the slot mdri_match_slot returned. */
 static inline mdr_index mdri_match_vhost(const mdri_slot *s, int *kind_out) {
-  *kind_out = (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
+  *kind_out = (s->meta & 1u)                  ? MDRI_NAME_WILD
+              : (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS
+                                            : MDRI_NAME_EXACT;
   return s->value & ~MDRI_ALIAS_BIT;
 }
 

@@ -187,6 +187,50 @@ int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, 
                                  p, n, value, existing);
 }
 
+/* Is [p, p+j) one label in normal form ([a-z0-9_-], 1 to 63 bytes, no
+ * hyphen at either end)?  p has n > j readable bytes. */
+static int label_normal(const char *p, size_t j, size_t n) {
+  if (j == 0 || j > 63 || p[0] == '-' || p[j - 1] == '-') return 0;
+#if MDRI_BYTES_EQ_SSE2
+  if (j <= 16 && n >= 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i lower = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                                  _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
+                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
+    unsigned ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(lower, digit), other));
+    unsigned want = (1u << j) - 1u;
+    return (ok & want) == want;
+  }
+#else
+  (void)n;
+#endif
+  for (size_t i = 0; i < j; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return 0;
+  }
+  return 1;
+}
+
+int mdri_wild_match(const mdr_table *t, mdr_index listener, const mdri_slot *s, const char *host,
+                    size_t n) {
+  size_t k = s->taglen & 0xffu;
+  if (n < k + 2 || n > MDR_HOST_MAX) return 0;
+  size_t j = n - k - 1; /* the label's length; host[j] is its dot */
+  if (host[j] != '.' || !label_normal(host, j, n) ||
+      !bytes_eq(t->strings + s->key, host + j + 1, k))
+    return 0;
+  /* mdri_lookup's exact probe (part_hashes, with the dot known). */
+  size_t d;
+  uint64_t hl = label_hash(host, n, &d);
+  uint64_t hr = hash_bytes(host + j + 1, k, SEED_REST);
+  uint64_t he = exact_hash(hl, hr, owner_mix(MDRI_SPACE_LISTENER, listener));
+  return probe(t, he, taglen(he, n), meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT), host,
+               n) == NULL;
+}
+
 /* Exact probe, then the wildcard probe for the suffix after the first label
  * (names only: a wildcard never covers an IP literal). */
 static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint32_t owner,
@@ -221,7 +265,7 @@ static inline mdr_index lookup(const mdr_table *t, mdr_index listener, const cha
   if (kind_out)
     *kind_out = wild ? MDRI_NAME_WILD
                 : (s->value & MDRI_ALIAS_BIT) ? MDRI_NAME_ALIAS : MDRI_NAME_EXACT;
-  if (match_out && !wild) *match_out = (uint32_t)(s - t->slots) + 1;
+  if (match_out) *match_out = (uint32_t)(s - t->slots) + 1;
   return s->value & ~MDRI_ALIAS_BIT;
 }
 

@@ -900,7 +900,7 @@ typedef struct mdr_handshake_result {
   int sni_valid;                 /**< SNI present and a valid name */
   char sni[MDR_HOST_MAX + 1];    /**< normalised SNI when sni_valid */
   size_t sni_len;                /**< bytes of sni, without the NUL */
-  uint32_t match;                /**< where in the table the SNI matched a name exactly (opaque; 0 = it did not): pass it on as mdr_conn.hs_match.  @since 0.3.0 */
+  uint32_t match;                /**< where in the table the SNI matched a name, exact or wildcard (opaque; 0 = it did not): pass it on as mdr_conn.hs_match.  @since 0.3.0 */
 } mdr_handshake_result;
 
 /**
