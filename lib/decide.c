@@ -664,7 +664,8 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
    * (a TLS listener never redirects to https).  The version is 0, 2 or 3
    * here. */
   unsigned want = 1u << ((unsigned)r->version + (c->early_data ? 4u : 0u));
-  if (!(t->vhosts[rv].plain & want) || alias) return GO_ON;
+  unsigned plain = named ? mdri_slot_plain(named) : t->vhosts[rv].plain;
+  if (!(plain & want) || alias) return GO_ON;
   /* Rule 7: H's connection may serve R. */
   if (rv == hv && l->sni_host != MDR_SNI_HOST_IGNORE) {
     reason = MDR_REASON_SERVE_HANDSHAKE_VHOST;

@@ -115,13 +115,20 @@ typedef struct mdri_vhost {
 /* Hash slot (16 bytes, four per cache line; see lookup.c): key = (space,
  * owner, kind class, host bytes). */
 typedef struct mdri_slot {
-  uint32_t taglen;                /* 24 hash bits << 8 | key length; 0 = empty */
+  uint32_t taglen;                /* 16 hash bits << 16 | plain bits << 8 | key length; 0 =
+                                   * empty.  The plain bits are the vhost's mdri_vhost.plain
+                                   * (listener space; 0 in cert space), so the plain request
+                                   * served through a match needs no vhost record */
   uint32_t value;                 /* vhost index (listener space) or cert index */
   uint32_t key;                   /* offset of the key bytes in strings */
   uint32_t meta;                  /* owner << 2 | cert space << 1 | wildcard */
 } mdri_slot;
 
 enum { MDRI_SPACE_LISTENER = 1, MDRI_SPACE_CERT = 2 };
+#define MDRI_SLOT_PLAIN_MASK 0xff00u
+/* The vhost's plain bits (mdri_vhost.plain) kept in a listener slot. */
+static inline unsigned mdri_slot_plain(const mdri_slot *s) { return (s->taglen >> 8) & 0xffu; }
+
 /* Set in a listener slot's value when the name is a redirect alias. */
 #define MDRI_ALIAS_BIT 0x80000000u
 
@@ -177,7 +184,8 @@ int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, 
 uint64_t mdri_slot_hash(uint8_t space, uint32_t owner, uint8_t kind, const char *p, size_t n);
 void mdri_slot_prefetch(const mdr_table *t, uint64_t h);
 int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t owner, uint8_t kind,
-                            const char *p, size_t n, uint32_t value, uint32_t *existing);
+                            const char *p, size_t n, uint32_t value, uint8_t plain,
+                            uint32_t *existing);
 /* Does the listener wildcard slot s ("*.S") stand for the lookup of this
  * host (1 to 255 bytes)?  The host must be one label in normal form, a dot
  * and S, and no exact name on the listener may equal it (mdri_lookup's exact

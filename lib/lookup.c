@@ -3,9 +3,10 @@
  *
  * Layout (measured in bench/, see docs/performance.md): open addressing with
  * linear probing over 16-byte slots, four per cache line.  A slot holds a
- * 24-bit hash tag and the key length in one word, so a probe rejects a
- * mismatch without touching the key; a hit is confirmed against the key
- * bytes in the table's string block.
+ * 16-bit hash tag and the key length in one word (with the vhost's plain
+ * bits between them), so a probe rejects a mismatch without touching the
+ * key; a hit is confirmed against the key bytes in the table's string
+ * block.
  *
  * The hash of a name is built from two independent parts: the hash of its
  * first label and the hash of the rest (the suffix after the first dot).  A
@@ -122,8 +123,10 @@ static inline void part_hashes(const char *p, size_t n, uint64_t *hl, uint64_t *
   *hr = d < n ? hash_bytes(p + d + 1, n - d - 1, SEED_REST) : NO_REST;
 }
 
-/* Slot words: tag (24 high hash bits) and length; meta = owner, space, kind. */
-static inline uint32_t taglen(uint64_t h, size_t n) { return (uint32_t)(h >> 40) << 8 | (uint32_t)n; }
+/* Slot words: tag (16 high hash bits) and length; meta = owner, space, kind. */
+static inline uint32_t taglen(uint64_t h, size_t n) { return (uint32_t)(h >> 48) << 16 | (uint32_t)n; }
+/* A slot's tag and length, without the vhost's plain bits (bits 8-15). */
+#define TAGLEN(s) ((s)->taglen & ~MDRI_SLOT_PLAIN_MASK)
 #define meta(space, owner, kind) mdri_slot_meta(space, owner, kind)
 
 #define bytes_eq(a, b, n) mdri_bytes_eq(a, b, n)
@@ -133,7 +136,7 @@ static inline const mdri_slot *probe(const mdr_table *t, uint64_t h, uint32_t tl
   uint64_t i = h & t->slot_mask;
   for (;;) {
     const mdri_slot *s = &t->slots[i];
-    if (s->taglen == tl) {
+    if (TAGLEN(s) == tl) {
       if (s->meta == mt && bytes_eq(t->strings + s->key, p, n)) return s;
     } else if (s->taglen == 0) {
       return NULL;
@@ -161,20 +164,21 @@ uint64_t mdri_slot_hash(uint8_t space, uint32_t owner, uint8_t kind, const char 
 void mdri_slot_prefetch(const mdr_table *t, uint64_t h) { prefetch(&t->slots[h & t->slot_mask]); }
 
 int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t owner, uint8_t kind,
-                            const char *p, size_t n, uint32_t value, uint32_t *existing) {
+                            const char *p, size_t n, uint32_t value, uint8_t plain,
+                            uint32_t *existing) {
   uint32_t tl = taglen(h, n), mt = meta(space, owner, kind);
   /* One walk: a clash is met before the first empty slot. */
   uint64_t i = h & t->slot_mask;
   while (t->slots[i].taglen != 0) {
     const mdri_slot *s = &t->slots[i];
-    if (s->taglen == tl && s->meta == mt && bytes_eq(t->strings + s->key, p, n)) {
+    if (TAGLEN(s) == tl && s->meta == mt && bytes_eq(t->strings + s->key, p, n)) {
       *existing = s->value & ~MDRI_ALIAS_BIT;
       return 1;
     }
     i = (i + 1) & t->slot_mask;
   }
   mdri_slot *s = &t->slots[i];
-  s->taglen = tl;
+  s->taglen = tl | (uint32_t)plain << 8;
   s->value = value;
   s->key = (uint32_t)(p - t->strings);
   s->meta = mt;
@@ -184,7 +188,7 @@ int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t ow
 int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, const char *p,
                      size_t n, uint32_t value, uint32_t *existing) {
   return mdri_slot_insert_hashed(t, mdri_slot_hash(space, owner, kind, p, n), space, owner, kind,
-                                 p, n, value, existing);
+                                 p, n, value, 0, existing);
 }
 
 /* Is [p, p+j) one label in normal form ([a-z0-9_-], 1 to 63 bytes, no

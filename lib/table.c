@@ -218,7 +218,7 @@ static int insert_pending(mdr_table *t, const pending *e, mdr_error *err) {
   uint32_t value = e->vhost | (nm->kind == MDRI_NAME_ALIAS ? MDRI_ALIAS_BIT : 0u);
   uint32_t other = 0;
   if (!mdri_slot_insert_hashed(t, e->h, MDRI_SPACE_LISTENER, e->listener, key_kind(nm), key_of(nm),
-                               key_len(nm), value, &other))
+                               key_len(nm), value, t->vhosts[e->vhost].plain, &other))
     return 0;
   if (other == e->vhost) return 0; /* same name twice in one vhost was caught at add time */
   set_err(err, MDR_ERR_CONFIG, mdri_vhost_line(t, e->vhost), nm->host,
