@@ -115,19 +115,21 @@ typedef struct mdri_vhost {
 /* Hash slot (16 bytes, four per cache line; see lookup.c): key = (space,
  * owner, kind class, host bytes). */
 typedef struct mdri_slot {
-  uint32_t taglen;                /* 16 hash bits << 16 | plain bits << 8 | key length; 0 =
-                                   * empty.  The plain bits are the vhost's mdri_vhost.plain
-                                   * (listener space; 0 in cert space), so the plain request
-                                   * served through a match needs no vhost record */
+  uint32_t taglen;                /* 24 hash bits << 8 | key length; 0 = empty */
   uint32_t value;                 /* vhost index (listener space) or cert index */
   uint32_t key;                   /* offset of the key bytes in strings */
-  uint32_t meta;                  /* owner << 2 | cert space << 1 | wildcard */
+  uint32_t meta;                  /* plain bits << 24 | owner << 2 | cert space << 1 |
+                                   * wildcard.  The plain bits are the vhost's
+                                   * mdri_vhost.plain (listener space; 0 in cert space), so a
+                                   * plain request served through a match reads no vhost
+                                   * record */
 } mdri_slot;
 
 enum { MDRI_SPACE_LISTENER = 1, MDRI_SPACE_CERT = 2 };
-#define MDRI_SLOT_PLAIN_MASK 0xff00u
-/* The vhost's plain bits (mdri_vhost.plain) kept in a listener slot. */
-static inline unsigned mdri_slot_plain(const mdri_slot *s) { return (s->taglen >> 8) & 0xffu; }
+/* The meta word's key part (owner, space, kind), and the vhost's plain bits
+ * (mdri_vhost.plain) kept above it in a listener slot. */
+#define MDRI_META_KEY 0x00ffffffu
+static inline unsigned mdri_slot_plain(const mdri_slot *s) { return s->meta >> 24; }
 
 /* Set in a listener slot's value when the name is a redirect alias. */
 #define MDRI_ALIAS_BIT 0x80000000u
@@ -173,7 +175,7 @@ static inline uint32_t mdri_vhost_line(const mdr_table *t, uint32_t i) {
 /* Hashing and lookup (lookup.c).  Limits of the slot layout, checked by the
  * build: owners (listener and cert indexes) below MDRI_MAX_OWNER, the string
  * block below 4 GiB, keys of 1-255 bytes (names are at most 253). */
-#define MDRI_MAX_OWNER (1u << 30)
+#define MDRI_MAX_OWNER (1u << 22)
 /* Insert during build (p must point into t->strings); returns 0, or 1 with
  * *existing = the clashing slot's vhost on a key clash. */
 int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, const char *p,
@@ -286,10 +288,10 @@ static inline const mdri_slot *mdri_match_slot(const mdr_table *t, mdr_index lis
                                                const char *host, size_t n, uint32_t match) {
   if (match == 0 || (uint64_t)(match - 1) > t->slot_mask || n == 0 || n > 255) return NULL;
   const mdri_slot *s = &t->slots[match - 1];
-  if (s->meta == mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_WILD))
+  if ((s->meta & MDRI_META_KEY) == mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_WILD))
     return mdri_wild_match(t, listener, s, host, n) ? s : NULL;
   if ((s->taglen & 0xffu) != n ||
-      s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT) ||
+      (s->meta & MDRI_META_KEY) != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT) ||
       !mdri_bytes_eq(t->strings + s->key, host, n))
     return NULL;
   return s;
@@ -308,8 +310,9 @@ static inline const mdri_slot *mdri_match_slot_copy(const mdr_table *t, mdr_inde
   if ((uint64_t)(match - 1) > t->slot_mask) return NULL;
   const mdri_slot *s = &t->slots[match - 1];
   if (MDRI_UNLIKELY((s->taglen & 0xffu) != n ||
-                    s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT))) {
-    if (s->meta != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_WILD) ||
+                    (s->meta & MDRI_META_KEY) !=
+                        mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT))) {
+    if ((s->meta & MDRI_META_KEY) != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_WILD) ||
         !mdri_wild_match(t, listener, s, host, n))
       return NULL;
     memcpy(dst, host, n);

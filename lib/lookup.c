@@ -3,10 +3,10 @@
  *
  * Layout (measured in bench/, see docs/performance.md): open addressing with
  * linear probing over 16-byte slots, four per cache line.  A slot holds a
- * 16-bit hash tag and the key length in one word (with the vhost's plain
- * bits between them), so a probe rejects a mismatch without touching the
- * key; a hit is confirmed against the key bytes in the table's string
- * block.
+ * 24-bit hash tag and the key length in one word, so a probe rejects a
+ * mismatch without touching the key; a hit is confirmed against the key
+ * bytes in the table's string block.  The meta word beside them holds the
+ * key's owner, space and kind, and the vhost's plain bits.
  *
  * The hash of a name is built from two independent parts: the hash of its
  * first label and the hash of the rest (the suffix after the first dot).  A
@@ -123,10 +123,10 @@ static inline void part_hashes(const char *p, size_t n, uint64_t *hl, uint64_t *
   *hr = d < n ? hash_bytes(p + d + 1, n - d - 1, SEED_REST) : NO_REST;
 }
 
-/* Slot words: tag (16 high hash bits) and length; meta = owner, space, kind. */
-static inline uint32_t taglen(uint64_t h, size_t n) { return (uint32_t)(h >> 48) << 16 | (uint32_t)n; }
-/* A slot's tag and length, without the vhost's plain bits (bits 8-15). */
-#define TAGLEN(s) ((s)->taglen & ~MDRI_SLOT_PLAIN_MASK)
+/* Slot words: tag (24 high hash bits) and length; meta = owner, space, kind. */
+static inline uint32_t taglen(uint64_t h, size_t n) { return (uint32_t)(h >> 40) << 8 | (uint32_t)n; }
+/* A slot's meta word without the vhost's plain bits (compared on a tag hit only). */
+#define META(s) ((s)->meta & MDRI_META_KEY)
 #define meta(space, owner, kind) mdri_slot_meta(space, owner, kind)
 
 #define bytes_eq(a, b, n) mdri_bytes_eq(a, b, n)
@@ -136,8 +136,8 @@ static inline const mdri_slot *probe(const mdr_table *t, uint64_t h, uint32_t tl
   uint64_t i = h & t->slot_mask;
   for (;;) {
     const mdri_slot *s = &t->slots[i];
-    if (TAGLEN(s) == tl) {
-      if (s->meta == mt && bytes_eq(t->strings + s->key, p, n)) return s;
+    if (s->taglen == tl) {
+      if (META(s) == mt && bytes_eq(t->strings + s->key, p, n)) return s;
     } else if (s->taglen == 0) {
       return NULL;
     }
@@ -171,17 +171,17 @@ int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t ow
   uint64_t i = h & t->slot_mask;
   while (t->slots[i].taglen != 0) {
     const mdri_slot *s = &t->slots[i];
-    if (TAGLEN(s) == tl && s->meta == mt && bytes_eq(t->strings + s->key, p, n)) {
+    if (s->taglen == tl && META(s) == mt && bytes_eq(t->strings + s->key, p, n)) {
       *existing = s->value & ~MDRI_ALIAS_BIT;
       return 1;
     }
     i = (i + 1) & t->slot_mask;
   }
   mdri_slot *s = &t->slots[i];
-  s->taglen = tl | (uint32_t)plain << 8;
+  s->taglen = tl;
   s->value = value;
   s->key = (uint32_t)(p - t->strings);
-  s->meta = mt;
+  s->meta = mt | (uint32_t)plain << 24;
   return 0;
 }
 

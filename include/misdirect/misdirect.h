@@ -427,7 +427,7 @@ MDR_EXTERN int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, md
  * @return 0; MDR_ERR_CONFIG (err filled: unknown references, two vhosts
  *         claiming one name on a listener, missing default=, ...);
  *         MDR_ERR_NOMEM; MDR_ERR_INVALID_ARGUMENT; MDR_ERR_LIMIT (more
- *         than 2^30 vhosts or names).
+ *         than 2^30 vhosts or names, 2^22 listeners or 2^22 certificates).
  * @ownership The caller owns the one reference of the new table (release
  *            with mdr_table_unref); the table copies what it needs and does
  *            not refer to the builder.
