@@ -237,6 +237,9 @@ int mdri_wild_match(const mdr_table *t, mdr_index listener, const mdri_slot *s, 
 
 /* Exact probe, then the wildcard probe for the suffix after the first label
  * (names only: a wildcard never covers an IP literal). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint32_t owner,
                                          const char *host, size_t n, mdr_host_kind hk,
                                          int *wild) {
