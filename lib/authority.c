@@ -489,14 +489,29 @@ static int fast_authority(const char *p, size_t len, mdr_authority *out) {
   return 1;
 }
 
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* Everything the fast path leaves: IP literals, ports, long names, and
+ * every error with its most specific reason.  Out of line, so that the
+ * fast path's caller saves no more registers than it needs. */
+NOINLINE static mdr_reason careful_authority(const char *p, size_t len, mdr_authority *out);
+
 mdr_reason mdri_authority(const char *p, size_t len, mdr_authority *out) {
+  /* fast_authority sets every field when it decides. */
+  if (len - 1 < 64 && p[0] != '[' && fast_authority(p, len, out)) return MDR_REASON_COUNT_;
+  return careful_authority(p, len, out);
+}
+
+static mdr_reason careful_authority(const char *p, size_t len, mdr_authority *out) {
   out->host[0] = '\0';
   out->host_len = 0;
   out->kind = MDR_HOST_NAME;
   out->port = 0;
   if (len == 0) return MDR_REASON_HOST_EMPTY;
-  if (len <= 64 && p[0] != '[' && fast_authority(p, len, out)) return MDR_REASON_COUNT_;
-  out->host[0] = '\0';
   if (p[0] == '[') {
     size_t close = 1;
     while (close < len && p[close] != ']') close++;
