@@ -19,12 +19,14 @@ int mdr_sni_extension_parse(const uint8_t *ext, size_t len, mdr_str *name_out) {
 }
 
 /* Is the SNI a valid DNS name under rule 2 (no IP literal, no port)?  Fills
- * a.  A NUL is a bad byte for the normaliser, so only the ':' of a port
- * needs looking for first. */
+ * a.  A NUL is a bad byte for the normaliser.  A name the normaliser
+ * accepts is its host's bytes, then perhaps the FQDN dot, then perhaps a
+ * ':' and a port; so there was no ':' exactly when the host (and its dot)
+ * spans the whole SNI. */
 int mdri_sni_valid(const char *p, size_t n, mdr_authority *a) {
-  if (n == 0 || n > 255 || memchr(p, ':', n)) return 0;
-  if (mdri_authority(p, n, a) != MDR_REASON_COUNT_) return 0;
-  return a->kind == MDR_HOST_NAME;
+  if (n == 0 || n > 255) return 0;
+  if (mdri_authority(p, n, a) != MDR_REASON_COUNT_ || a->kind != MDR_HOST_NAME) return 0;
+  return a->host_len == n || (a->host_len + 1 == n && p[n - 1] == '.');
 }
 
 /* ------------------------------------------------------------------------ */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "internal.h"
 #include "testutil.h"
 
 static const char *norm(const char *in, int trim, unsigned *port) {
@@ -288,6 +289,60 @@ static void test_ipv6_canonical_roundtrip(void **state) {
   }
 }
 
+/* mdri_sni_valid (the handshake's test of an SNI) against its definition:
+ * no ':' at all, and the normaliser accepts a DNS name.  The function itself
+ * finds a ':' from the normalised length instead of searching for it.
+ * Random strings over bytes that matter (dots, colons, digits, brackets,
+ * hyphens, upper case, '%', '_'), then names around the fast path's 64-byte
+ * limit and 253 with a trailing dot, colon or port. */
+static int sni_by_definition(const char *p, size_t n, mdr_authority *a) {
+  if (n == 0 || n > 255 || memchr(p, ':', n)) return 0;
+  return mdri_authority(p, n, a) == MDR_REASON_COUNT_ && a->kind == MDR_HOST_NAME;
+}
+
+static void check_sni(const char *p, size_t n) {
+  mdr_authority a1, a2;
+  int want = sni_by_definition(p, n, &a1), got = mdri_sni_valid(p, n, &a2);
+  if (want != got) print_error("SNI '%.*s': want %d, got %d\n", (int)n, p, want, got);
+  assert_int_equal(got, want);
+  if (want) {
+    assert_int_equal(a2.host_len, a1.host_len);
+    assert_memory_equal(a2.host, a1.host, a1.host_len);
+  }
+}
+
+static void test_sni_valid_definition(void **state) {
+  (void)state;
+  static const char al[] = "ab.:-09[]A_%";
+  char buf[300];
+  uint64_t x = 88172645463325252ull;
+  size_t valid = 0;
+  for (int it = 0; it < 300000; it++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t n = (size_t)(x % 14);
+    uint64_t r = x;
+    for (size_t i = 0; i < n; i++) {
+      r = r * 6364136223846793005ull + 1442695040888963407ull;
+      buf[i] = al[(r >> 33) % (sizeof al - 1)];
+    }
+    check_sni(buf, n);
+    mdr_authority a;
+    valid += (size_t)sni_by_definition(buf, n, &a);
+  }
+  assert_true(valid > 1000); /* the strings reach valid names too */
+  for (size_t n = 1; n < 260; n++) {
+    for (int v = 0; v < 6; v++) {
+      for (size_t i = 0; i < n; i++) buf[i] = i % 10 == 9 ? '.' : 'a';
+      if (v == 1) buf[n - 1] = '.';
+      if (v == 2 && n > 2) buf[n - 2] = ':';
+      if (v == 3) buf[n - 1] = ':';
+      if (v == 4 && n > 3) buf[n - 3] = '.', buf[n - 2] = ':', buf[n - 1] = '1';
+      if (v == 5 && n > 2) buf[n - 2] = '.', buf[n - 1] = ':';
+      check_sni(buf, n);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_valid_forms),
@@ -296,6 +351,7 @@ int main(void) {
     cmocka_unit_test(test_embedded_nul_and_no_overread),
     cmocka_unit_test(test_sni_extension_parser),
     cmocka_unit_test(test_ipv6_canonical_roundtrip),
+    cmocka_unit_test(test_sni_valid_definition),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
