@@ -18,7 +18,8 @@ int mdri_listener_port_ok(const mdri_listener *l, unsigned port) {
 }
 
 mdr_reason mdri_sni_host_check(const mdr_table *t, const mdri_listener *l, mdr_index h,
-                               mdr_index r, const char *host, size_t n, mdr_host_kind hk) {
+                               mdr_index r, const char *host, size_t n, mdr_host_kind hk,
+                               const mdri_name_hash *nh) {
   switch (l->sni_host) {
   case MDR_SNI_HOST_IGNORE: return MDR_REASON_SERVE_UNCHECKED;
   case MDR_SNI_HOST_STRICT:
@@ -26,7 +27,8 @@ mdr_reason mdri_sni_host_check(const mdr_table *t, const mdri_listener *l, mdr_i
   case MDR_SNI_HOST_COMPATIBLE:
   default:
     if (r == h) return MDR_REASON_SERVE_HANDSHAKE_VHOST;
-    if (!mdri_cert_covers(t, t->vhosts[h].cert, host, n, hk)) return MDR_REASON_CERT_NOT_COVERING;
+    if (!mdri_cert_covers_nh(t, t->vhosts[h].cert, host, n, hk, nh))
+      return MDR_REASON_CERT_NOT_COVERING;
     if (mdri_vhost_class(t, r) != mdri_vhost_class(t, h)) return MDR_REASON_POLICY_MISMATCH;
     return MDR_REASON_SERVE_COALESCED;
   }
@@ -190,6 +192,8 @@ typedef struct dstate {
   parsed parsed[2];
   mdr_authority hosta;
   const mdri_slot *named;        /* the handshake's match, when d->authority is its key */
+  mdri_name_hash nh;             /* d->authority's part hashes when rule 6 looked it up */
+  const mdri_name_hash *hashed;  /* &nh then, else NULL */
   /* rule 6: the request vhost R */
   mdr_index rv;
   int match, fallback;
@@ -443,13 +447,16 @@ STEP_FN rule6_vhost(dstate *s) {
   } else {
     /* The request names the SNI the handshake matched (the common case):
      * the handshake's match, checked, stands for the lookup. */
-    if (s->named)
+    if (s->named) {
       s->rv = mdri_match_vhost(s->named, &s->match);
-    else if (!s->c->hs_match ||
-             !mdri_lookup_hinted(t, s->c->listener, d->authority.host, d->authority.host_len,
-                                 s->c->hs_match, &s->rv, &s->match))
-      s->rv = mdri_lookup(t, s->c->listener, d->authority.host, d->authority.host_len,
-                          d->authority.kind, &s->match);
+    } else if (!s->c->hs_match ||
+               !mdri_lookup_hinted(t, s->c->listener, d->authority.host, d->authority.host_len,
+                                   s->c->hs_match, &s->rv, &s->match)) {
+      s->rv = mdri_lookup_nh(t, s->c->listener, d->authority.host, d->authority.host_len,
+                             d->authority.kind, &s->match, &s->nh);
+      /* The lookup stored the hashes unless the host was too long for it. */
+      s->hashed = d->authority.host_len - 1 < 255 ? &s->nh : NULL;
+    }
     if (s->rv == MDR_NONE) {
       if (s->l->unknown_host != MDR_UNKNOWN_HOST_DEFAULT)
         return misdirected(s->d, MDR_REASON_UNKNOWN_HOST, 6);
@@ -484,7 +491,8 @@ STEP_FN rule7_tls_authority(dstate *s) {
    * policy checks (mdri_sni_host_check's first answer, taken inline). */
   mdr_reason cr = s->rv == s->hv && l->sni_host != MDR_SNI_HOST_IGNORE
                       ? MDR_REASON_SERVE_HANDSHAKE_VHOST
-                      : mdri_sni_host_check(t, l, s->hv, s->rv, a->host, a->host_len, a->kind);
+                      : mdri_sni_host_check(t, l, s->hv, s->rv, a->host, a->host_len, a->kind,
+                                            s->hashed);
   if (cr != MDR_REASON_SERVE_HANDSHAKE_VHOST && cr != MDR_REASON_SERVE_COALESCED &&
       cr != MDR_REASON_SERVE_UNCHECKED)
     return misdirected(s->d, cr, 7);
@@ -634,6 +642,8 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
   /* Rule 6: the request vhost R. */
   mdr_index rv;
   int alias;
+  mdri_name_hash nh; /* the host's part hashes, from the lookup for rule 7's */
+  const mdri_name_hash *hashed = NULL;
   if (named) {
     /* A wildcard slot never has the alias bit (aliases are exact names). */
     rv = named->value & ~MDRI_ALIAS_BIT;
@@ -641,8 +651,10 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
   } else {
     int match = MDRI_NAME_EXACT;
     if (!c->hs_match || !mdri_lookup_hinted(t, c->listener, a->host, a->host_len, c->hs_match,
-                                            &rv, &match))
-      rv = mdri_lookup(t, c->listener, a->host, a->host_len, a->kind, &match);
+                                            &rv, &match)) {
+      rv = mdri_lookup_nh(t, c->listener, a->host, a->host_len, a->kind, &match, &nh);
+      hashed = &nh; /* the normaliser's host has 1 to 253 bytes: the lookup stored them */
+    }
     alias = match == MDRI_NAME_ALIAS;
   }
   mdr_reason reason;
@@ -670,7 +682,7 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
   if (rv == hv && l->sni_host != MDR_SNI_HOST_IGNORE) {
     reason = MDR_REASON_SERVE_HANDSHAKE_VHOST;
   } else {
-    reason = mdri_sni_host_check(t, l, hv, rv, a->host, a->host_len, a->kind);
+    reason = mdri_sni_host_check(t, l, hv, rv, a->host, a->host_len, a->kind, hashed);
     if (reason != MDR_REASON_SERVE_HANDSHAKE_VHOST && reason != MDR_REASON_SERVE_COALESCED &&
         reason != MDR_REASON_SERVE_UNCHECKED)
       return GO_ON;
@@ -723,6 +735,7 @@ STEP_FN decide(const mdr_table *t, const mdr_conn *c, const mdr_request *r, mdr_
   if (!x && plain_request(t, c, r, d, loc, loc_cap) == DECIDED) return 0;
   dstate state, *s = &state;
   s->t = t, s->c = c, s->r = r, s->d = d, s->loc = loc, s->loc_cap = loc_cap;
+  s->hashed = NULL;
   int rc;
 #define STEP(rule, describe)              \
   do {                                    \

@@ -199,6 +199,17 @@ int mdri_wild_match(const mdr_table *t, mdr_index listener, const mdri_slot *s, 
  * Returns the vhost index or MDR_NONE; *kind_out gets MDRI_NAME_*. */
 mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                       mdr_host_kind hk, int *kind_out);
+/* A name's part hashes, kept from one probe of its bytes for the next (the
+ * request vhost's lookup, then its handshake certificate's).  Only ever
+ * passed with the very bytes they were computed from. */
+typedef struct mdri_name_hash {
+  uint64_t label, rest;
+  size_t dot;
+} mdri_name_hash;
+/* mdri_lookup, also storing the host's part hashes in *out (when the host
+ * has 1 to 255 bytes; else *out is untouched and MDR_NONE returned). */
+mdr_index mdri_lookup_nh(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                         mdr_host_kind hk, int *kind_out, mdri_name_hash *out);
 /* mdri_lookup, also giving the slot that matched, exact or wildcard (its
  * index + 1; 0 for no match): mdr_handshake_result.match. */
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
@@ -377,6 +388,9 @@ static inline int mdri_lookup_hinted(const mdr_table *t, mdr_index listener, con
 /* Does certificate c cover the normalised host? */
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                      mdr_host_kind hk);
+/* mdri_cert_covers with the name's part hashes (NULL: computed). */
+int mdri_cert_covers_nh(const mdr_table *t, uint32_t cert, const char *host, size_t n,
+                        mdr_host_kind hk, const mdri_name_hash *nh);
 
 /* The protocols= bit of an HTTP version (HTTP/1.0 and 1.1 are h1). */
 static inline unsigned mdri_version_proto(mdr_http_version v) {
@@ -390,9 +404,10 @@ static inline uint32_t mdri_vhost_class(const mdr_table *t, mdr_index v) {
 
 /* Would rule 7's sni-host check serve R for requested host `host` on a
  * connection whose handshake vhost is H?  Returns the reason (a serve reason
- * when it passes). */
+ * when it passes).  nh: the host's part hashes from its lookup, or NULL. */
 mdr_reason mdri_sni_host_check(const mdr_table *t, const mdri_listener *l, mdr_index h,
-                               mdr_index r, const char *host, size_t n, mdr_host_kind hk);
+                               mdr_index r, const char *host, size_t n, mdr_host_kind hk,
+                               const mdri_name_hash *nh);
 
 /* Default port of a scheme ("http" 80, "https" 443); 0 if neither. */
 unsigned mdri_default_port(int tls);

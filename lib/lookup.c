@@ -236,16 +236,25 @@ int mdri_wild_match(const mdr_table *t, mdr_index listener, const mdri_slot *s, 
 }
 
 /* Exact probe, then the wildcard probe for the suffix after the first label
- * (names only: a wildcard never covers an IP literal). */
+ * (names only: a wildcard never covers an IP literal).  The name's part
+ * hashes do not depend on the owner or the space, so one lookup can hand
+ * them to the next probe of the same bytes: `in`, when not NULL, holds them;
+ * else they are computed, and stored in `out` when not NULL. */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
 static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint32_t owner,
                                          const char *host, size_t n, mdr_host_kind hk,
-                                         int *wild) {
+                                         int *wild, const mdri_name_hash *in,
+                                         mdri_name_hash *out) {
   uint64_t hl, hr;
   size_t d;
-  part_hashes(host, n, &hl, &hr, &d);
+  if (in) {
+    hl = in->label, hr = in->rest, d = in->dot;
+  } else {
+    part_hashes(host, n, &hl, &hr, &d);
+    if (out) out->label = hl, out->rest = hr, out->dot = d;
+  }
   uint64_t om = owner_mix(space, owner);
   uint64_t he = exact_hash(hl, hr, om);
   int can_wild = hk == MDR_HOST_NAME && d + 1 < n;
@@ -262,12 +271,16 @@ static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint
   return probe(t, hw, taglen(hw, rn), meta(space, owner, MDRI_NAME_WILD), host + d + 1, rn);
 }
 
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline mdr_index lookup(const mdr_table *t, mdr_index listener, const char *host,
-                               size_t n, mdr_host_kind hk, int *kind_out, uint32_t *match_out) {
+                               size_t n, mdr_host_kind hk, int *kind_out, uint32_t *match_out,
+                               mdri_name_hash *out) {
   if (match_out) *match_out = 0;
   if (n == 0 || n > 255) return MDR_NONE; /* normalised names are at most 253 bytes */
   int wild;
-  const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, &wild);
+  const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, &wild, NULL, out);
   if (!s) return MDR_NONE;
   if (kind_out)
     *kind_out = wild ? MDRI_NAME_WILD
@@ -278,17 +291,27 @@ static inline mdr_index lookup(const mdr_table *t, mdr_index listener, const cha
 
 mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                       mdr_host_kind hk, int *kind_out) {
-  return lookup(t, listener, host, n, hk, kind_out, NULL);
+  return lookup(t, listener, host, n, hk, kind_out, NULL, NULL);
+}
+
+mdr_index mdri_lookup_nh(const mdr_table *t, mdr_index listener, const char *host, size_t n,
+                         mdr_host_kind hk, int *kind_out, mdri_name_hash *out) {
+  return lookup(t, listener, host, n, hk, kind_out, NULL, out);
 }
 
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                             mdr_host_kind hk, uint32_t *match_out) {
-  return lookup(t, listener, host, n, hk, NULL, match_out);
+  return lookup(t, listener, host, n, hk, NULL, match_out, NULL);
+}
+
+int mdri_cert_covers_nh(const mdr_table *t, uint32_t cert, const char *host, size_t n,
+                        mdr_host_kind hk, const mdri_name_hash *nh) {
+  if (cert == MDR_NONE || n == 0 || n > 255) return 0;
+  int wild;
+  return find_name(t, MDRI_SPACE_CERT, cert, host, n, hk, &wild, nh, NULL) != NULL;
 }
 
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                      mdr_host_kind hk) {
-  if (cert == MDR_NONE || n == 0 || n > 255) return 0;
-  int wild;
-  return find_name(t, MDRI_SPACE_CERT, cert, host, n, hk, &wild) != NULL;
+  return mdri_cert_covers_nh(t, cert, host, n, hk, NULL);
 }

@@ -28,7 +28,7 @@ static void walk_vhost(origin_walk *w, uint32_t vi) {
     const mdri_name *nm = &t->names[v->names_begin + k];
     if (nm->kind == MDRI_NAME_WILD) continue; /* wildcards cannot be listed */
     mdr_reason r = mdri_sni_host_check(t, w->l, w->h, vi, nm->host.ptr, nm->host.len,
-                                       (mdr_host_kind)nm->host_kind);
+                                       (mdr_host_kind)nm->host_kind, NULL);
     if (r != MDR_REASON_SERVE_HANDSHAKE_VHOST && r != MDR_REASON_SERVE_COALESCED &&
         r != MDR_REASON_SERVE_UNCHECKED)
       continue;
