@@ -227,13 +227,6 @@ static inline uint32_t mdri_slot_meta(uint8_t space, uint32_t owner, uint8_t kin
 #define MDRI_BYTES_EQ_SSE2 0
 #endif
 
-/* A branch the compiler should lay out as the rare one. */
-#if defined(__GNUC__) || defined(__clang__)
-#define MDRI_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define MDRI_UNLIKELY(x) (x)
-#endif
-
 static inline uint64_t mdri_ld64(const char *p) {
   uint64_t v;
   memcpy(&v, p, 8);
@@ -320,9 +313,8 @@ static inline const mdri_slot *mdri_match_slot_copy(const mdr_table *t, mdr_inde
                                                     char *dst) {
   if ((uint64_t)(match - 1) > t->slot_mask) return NULL;
   const mdri_slot *s = &t->slots[match - 1];
-  if (MDRI_UNLIKELY((s->taglen & 0xffu) != n ||
-                    (s->meta & MDRI_META_KEY) !=
-                        mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT))) {
+  if ((s->taglen & 0xffu) != n ||
+      (s->meta & MDRI_META_KEY) != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT)) {
     if ((s->meta & MDRI_META_KEY) != mdri_slot_meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_WILD) ||
         !mdri_wild_match(t, listener, s, host, n))
       return NULL;
