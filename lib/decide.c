@@ -447,16 +447,17 @@ STEP_FN rule6_vhost(dstate *s) {
   } else {
     /* The request names the SNI the handshake matched (the common case):
      * the handshake's match, checked, stands for the lookup. */
-    if (s->named) {
-      s->rv = mdri_match_vhost(s->named, &s->match);
-    } else if (!s->c->hs_match ||
-               !mdri_lookup_hinted(t, s->c->listener, d->authority.host, d->authority.host_len,
-                                   s->c->hs_match, &s->rv, &s->match)) {
-      s->rv = mdri_lookup_nh(t, s->c->listener, d->authority.host, d->authority.host_len,
-                             d->authority.kind, &s->match, &s->nh);
+    const mdri_slot *found = s->named;
+    if (!found && s->c->hs_match)
+      found = mdri_match_slot(t, s->c->listener, d->authority.host, d->authority.host_len,
+                              s->c->hs_match);
+    if (!found) {
+      found = mdri_lookup_slot(t, s->c->listener, d->authority.host, d->authority.host_len,
+                               d->authority.kind, &s->nh);
       /* The lookup stored the hashes unless the host was too long for it. */
       s->hashed = d->authority.host_len - 1 < 255 ? &s->nh : NULL;
     }
+    s->rv = found ? mdri_match_vhost(found, &s->match) : MDR_NONE;
     if (s->rv == MDR_NONE) {
       if (s->l->unknown_host != MDR_UNKNOWN_HOST_DEFAULT)
         return misdirected(s->d, MDR_REASON_UNKNOWN_HOST, 6);
@@ -657,35 +658,28 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
    * flag) or another of its ports. */
   if (a->port && a->port != 443u && !mdri_listener_port_ok(l, a->port)) return GO_ON;
   /* Rule 6: the request vhost R. */
-  mdr_index rv;
-  int alias;
   mdri_name_hash nh; /* the host's part hashes, from the lookup for rule 7's */
   const mdri_name_hash *hashed = NULL;
-  if (named) {
-    /* A wildcard slot never has the alias bit (aliases are exact names). */
-    rv = named->value & ~MDRI_ALIAS_BIT;
-    alias = (named->value & MDRI_ALIAS_BIT) != 0;
-  } else {
-    int match = MDRI_NAME_EXACT;
-    if (!c->hs_match || !mdri_lookup_hinted(t, c->listener, a->host, a->host_len, c->hs_match,
-                                            &rv, &match)) {
-      rv = mdri_lookup_nh(t, c->listener, a->host, a->host_len, a->kind, &match, &nh);
-      hashed = &nh; /* the normaliser's host has 1 to 253 bytes: the lookup stored them */
-    }
-    alias = match == MDRI_NAME_ALIAS;
+  const mdri_slot *found = named;
+  if (!found && c->hs_match)
+    found = mdri_match_slot(t, c->listener, a->host, a->host_len, c->hs_match);
+  if (!found) {
+    found = mdri_lookup_slot(t, c->listener, a->host, a->host_len, a->kind, &nh);
+    hashed = &nh; /* the normaliser's host has 1 to 253 bytes: the lookup stored them */
   }
   mdr_reason reason;
-  if (rv == MDR_NONE) {
+  if (!found) {
     if (l->unknown_host == MDR_UNKNOWN_HOST_DEFAULT) return GO_ON;
     return plain_decided(d, MDR_MISDIRECTED, 421, MDR_REASON_UNKNOWN_HOST, 6, MDR_NONE, hv);
   }
+  /* A wildcard slot never has the alias bit (aliases are exact names). */
+  mdr_index rv = found->value & ~MDRI_ALIAS_BIT;
   /* Rules 6, 8 and 9: R speaks this version, takes 0-RTT when it came as
-   * 0-RTT (the vhost's plain bits, one test), and is not a redirect alias
-   * (a TLS listener never redirects to https).  The version is 0, 2 or 3
-   * here. */
+   * 0-RTT (the vhost's plain bits, kept in its slots: one test, and the
+   * vhost record is not read), and is not a redirect alias (a TLS listener
+   * never redirects to https).  The version is 0, 2 or 3 here. */
   unsigned want = 1u << ((unsigned)r->version + (c->early_data ? 4u : 0u));
-  unsigned plain = named ? mdri_slot_plain(named) : t->vhosts[rv].plain;
-  if (!(plain & want) || alias) return GO_ON;
+  if (!(mdri_slot_plain(found) & want) || (found->value & MDRI_ALIAS_BIT)) return GO_ON;
   /* Rule 7: H's connection may serve R. */
   if (rv == hv && l->sni_host != MDR_SNI_HOST_IGNORE) {
     reason = MDR_REASON_SERVE_HANDSHAKE_VHOST;

@@ -20,6 +20,16 @@ static inline int mdri_str_eq_lit(mdr_str a, const char *lit) {
   size_t n = strlen(lit);
   return a.len == n && (n == 0 || memcmp(a.ptr, lit, n) == 0);
 }
+/* A hint that *p will be read soon (no effect on the result; a no-op
+ * where the compiler has no prefetch builtin). */
+static inline void mdri_prefetch(const void *p) {
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MDRI_NO_PREFETCH)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
+
 static inline unsigned char mdri_lower(unsigned char c) {
   return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
@@ -206,10 +216,12 @@ typedef struct mdri_name_hash {
   uint64_t label, rest;
   size_t dot;
 } mdri_name_hash;
-/* mdri_lookup, also storing the host's part hashes in *out (when the host
- * has 1 to 255 bytes; else *out is untouched and MDR_NONE returned). */
-mdr_index mdri_lookup_nh(const mdr_table *t, mdr_index listener, const char *host, size_t n,
-                         mdr_host_kind hk, int *kind_out, mdri_name_hash *out);
+/* mdri_lookup's answer as the slot it found (NULL for none; what it says is
+ * read with mdri_match_vhost and mdri_slot_plain), also storing the host's
+ * part hashes in *out (when the host has 1 to 255 bytes; else *out is
+ * untouched and NULL returned). */
+const mdri_slot *mdri_lookup_slot(const mdr_table *t, mdr_index listener, const char *host,
+                                  size_t n, mdr_host_kind hk, mdri_name_hash *out);
 /* mdri_lookup, also giving the slot that matched, exact or wildcard (its
  * index + 1; 0 for no match): mdr_handshake_result.match. */
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,

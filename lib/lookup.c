@@ -294,9 +294,11 @@ mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, 
   return lookup(t, listener, host, n, hk, kind_out, NULL, NULL);
 }
 
-mdr_index mdri_lookup_nh(const mdr_table *t, mdr_index listener, const char *host, size_t n,
-                         mdr_host_kind hk, int *kind_out, mdri_name_hash *out) {
-  return lookup(t, listener, host, n, hk, kind_out, NULL, out);
+const mdri_slot *mdri_lookup_slot(const mdr_table *t, mdr_index listener, const char *host,
+                                  size_t n, mdr_host_kind hk, mdri_name_hash *out) {
+  if (n == 0 || n > 255) return NULL; /* normalised names are at most 253 bytes */
+  int wild;
+  return find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, &wild, NULL, out);
 }
 
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
