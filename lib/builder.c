@@ -536,6 +536,10 @@ int mdr_builder_add_vhost(mdr_builder *b, const mdr_vhost_conf *c, mdr_error *er
     set_err(err, MDR_ERR_CONFIG, c->line, c->name, "vhost: invalid name '%.*s'", STRF(c->name));
     return MDR_ERR_CONFIG;
   }
+  /* The first name's bytes and the vhost name's map slot are each a cache
+   * miss in a large file: start fetching the name before the map probe
+   * waits, so the two misses overlap. */
+  if (c->n_names && c->names[0].ptr) mdri_prefetch(c->names[0].ptr);
   uint32_t prev =
       strmap_get(&b->vhost_names, c->name, b->vhosts, offsetof(b_vhost, name), sizeof b->vhosts[0], &b->probes);
   if (prev != MDR_NONE) {

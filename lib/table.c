@@ -163,9 +163,14 @@ static void lay_out_listeners(const mdr_builder *b, const mdri_refs *r, mdr_tabl
 
 static void lay_out_vhosts(const mdr_builder *b, const mdri_refs *r, mdr_table *t, char **cur) {
   uint32_t nk = 0, rk = 0;
+  enum { AHEAD = 8 };
   for (uint32_t i = 0; i < t->n_vhosts; i++) {
     const b_vhost *bv = &b->vhosts[i];
     mdri_vhost *v = &t->vhosts[i];
+    /* Names in normal form are still the caller's bytes, wherever they
+     * are: fetch a later vhost's first name while this one is copied. */
+    if (i + AHEAD < t->n_vhosts && b->vhosts[i + AHEAD].n_norm)
+      mdri_prefetch(b->vhosts[i + AHEAD].norm[0].host.ptr);
     memset(v, 0, sizeof *v);
     v->name = tcopy(cur, bv->name);
     v->cert = r->vhost_cert[i];
