@@ -451,9 +451,11 @@ static inline unsigned top_bit64(uint64_t x) {
 #endif
 }
 
-/* Returns 1 when it decided (a valid reg-name authority, out filled), 0 when
- * the careful path must decide.  len in 1..64, p[0] != '['. */
-static int fast_authority(const char *p, size_t len, mdr_authority *out) {
+/* Returns 1 when it decided (a valid reg-name authority, out filled, and
+ * *first_dot the index of the host's first dot, or its length when it has
+ * none), 0 when the careful path must decide.  len in 1..64, p[0] != '['. */
+static inline int fast_authority(const char *p, size_t len, mdr_authority *out,
+                                 size_t *first_dot) {
   host_masks hm = host_scan(p, len, out->host);
   size_t n = len;
   uint16_t port = 0;
@@ -486,6 +488,7 @@ static int fast_authority(const char *p, size_t len, mdr_authority *out) {
   out->host_len = n;
   out->kind = MDR_HOST_NAME;
   out->port = port;
+  *first_dot = dot ? ctz64(dot) : n;
   return 1;
 }
 
@@ -501,9 +504,18 @@ static int fast_authority(const char *p, size_t len, mdr_authority *out) {
 NOINLINE static mdr_reason careful_authority(const char *p, size_t len, mdr_authority *out);
 
 mdr_reason mdri_authority(const char *p, size_t len, mdr_authority *out) {
+  size_t dot;
+  return mdri_authority_dot(p, len, out, &dot);
+}
+
+mdr_reason mdri_authority_dot(const char *p, size_t len, mdr_authority *out, size_t *first_dot) {
   /* fast_authority sets every field when it decides. */
-  if (len - 1 < 64 && p[0] != '[' && fast_authority(p, len, out)) return MDR_REASON_COUNT_;
-  return careful_authority(p, len, out);
+  if (len - 1 < 64 && p[0] != '[' && fast_authority(p, len, out, first_dot))
+    return MDR_REASON_COUNT_;
+  mdr_reason r = careful_authority(p, len, out);
+  const char *d = memchr(out->host, '.', out->host_len);
+  *first_dot = d ? (size_t)(d - out->host) : out->host_len;
+  return r;
 }
 
 static mdr_reason careful_authority(const char *p, size_t len, mdr_authority *out) {

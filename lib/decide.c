@@ -194,6 +194,7 @@ typedef struct dstate {
   const mdri_slot *named;        /* the handshake's match, when d->authority is its key */
   mdri_name_hash nh;             /* d->authority's part hashes when rule 6 looked it up */
   const mdri_name_hash *hashed;  /* &nh then, else NULL */
+  size_t dot;                    /* d->authority's first '.' (when parsed, not named) */
   /* rule 6: the request vhost R */
   mdr_index rv;
   int match, fallback;
@@ -348,7 +349,9 @@ static inline int parse_auth(dstate *s, mdr_str v, int trim, mdr_authority *a,
       if (a == &s->d->authority) s->named = sl;
       return 1;
     }
-    reason = mdri_authority(q, n, a);
+    size_t dot;
+    reason = mdri_authority_dot(q, n, a, &dot);
+    if (a == &s->d->authority) s->dot = dot;
     if (reason == MDR_REASON_COUNT_) return 1;
   } else {
     int valid = 0;
@@ -453,7 +456,7 @@ STEP_FN rule6_vhost(dstate *s) {
                               s->c->hs_match);
     if (!found) {
       found = mdri_lookup_slot(t, s->c->listener, d->authority.host, d->authority.host_len,
-                               d->authority.kind, &s->nh);
+                               d->authority.kind, s->dot, &s->nh);
       /* The lookup stored the hashes unless the host was too long for it. */
       s->hashed = d->authority.host_len - 1 < 255 ? &s->nh : NULL;
     }
@@ -644,6 +647,7 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
    * own normal form). */
   mdr_authority *a = &d->authority;
   const mdri_slot *named = NULL;
+  size_t dot = 0;
   if (c->hs_match && v.len <= MDR_HOST_MAX && v.ptr[v.len - 1] >= 'a' &&
       v.ptr[v.len - 1] <= 'z' &&
       (named = mdri_match_slot_copy(t, c->listener, v.ptr, v.len, c->hs_match, a->host)) !=
@@ -651,7 +655,7 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
     a->host_len = v.len;
     a->kind = MDR_HOST_NAME;
     a->port = 0;
-  } else if (mdri_authority(v.ptr, v.len, a) != MDR_REASON_COUNT_) {
+  } else if (mdri_authority_dot(v.ptr, v.len, a, &dot) != MDR_REASON_COUNT_) {
     return GO_ON;
   }
   /* Rules 4 and 5: https on this TLS listener, on 443 (the listener's
@@ -664,7 +668,7 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
   if (!found && c->hs_match)
     found = mdri_match_slot(t, c->listener, a->host, a->host_len, c->hs_match);
   if (!found) {
-    found = mdri_lookup_slot(t, c->listener, a->host, a->host_len, a->kind, &nh);
+    found = mdri_lookup_slot(t, c->listener, a->host, a->host_len, a->kind, dot, &nh);
     hashed = &nh; /* the normaliser's host has 1 to 253 bytes: the lookup stored them */
   }
   mdr_reason reason;

@@ -41,6 +41,10 @@ int mdri_str_ieq_lit(mdr_str a, const char *lower_lit);
 /* Parse a host[:port] (see mdr_authority_parse).  Returns the reason
  * (a 400 reason) or MDR_REASON_COUNT_ when valid. */
 mdr_reason mdri_authority(const char *p, size_t len, mdr_authority *out);
+/* The same, also giving in *first_dot the index of the first '.' of
+ * out->host (out->host_len when it has none, or when the authority is not
+ * valid): the lookup's hashes start from it. */
+mdr_reason mdri_authority_dot(const char *p, size_t len, mdr_authority *out, size_t *first_dot);
 
 /* Parse a bare IPv6 address text (no brackets) into 16 bytes; 0 on success. */
 int mdri_ipv6_parse(const char *p, size_t len, uint8_t out[16]);
@@ -50,6 +54,8 @@ size_t mdri_ipv6_format(const uint8_t a[16], char *buf);
 /* Is an SNI a valid host name for the handshake step (1-255 bytes, no NUL
  * or ':', a DNS name under rule 2, not an IP literal)?  Fills *a. */
 int mdri_sni_valid(const char *p, size_t n, mdr_authority *a);
+/* The same, also giving the index of a->host's first '.' (mdri_authority_dot). */
+int mdri_sni_valid_dot(const char *p, size_t n, mdr_authority *a, size_t *first_dot);
 
 /* Is the URI scheme grammar satisfied: ALPHA *( ALPHA / DIGIT / + / - / . ) */
 int mdri_scheme_ok(mdr_str s);
@@ -217,15 +223,17 @@ typedef struct mdri_name_hash {
   size_t dot;
 } mdri_name_hash;
 /* mdri_lookup's answer as the slot it found (NULL for none; what it says is
- * read with mdri_match_vhost and mdri_slot_plain), also storing the host's
- * part hashes in *out (when the host has 1 to 255 bytes; else *out is
- * untouched and NULL returned). */
+ * read with mdri_match_vhost and mdri_slot_plain), for a host whose first
+ * '.' is at index dot (n when it has none: mdri_authority_dot's), also
+ * storing the host's part hashes in *out (when the host has 1 to 255 bytes;
+ * else *out is untouched and NULL returned). */
 const mdri_slot *mdri_lookup_slot(const mdr_table *t, mdr_index listener, const char *host,
-                                  size_t n, mdr_host_kind hk, mdri_name_hash *out);
-/* mdri_lookup, also giving the slot that matched, exact or wildcard (its
- * index + 1; 0 for no match): mdr_handshake_result.match. */
+                                  size_t n, mdr_host_kind hk, size_t dot, mdri_name_hash *out);
+/* mdri_lookup, for a host whose first '.' is at index dot (n when none),
+ * also giving the slot that matched, exact or wildcard (its index + 1; 0 for
+ * no match): mdr_handshake_result.match. */
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
-                            mdr_host_kind hk, uint32_t *match_out);
+                            mdr_host_kind hk, size_t dot, uint32_t *match_out);
 
 /* A slot's meta word: owner, space, wildcard bit. */
 static inline uint32_t mdri_slot_meta(uint8_t space, uint32_t owner, uint8_t kind) {

@@ -61,43 +61,32 @@ static inline uint64_t ld_partial(const char *p, size_t avail, size_t back) {
 #define NO_REST 0x3c6ef372fe94f82bull
 #define K3 0xd6e8feb86659fd93ull
 
-/* The first label's hash and the first dot's index (n when there is none),
- * found in the same word-at-a-time pass. */
-static inline uint64_t label_hash(const char *p, size_t n, size_t *dot) {
+/* The first label's hash: of its d bytes [p, p+d), where p has n >= d
+ * readable bytes and p[d] is the name's first dot (or d == n).  Only the
+ * label's bytes and d enter it, whatever follows. */
+static inline uint64_t label_hash_at(const char *p, size_t d, size_t n) {
   uint64_t h = SEED_LABEL;
   size_t i = 0;
-  for (;;) {
-    size_t avail = n - i;
-    uint64_t w = avail >= 8 ? ld64(p + i) : ld_partial(p + i, avail, i);
-    uint64_t x = w ^ 0x2e2e2e2e2e2e2e2eull;
-    uint64_t z = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
-    if (z) {
-      /* The lowest flagged byte is exact (borrows only run upwards). */
-#if defined(__GNUC__) || defined(__clang__)
-      size_t k = (size_t)(__builtin_ctzll(z) >> 3);
-#else
-      size_t k = 0;
-      while (!(z & 0x80)) {
-        z >>= 8;
-        k++;
-      }
-#endif
-      if (k < avail) {
-        *dot = i + k;
-        w &= k ? ~0ull >> (64 - 8 * k) : 0;
-        h = (h ^ w ^ (uint64_t)(i + k) << 56) * K1;
-        return h ^ (h >> 29);
-      }
-    }
-    if (avail <= 8) {
-      *dot = n;
-      h = (h ^ w ^ (uint64_t)n << 56) * K1;
-      return h ^ (h >> 29);
-    }
-    h = (h ^ w) * K1;
+  while (d - i > 8) {
+    h = (h ^ ld64(p + i)) * K1;
     h ^= h >> 29;
     i += 8;
   }
+  size_t rem = d - i; /* 0 to 8 */
+  uint64_t w = 0;
+  if (rem) {
+    size_t avail = n - i;
+    w = avail >= 8 ? ld64(p + i) : ld_partial(p + i, avail, i);
+    if (rem < 8) w &= ~0ull >> (64 - 8 * rem);
+  }
+  h = (h ^ w ^ (uint64_t)d << 56) * K1;
+  return h ^ (h >> 29);
+}
+
+/* The index of the first dot of [p, p+n), or n. */
+static inline size_t first_dot(const char *p, size_t n) {
+  const char *d = memchr(p, '.', n);
+  return d ? (size_t)(d - p) : n;
 }
 
 static inline uint64_t owner_mix(uint8_t space, uint32_t owner) {
@@ -114,12 +103,10 @@ static inline uint64_t wild_hash(uint64_t hr, uint64_t om) {
   return h ^ (h >> 32);
 }
 
-/* The two part hashes of a name: first label, and the rest (NO_REST when
- * there is a single label).  *dot gets the first dot's index (or n). */
-static inline void part_hashes(const char *p, size_t n, uint64_t *hl, uint64_t *hr, size_t *dot) {
-  size_t d;
-  *hl = label_hash(p, n, &d);
-  *dot = d;
+/* The two part hashes of a name whose first dot is at d (or d == n): first
+ * label, and the rest (NO_REST when there is a single label). */
+static inline void part_hashes(const char *p, size_t n, size_t d, uint64_t *hl, uint64_t *hr) {
+  *hl = label_hash_at(p, d, n);
   *hr = d < n ? hash_bytes(p + d + 1, n - d - 1, SEED_REST) : NO_REST;
 }
 
@@ -156,8 +143,7 @@ static inline void prefetch(const void *p) {
 uint64_t mdri_slot_hash(uint8_t space, uint32_t owner, uint8_t kind, const char *p, size_t n) {
   if (kind == MDRI_NAME_WILD) return wild_hash(hash_bytes(p, n, SEED_REST), owner_mix(space, owner));
   uint64_t hl, hr;
-  size_t d;
-  part_hashes(p, n, &hl, &hr, &d);
+  part_hashes(p, n, first_dot(p, n), &hl, &hr);
   return exact_hash(hl, hr, owner_mix(space, owner));
 }
 
@@ -226,9 +212,8 @@ int mdri_wild_match(const mdr_table *t, mdr_index listener, const mdri_slot *s, 
   if (host[j] != '.' || !label_normal(host, j, n) ||
       !bytes_eq(t->strings + s->key, host + j + 1, k))
     return 0;
-  /* mdri_lookup's exact probe (part_hashes, with the dot known). */
-  size_t d;
-  uint64_t hl = label_hash(host, n, &d);
+  /* mdri_lookup's exact probe (part_hashes: the first dot is j's). */
+  uint64_t hl = label_hash_at(host, j, n);
   uint64_t hr = hash_bytes(host + j + 1, k, SEED_REST);
   uint64_t he = exact_hash(hl, hr, owner_mix(MDRI_SPACE_LISTENER, listener));
   return probe(t, he, taglen(he, n), meta(MDRI_SPACE_LISTENER, listener, MDRI_NAME_EXACT), host,
@@ -239,20 +224,23 @@ int mdri_wild_match(const mdr_table *t, mdr_index listener, const mdri_slot *s, 
  * (names only: a wildcard never covers an IP literal).  The name's part
  * hashes do not depend on the owner or the space, so one lookup can hand
  * them to the next probe of the same bytes: `in`, when not NULL, holds them;
- * else they are computed, and stored in `out` when not NULL. */
+ * else they are computed (from the first dot's index `dot`, or searching
+ * for it when that is NO_DOT_KNOWN), and stored in `out` when not NULL. */
+#define NO_DOT_KNOWN SIZE_MAX
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
 static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint32_t owner,
                                          const char *host, size_t n, mdr_host_kind hk,
-                                         int *wild, const mdri_name_hash *in,
+                                         size_t dot, int *wild, const mdri_name_hash *in,
                                          mdri_name_hash *out) {
   uint64_t hl, hr;
   size_t d;
   if (in) {
     hl = in->label, hr = in->rest, d = in->dot;
   } else {
-    part_hashes(host, n, &hl, &hr, &d);
+    d = dot == NO_DOT_KNOWN ? first_dot(host, n) : dot;
+    part_hashes(host, n, d, &hl, &hr);
     if (out) out->label = hl, out->rest = hr, out->dot = d;
   }
   uint64_t om = owner_mix(space, owner);
@@ -275,12 +263,13 @@ static inline const mdri_slot *find_name(const mdr_table *t, uint8_t space, uint
 __attribute__((always_inline))
 #endif
 static inline mdr_index lookup(const mdr_table *t, mdr_index listener, const char *host,
-                               size_t n, mdr_host_kind hk, int *kind_out, uint32_t *match_out,
-                               mdri_name_hash *out) {
+                               size_t n, mdr_host_kind hk, size_t dot, int *kind_out,
+                               uint32_t *match_out, mdri_name_hash *out) {
   if (match_out) *match_out = 0;
-  if (n == 0 || n > 255) return MDR_NONE; /* normalised names are at most 253 bytes */
+  /* Normalised names are at most 253 bytes. */
+  if (n == 0 || n > 255 || (dot != NO_DOT_KNOWN && dot > n)) return MDR_NONE;
   int wild;
-  const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, &wild, NULL, out);
+  const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, dot, &wild, NULL, out);
   if (!s) return MDR_NONE;
   if (kind_out)
     *kind_out = wild ? MDRI_NAME_WILD
@@ -291,26 +280,26 @@ static inline mdr_index lookup(const mdr_table *t, mdr_index listener, const cha
 
 mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, size_t n,
                       mdr_host_kind hk, int *kind_out) {
-  return lookup(t, listener, host, n, hk, kind_out, NULL, NULL);
+  return lookup(t, listener, host, n, hk, NO_DOT_KNOWN, kind_out, NULL, NULL);
 }
 
 const mdri_slot *mdri_lookup_slot(const mdr_table *t, mdr_index listener, const char *host,
-                                  size_t n, mdr_host_kind hk, mdri_name_hash *out) {
-  if (n == 0 || n > 255) return NULL; /* normalised names are at most 253 bytes */
+                                  size_t n, mdr_host_kind hk, size_t dot, mdri_name_hash *out) {
+  if (n == 0 || n > 255 || dot > n) return NULL; /* normalised names are at most 253 bytes */
   int wild;
-  return find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, &wild, NULL, out);
+  return find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, dot, &wild, NULL, out);
 }
 
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
-                            mdr_host_kind hk, uint32_t *match_out) {
-  return lookup(t, listener, host, n, hk, NULL, match_out, NULL);
+                            mdr_host_kind hk, size_t dot, uint32_t *match_out) {
+  return lookup(t, listener, host, n, hk, dot, NULL, match_out, NULL);
 }
 
 int mdri_cert_covers_nh(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                         mdr_host_kind hk, const mdri_name_hash *nh) {
   if (cert == MDR_NONE || n == 0 || n > 255) return 0;
   int wild;
-  return find_name(t, MDRI_SPACE_CERT, cert, host, n, hk, &wild, nh, NULL) != NULL;
+  return find_name(t, MDRI_SPACE_CERT, cert, host, n, hk, NO_DOT_KNOWN, &wild, nh, NULL) != NULL;
 }
 
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,

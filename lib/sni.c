@@ -23,10 +23,16 @@ int mdr_sni_extension_parse(const uint8_t *ext, size_t len, mdr_str *name_out) {
  * accepts is its host's bytes, then perhaps the FQDN dot, then perhaps a
  * ':' and a port; so there was no ':' exactly when the host (and its dot)
  * spans the whole SNI. */
-int mdri_sni_valid(const char *p, size_t n, mdr_authority *a) {
+int mdri_sni_valid_dot(const char *p, size_t n, mdr_authority *a, size_t *first_dot) {
   if (n == 0 || n > 255) return 0;
-  if (mdri_authority(p, n, a) != MDR_REASON_COUNT_ || a->kind != MDR_HOST_NAME) return 0;
+  if (mdri_authority_dot(p, n, a, first_dot) != MDR_REASON_COUNT_ || a->kind != MDR_HOST_NAME)
+    return 0;
   return a->host_len == n || (a->host_len + 1 == n && p[n - 1] == '.');
+}
+
+int mdri_sni_valid(const char *p, size_t n, mdr_authority *a) {
+  size_t dot;
+  return mdri_sni_valid_dot(p, n, a, &dot);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -91,11 +97,13 @@ static int hs_no_sni(hstate *s) {
 static int hs_sni_match(hstate *s) {
   mdr_handshake_result *out = s->out;
   mdr_authority a;
-  if (!mdri_sni_valid(s->sni, s->sni_len, &a)) return GO_ON;
+  size_t dot;
+  if (!mdri_sni_valid_dot(s->sni, s->sni_len, &a, &dot)) return GO_ON;
   out->sni_valid = 1;
   memcpy(out->sni, a.host, a.host_len + 1);
   out->sni_len = a.host_len;
-  mdr_index v = mdri_lookup_match(s->t, s->listener, a.host, a.host_len, a.kind, &out->match);
+  mdr_index v =
+      mdri_lookup_match(s->t, s->listener, a.host, a.host_len, a.kind, dot, &out->match);
   if (v == MDR_NONE) return GO_ON;
   return hs_accept(out, v, MDR_REASON_SNI_MATCH);
 }

@@ -300,14 +300,81 @@ static int sni_by_definition(const char *p, size_t n, mdr_authority *a) {
   return mdri_authority(p, n, a) == MDR_REASON_COUNT_ && a->kind == MDR_HOST_NAME;
 }
 
+/* The first dot the lookup is given: the index of the first '.' of the
+ * normalised host, or its length. */
+static size_t dot_by_definition(const mdr_authority *a) {
+  const char *d = memchr(a->host, '.', a->host_len);
+  return d ? (size_t)(d - a->host) : a->host_len;
+}
+
 static void check_sni(const char *p, size_t n) {
   mdr_authority a1, a2;
-  int want = sni_by_definition(p, n, &a1), got = mdri_sni_valid(p, n, &a2);
+  size_t dot = 999;
+  int want = sni_by_definition(p, n, &a1), got = mdri_sni_valid_dot(p, n, &a2, &dot);
   if (want != got) print_error("SNI '%.*s': want %d, got %d\n", (int)n, p, want, got);
   assert_int_equal(got, want);
   if (want) {
     assert_int_equal(a2.host_len, a1.host_len);
     assert_memory_equal(a2.host, a1.host, a1.host_len);
+    assert_int_equal(dot, dot_by_definition(&a1));
+  }
+}
+
+/* mdri_authority_dot: the same answer as mdri_authority, and the first dot
+ * of the host it wrote, on the fast path (reg-names of up to 64 bytes) and
+ * the careful one (ports, IP literals, long names, every error). */
+static void check_dot(const char *p, size_t n) {
+  mdr_authority a1, a2;
+  size_t dot = 999;
+  mdr_reason r1 = mdri_authority(p, n, &a1), r2 = mdri_authority_dot(p, n, &a2, &dot);
+  assert_int_equal(r2, r1);
+  if (r1 != MDR_REASON_COUNT_) return;
+  assert_int_equal(a2.host_len, a1.host_len);
+  assert_memory_equal(a2.host, a1.host, a1.host_len);
+  if (dot != dot_by_definition(&a2))
+    print_error("'%.*s': dot %zu, want %zu\n", (int)n, p, dot, dot_by_definition(&a2));
+  assert_int_equal(dot, dot_by_definition(&a2));
+}
+
+static void test_authority_first_dot(void **state) {
+  (void)state;
+  static const char al[] = "ab.:-09[]A_.";
+  static const char *const fixed[] = {
+    "a", "a.", "a.b", "A.B.", "a.b:443", "a.:443", "x.example.com", "X.Example.COM.:8443",
+    "1.2.3.4", "1.2.3.4:80", "[::1]", "[2001:db8::1]:443", "a..b", ".a", "a:b",
+    "abcdefghabcdefghabcdefghabcdefghabcdefghabcdefghabcdefghabcdefg.h",
+    "abcdefghabcdefghabcdefghabcdefghabcdefghabcdefghabcdefghabcdefgh",
+    "abcdefghabcdefghabcdefghabcdefghabcdefghabcdefghabcdefghabcdefg.",
+  };
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) check_dot(fixed[i], strlen(fixed[i]));
+  char buf[300];
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  size_t valid = 0, dotted = 0;
+  for (int it = 0; it < 300000; it++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t n = 1 + (size_t)(x % 70);
+    uint64_t r = x;
+    for (size_t i = 0; i < n; i++) {
+      r = r * 6364136223846793005ull + 1442695040888963407ull;
+      /* Mostly letters, so that long valid names occur. */
+      buf[i] = (r >> 60) < 10 ? 'a' + (char)((r >> 40) % 26) : al[(r >> 33) % (sizeof al - 1)];
+    }
+    check_dot(buf, n);
+    mdr_authority a;
+    size_t dot;
+    if (mdri_authority_dot(buf, n, &a, &dot) == MDR_REASON_COUNT_) {
+      valid++;
+      dotted += dot < a.host_len;
+    }
+  }
+  assert_true(valid > 1000 && dotted > 500); /* valid names, with and without dots */
+  for (size_t n = 1; n < 260; n++) {
+    for (size_t i = 0; i < n; i++) buf[i] = i % 10 == 9 ? '.' : 'a';
+    check_dot(buf, n);
+    buf[n - 1] = '.';
+    check_dot(buf, n);
+    for (size_t i = 0; i < n; i++) buf[i] = 'q';
+    check_dot(buf, n);
   }
 }
 
@@ -352,6 +419,7 @@ int main(void) {
     cmocka_unit_test(test_sni_extension_parser),
     cmocka_unit_test(test_ipv6_canonical_roundtrip),
     cmocka_unit_test(test_sni_valid_definition),
+    cmocka_unit_test(test_authority_first_dot),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
