@@ -111,6 +111,49 @@ static inline int alpn_is_http(mdr_str a) {
   }
 }
 
+/* Is every byte of a request-target visible ASCII (0x21-0x7e) other than
+ * '#' (rule 1)?  Paths are often tens of bytes: from 16 bytes on, 16 at a
+ * time with SSE2, out of line (a short path such as "/" stays a byte loop,
+ * and the decision's frame stays small).  As signed bytes, everything below
+ * 0x21 and everything from 0x80 up is less than 0x21, so one compare and two
+ * equalities (0x7f, '#') find them all. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int target_bytes_scalar(const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)p[i];
+    if (ch < 0x21 || ch > 0x7e || ch == '#') return 0;
+  }
+  return 1;
+}
+
+#if MDRI_BYTES_EQ_SSE2
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int target_bytes_long(const char *p, size_t n) { /* n >= 16 */
+  const __m128i lo = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f), hash = _mm_set1_epi8('#');
+  for (size_t i = 0;; i += 16) {
+    if (i + 16 > n) i = n - 16; /* the last 16 bytes, overlapping what was done */
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, lo),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, hash)));
+    if (_mm_movemask_epi8(bad)) return 0;
+    if (i + 16 == n) return 1;
+  }
+}
+#else
+#define target_bytes_long target_bytes_scalar
+#endif
+
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int target_bytes_ok(const char *p, size_t n) {
+  return n < 16 ? target_bytes_scalar(p, n) : target_bytes_long(p, n);
+}
+
 /* Does the request origin pass the ORIGIN-set check? */
 static int origin_ok(const mdri_listener *l, const mdr_conn *c, const mdr_authority *a,
                      unsigned port) {
@@ -260,10 +303,7 @@ STEP_FN rule1_target(dstate *s) {
     return bad(d, s->h2plus ? MDR_REASON_TARGET_MISSING_PATH : MDR_REASON_TARGET_EMPTY, 1);
   mdr_str target = s->r->target;
   if (target.len == 0) return bad(d, MDR_REASON_TARGET_EMPTY, 1);
-  for (size_t i = 0; i < target.len; i++) {
-    unsigned char ch = (unsigned char)target.ptr[i];
-    if (ch < 0x21 || ch > 0x7e || ch == '#') return bad(d, MDR_REASON_TARGET_BAD_BYTE, 1);
-  }
+  if (!target_bytes_ok(target.ptr, target.len)) return bad(d, MDR_REASON_TARGET_BAD_BYTE, 1);
   s->path = target;
   if (target.ptr[0] == '/') return GO_ON; /* origin-form */
   if (target.len == 1 && target.ptr[0] == '*') {
@@ -629,11 +669,9 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
     return GO_ON;
   /* Rule 1: an origin-form target of visible bytes. */
   mdr_str target = r->target;
-  if (!r->has_target || target.len == 0 || target.ptr[0] != '/') return GO_ON;
-  for (size_t i = 0; i < target.len; i++) {
-    unsigned char ch = (unsigned char)target.ptr[i];
-    if (ch < 0x21 || ch > 0x7e || ch == '#') return GO_ON;
-  }
+  if (!r->has_target || target.len == 0 || target.ptr[0] != '/' ||
+      !target_bytes_ok(target.ptr, target.len))
+    return GO_ON;
   /* H, and rule 3: the connection is fit for HTTP. */
   mdr_index hv = c->has_hs_vhost ? c->hs_vhost : l->default_vhost;
   if (hv >= t->n_vhosts || (c->has_alpn && !alpn_is_http(c->alpn)) ||

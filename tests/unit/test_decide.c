@@ -353,6 +353,77 @@ static void test_trace_visits_rules_in_order(void **state) {
   mdr_table_unref(t);
 }
 
+static void no_trace(void *user, unsigned rule, const char *what, size_t len) {
+  (void)user, (void)rule, (void)what, (void)len;
+}
+
+/* An HTTP/1.1 request for blog.example.com on its own connection, with this
+ * target; through the fast path, or through the rules (a trace function
+ * makes mdr_decide_trace take them one by one). */
+static mdr_decision decide_target(mdr_table *t, const char *target, size_t n, int traced) {
+  mdr_conn c;
+  mdr_request r;
+  mdr_decision d;
+  memset(&c, 0, sizeof c);
+  memset(&r, 0, sizeof r);
+  assert_int_equal(mdr_table_find_listener(t, tu_str("web"), &c.listener), 0);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("blog"), &c.hs_vhost), 0);
+  c.has_hs_vhost = 1;
+  mdr_str h = tu_str("blog.example.com");
+  r.version = MDR_HTTP_1_1;
+  r.has_target = 1;
+  r.target.ptr = target;
+  r.target.len = n;
+  r.host = &h;
+  r.n_host = 1;
+  int rc = traced ? mdr_decide_trace(t, &c, &r, &d, NULL, 0, no_trace, NULL)
+                  : mdr_decide(t, &c, &r, &d, NULL, 0);
+  assert_int_equal(rc, 0);
+  return d;
+}
+
+/* Rule 1's target bytes: every byte that is not visible ASCII, and '#', is
+ * a 400 wherever it stands, in targets short and long (the check takes 16
+ * bytes at a time from 16 on, the last 16 overlapping), on the fast path and
+ * through the rules; the visible bytes at the edges of the range pass. */
+static void test_target_bytes_every_position(void **state) {
+  (void)state;
+  mdr_table *t = basic_table(NULL);
+  static const unsigned char bad[] = { 0x00, 0x09, 0x0a, 0x20, '#', 0x7f, 0x80, 0xa0, 0xc3, 0xff };
+  static const unsigned char good[] = { 0x21, 0x7e, '%', '?', '/', 'Z', '0' };
+  char buf[80];
+  size_t refused = 0;
+  for (size_t n = 1; n <= sizeof buf; n++) {
+    buf[0] = '/';
+    for (size_t i = 1; i < n; i++) buf[i] = (char)('a' + i % 26);
+    for (int traced = 0; traced < 2; traced++) {
+      mdr_decision d = decide_target(t, buf, n, traced);
+      assert_int_equal(d.status, 200);
+      for (size_t p = 1; p < n; p++) {
+        char keep = buf[p];
+        for (size_t k = 0; k < sizeof bad; k++) {
+          buf[p] = (char)bad[k];
+          d = decide_target(t, buf, n, traced);
+          if (d.status != 400 || d.reason != MDR_REASON_TARGET_BAD_BYTE)
+            print_error("n=%zu p=%zu byte=0x%02x traced=%d: %u %s\n", n, p, bad[k], traced,
+                        d.status, mdr_reason_token(d.reason));
+          assert_int_equal(d.status, 400);
+          assert_int_equal(d.reason, MDR_REASON_TARGET_BAD_BYTE);
+          refused++;
+        }
+        for (size_t k = 0; k < sizeof good; k++) {
+          buf[p] = (char)good[k];
+          d = decide_target(t, buf, n, traced);
+          assert_int_equal(d.status, 200);
+        }
+        buf[p] = keep;
+      }
+    }
+  }
+  assert_int_equal(refused, 2 * sizeof bad * (sizeof buf * (sizeof buf - 1) / 2));
+  mdr_table_unref(t);
+}
+
 static void test_invalid_arguments(void **state) {
   (void)state;
   mdr_table *t = basic_table(NULL);
@@ -583,6 +654,7 @@ int main(void) {
     cmocka_unit_test(test_explanations_name_the_parties),
     cmocka_unit_test(test_trace_visits_rules_in_order),
     cmocka_unit_test(test_invalid_arguments),
+    cmocka_unit_test(test_target_bytes_every_position),
     cmocka_unit_test(test_handshake_step),
     cmocka_unit_test(test_name_listing_and_cert_cover),
     cmocka_unit_test(test_zeroed_conn_is_not_the_first_vhost),
