@@ -167,6 +167,11 @@ struct mdr_table {
   uint32_t n_cert_names;
   mdri_slot *slots;
   uint64_t slot_mask;
+  /* A filter over the index's keys (lookup.c): a probe whose hash is not in
+   * it misses without walking the slots.  filter_mask + 1 words, four bits
+   * per slot. */
+  uint64_t *filter;
+  uint64_t filter_mask;
   /* every block below is owned by the table */
   char *strings;
   uint32_t *listener_refs;

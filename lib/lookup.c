@@ -118,8 +118,26 @@ static inline uint32_t taglen(uint64_t h, size_t n) { return (uint32_t)(h >> 40)
 
 #define bytes_eq(a, b, n) mdri_bytes_eq(a, b, n)
 
+/* The key filter: a Bloom filter with two bits per key in one 64-bit word
+ * (blocked), four bits per slot, so 6 to 11 bits per key at the index's
+ * load of 0.375 to 0.67: about 3 to 8% of absent keys pass it.  The word
+ * comes from bits 32 and up of the key's hash, the two bits from bits 20-31;
+ * the slot index uses the low bits and the tag bits 40-63.  Keys are never
+ * removed, so a key that is in the index always passes: the filter only
+ * spares the probe walk of a key that is not there (the exact probe of every
+ * wildcard hit, and both probes of a miss), which is a run of slots to the
+ * first empty one. */
+static inline uint64_t filter_bits(uint64_t h) {
+  return 1ull << ((h >> 20) & 63) | 1ull << ((h >> 26) & 63);
+}
+static inline int filter_may_hold(const mdr_table *t, uint64_t h) {
+  uint64_t b = filter_bits(h);
+  return (t->filter[(h >> 32) & t->filter_mask] & b) == b;
+}
+
 static inline const mdri_slot *probe(const mdr_table *t, uint64_t h, uint32_t tl, uint32_t mt,
                                      const char *p, size_t n) {
+  if (!filter_may_hold(t, h)) return NULL;
   uint64_t i = h & t->slot_mask;
   for (;;) {
     const mdri_slot *s = &t->slots[i];
@@ -163,6 +181,7 @@ int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t ow
     }
     i = (i + 1) & t->slot_mask;
   }
+  t->filter[(h >> 32) & t->filter_mask] |= filter_bits(h);
   mdri_slot *s = &t->slots[i];
   s->taglen = tl;
   s->value = value;

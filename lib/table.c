@@ -24,6 +24,7 @@ void mdri_table_free(mdr_table *t) {
   mdri_free(&m, t->names);
   mdri_free(&m, t->cert_names);
   mdri_free(&m, t->slots);
+  mdri_free(&m, t->filter);
   mdri_free(&m, t->strings);
   mdri_free(&m, t->listener_refs);
   mdri_free(&m, t->ports);
@@ -251,6 +252,11 @@ static int build_index(mdr_table *t, size_t slen, mdr_error *err) {
   if (!t->slots) return MDR_ERR_NOMEM;
   memset(t->slots, 0, cap * sizeof *t->slots);
   t->slot_mask = cap - 1;
+  size_t words = cap / 16; /* four filter bits per slot; cap is at least 16 */
+  t->filter = mdri_malloc(&t->mem, words * sizeof *t->filter);
+  if (!t->filter) return MDR_ERR_NOMEM;
+  memset(t->filter, 0, words * sizeof *t->filter);
+  t->filter_mask = words - 1;
   /* Keys are hashed AHEAD insertions early and their slots prefetched, so
    * the cache misses of a large index overlap; insertions keep the order
    * of the keys, so a clash is reported as without the queue. */
