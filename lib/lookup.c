@@ -6,7 +6,9 @@
  * 24-bit hash tag and the key length in one word, so a probe rejects a
  * mismatch without touching the key; a hit is confirmed against the key
  * bytes in the table's string block.  The meta word beside them holds the
- * key's owner, space and kind, and the vhost's plain bits.
+ * key's owner, space and kind, and the vhost's plain bits.  Beside the
+ * slots, a small filter (two bits per key, see filter_bits) answers most
+ * probes for a key that is not there without walking the slots.
  *
  * The hash of a name is built from two independent parts: the hash of its
  * first label and the hash of the rest (the suffix after the first dot).  A
