@@ -237,7 +237,7 @@ typedef struct dstate {
   const mdri_slot *named;        /* the handshake's match, when d->authority is its key */
   mdri_name_hash nh;             /* d->authority's part hashes when rule 6 looked it up */
   const mdri_name_hash *hashed;  /* &nh then, else NULL */
-  size_t dot;                    /* d->authority's first '.' (when parsed, not named) */
+  size_t dot;                    /* d->authority's first '.', once parsed (else SIZE_MAX) */
   /* rule 6: the request vhost R */
   mdr_index rv;
   int match, fallback;
@@ -284,6 +284,7 @@ STEP_FN begin(dstate *s) {
   s->n_parsed = 0;
   s->parse_failed = 0;
   s->named = NULL;
+  s->dot = SIZE_MAX; /* not known until the authority is parsed */
   s->method = r->method.len ? r->method : (mdr_str)MDR_STR_LIT("GET");
   s->is_connect = is_lit(s->method, "CONNECT");
   return GO_ON;

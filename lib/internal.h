@@ -229,12 +229,14 @@ typedef struct mdri_name_hash {
 } mdri_name_hash;
 /* mdri_lookup's answer as the slot it found (NULL for none; what it says is
  * read with mdri_match_vhost and mdri_slot_plain), for a host whose first
- * '.' is at index dot (n when it has none: mdri_authority_dot's), also
+ * '.' is at index dot (n when it has none: mdri_authority_dot's; any value
+ * above n when it is not known, and the lookup finds it), also
  * storing the host's part hashes in *out (when the host has 1 to 255 bytes;
  * else *out is untouched and NULL returned). */
 const mdri_slot *mdri_lookup_slot(const mdr_table *t, mdr_index listener, const char *host,
                                   size_t n, mdr_host_kind hk, size_t dot, mdri_name_hash *out);
-/* mdri_lookup, for a host whose first '.' is at index dot (n when none),
+/* mdri_lookup, for a host whose first '.' is at index dot (n when none;
+ * above n when not known, as for mdri_lookup_slot),
  * also giving the slot that matched, exact or wildcard (its index + 1; 0 for
  * no match): mdr_handshake_result.match. */
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,

@@ -287,10 +287,10 @@ static inline mdr_index lookup(const mdr_table *t, mdr_index listener, const cha
                                size_t n, mdr_host_kind hk, size_t dot, int *kind_out,
                                uint32_t *match_out, mdri_name_hash *out) {
   if (match_out) *match_out = 0;
-  /* Normalised names are at most 253 bytes. */
-  if (n == 0 || n > 255 || (dot != NO_DOT_KNOWN && dot > n)) return MDR_NONE;
+  if (n == 0 || n > 255) return MDR_NONE; /* normalised names are at most 253 bytes */
   int wild;
-  const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, dot, &wild, NULL, out);
+  const mdri_slot *s = find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk,
+                                 dot > n ? NO_DOT_KNOWN : dot, &wild, NULL, out);
   if (!s) return MDR_NONE;
   if (kind_out)
     *kind_out = wild ? MDRI_NAME_WILD
@@ -306,9 +306,10 @@ mdr_index mdri_lookup(const mdr_table *t, mdr_index listener, const char *host, 
 
 const mdri_slot *mdri_lookup_slot(const mdr_table *t, mdr_index listener, const char *host,
                                   size_t n, mdr_host_kind hk, size_t dot, mdri_name_hash *out) {
-  if (n == 0 || n > 255 || dot > n) return NULL; /* normalised names are at most 253 bytes */
+  if (n == 0 || n > 255) return NULL; /* normalised names are at most 253 bytes */
   int wild;
-  return find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, dot, &wild, NULL, out);
+  return find_name(t, MDRI_SPACE_LISTENER, listener, host, n, hk, dot > n ? NO_DOT_KNOWN : dot,
+                   &wild, NULL, out);
 }
 
 mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *host, size_t n,
