@@ -296,10 +296,9 @@ static inline int mdri_bytes_eq(const char *a, const char *b, size_t n) {
 
 /* When `match` (from mdri_lookup_match, on any table) names the slot that
  * mdri_lookup would find for this normalised host on this listener,
- * mdri_match_slot returns it, and mdri_lookup_hinted sets *vhost_out and
- * *kind_out to exactly what mdri_lookup would and returns 1, without
- * normalising again, hashing the suffix or probing for the wildcard; else
- * NULL or 0 (look it up).
+ * mdri_match_slot returns it, and mdri_match_vhost reads from it exactly
+ * what mdri_lookup would give, without normalising again, hashing the
+ * suffix or probing for the wildcard; else NULL (look it up).
  *
  * Why a match hint gives what mdri_lookup gives.  An exact slot: it holds
  * the key (listener space, this listener, exact, these bytes), and keys are
@@ -396,14 +395,6 @@ static inline mdr_index mdri_match_vhost(const mdri_slot *s, int *kind_out) {
   return s->value & ~MDRI_ALIAS_BIT;
 }
 
-static inline int mdri_lookup_hinted(const mdr_table *t, mdr_index listener, const char *host,
-                                     size_t n, uint32_t match, mdr_index *vhost_out,
-                                     int *kind_out) {
-  const mdri_slot *s = mdri_match_slot(t, listener, host, n, match);
-  if (!s) return 0;
-  *vhost_out = mdri_match_vhost(s, kind_out);
-  return 1;
-}
 /* Does certificate c cover the normalised host? */
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                      mdr_host_kind hk);

@@ -140,11 +140,9 @@ static void check_request(const mdr_table *t, mdrc_case *c, uint32_t match, run 
   decide(t, c, 0, slow);
   /* Did the shortcut apply?  The handshake matched a name exactly and the
    * request names it. */
-  mdr_index v;
-  int kind;
   if (match && slow->d.has_authority &&
-      mdri_lookup_hinted(t, c->conn.listener, slow->d.authority.host, slow->d.authority.host_len,
-                         match, &v, &kind))
+      mdri_match_slot(t, c->conn.listener, slow->d.authority.host, slow->d.authority.host_len,
+                      match))
     n->shortcut++;
   mdr_decision pd;
   c->conn.hs_match = match;
