@@ -357,6 +357,31 @@ static size_t bench_kinds(ctx *x, size_t count, unsigned passes) {
 
 /* ---- one workload size --------------------------------------------------- */
 
+/* The time a build cannot go below at this size: writing as many fresh
+ * bytes as the finished table holds, one byte per 4 KiB page, through the
+ * same allocator (so --hugepages applies) and timed with the same clock.
+ * Every byte of the table is written by the build into memory it has just
+ * allocated, so the page faults this counts are a floor of the build's
+ * own, whatever else it does; they are what dominates a 1M-name build on a
+ * machine whose faults are slow (docs/performance.md).  Median of `passes`. */
+static int first_touch(bench_mem *mem, size_t bytes, size_t n, unsigned passes, stat3 *out) {
+  double v[64];
+  for (unsigned p = 0; p < passes; p++) {
+    volatile char *b = mem->mem.malloc(bytes ? bytes : 1, mem->mem.user);
+    if (!b) {
+      fprintf(stderr, "misdirect-bench: out of memory\n");
+      return 1;
+    }
+    uint64_t t0 = bench_now_ns();
+    for (size_t i = 0; i < bytes; i += 4096) b[i] = 1;
+    uint64_t t1 = bench_now_ns();
+    mem->mem.free((void *)(uintptr_t)b, mem->mem.user);
+    v[p] = (double)(t1 - t0) / (double)(n ? n : 1);
+  }
+  *out = summarise(v, passes);
+  return 0;
+}
+
 static int bench_one(const opts *o, size_t n) {
   bench_workload w;
   if (bench_workload_make(&w, n, o->queries, o->seed)) {
@@ -390,6 +415,10 @@ static int bench_one(const opts *o, size_t n) {
   put3("build_ns_per_name", build);
   printf("table_bytes=%zu\nbytes_per_name=%.1f\noverhead_bytes_per_name=%.1f\n", table_bytes,
          (double)table_bytes / (double)n, (double)(table_bytes - w.name_bytes) / (double)n);
+  stat3 touch;
+  if (first_touch(&mem, table_bytes, n, o->passes, &touch)) return 1;
+  put3("first_touch_ns_per_name", touch);
+  printf("build_vs_first_touch=%.3f\n", build.med / touch.med);
 
   /* Baseline build. */
   bench_mem bmem;
