@@ -361,9 +361,12 @@ static size_t bench_kinds(ctx *x, size_t count, unsigned passes) {
  * bytes as the finished table holds, one byte per 4 KiB page, through the
  * same allocator (so --hugepages applies) and timed with the same clock.
  * Every byte of the table is written by the build into memory it has just
- * allocated, so the page faults this counts are a floor of the build's
- * own, whatever else it does; they are what dominates a 1M-name build on a
- * machine whose faults are slow (docs/performance.md).  Median of `passes`. */
+ * allocated; when that memory is fresh from the kernel (glibc's blocks above
+ * its mmap threshold, every large block of a 1M-name table), the faults this
+ * counts are a floor of the build's own, whatever else it does.  They are
+ * what dominates a 1M-name build on a machine whose faults are slow
+ * (docs/performance.md).  At small N the table may reuse pages malloc
+ * already holds, and this is no floor.  Median of `passes`. */
 static int first_touch(bench_mem *mem, size_t bytes, size_t n, unsigned passes, stat3 *out) {
   double v[64];
   for (unsigned p = 0; p < passes; p++) {
