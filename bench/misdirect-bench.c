@@ -418,6 +418,25 @@ static int bench_one(const opts *o, size_t n) {
   put3("build_ns_per_name", build);
   printf("table_bytes=%zu\nbytes_per_name=%.1f\noverhead_bytes_per_name=%.1f\n", table_bytes,
          (double)table_bytes / (double)n, (double)(table_bytes - w.name_bytes) / (double)n);
+  /* mdr_table_find_vhost over every vhost's statement name, in order. */
+  {
+    size_t nv = mdr_table_vhost_count(t);
+    double fv[64];
+    uint64_t found = 0;
+    for (unsigned p = 0; p < o->passes; p++) {
+      uint64_t t0 = bench_now_ns();
+      for (size_t i = 0; i < nv; i++) {
+        mdr_index v;
+        found += mdr_table_find_vhost(t, w.vhost_names[i], &v) == 0 && v == i;
+      }
+      fv[p] = (double)(bench_now_ns() - t0) / (double)(nv ? nv : 1);
+    }
+    put3("find_vhost_ns", summarise(fv, o->passes));
+    if (found != (uint64_t)nv * o->passes) {
+      fprintf(stderr, "misdirect-bench: mdr_table_find_vhost missed a vhost\n");
+      return 1;
+    }
+  }
   stat3 touch;
   if (first_touch(&mem, table_bytes, n, o->passes, &touch)) return 1;
   put3("first_touch_ns_per_name", touch);

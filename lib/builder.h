@@ -158,4 +158,9 @@ void mdri_builder_release(mdr_builder *b);
 /* Probes so far (see struct mdr_builder).  For tests. */
 uint64_t mdri_builder_probes(const mdr_builder *b);
 
+/* Words a lookup of this statement name (listener = 1, vhost = 0) visits
+ * in the table's statement index, counting the empty word that ends a
+ * miss: the bound of both a hit and a miss.  For the linear-lookup test. */
+uint64_t mdri_stmt_probes(const mdr_table *t, mdr_str name, int listener);
+
 #endif

@@ -902,8 +902,8 @@ static void describe_connection(const dstate *s, const dctx *x, int rc) {
     trace(x, 3, "ALPN '%.*s' is not an HTTP protocol", SF(c->alpn));
   if (s->d->reason == MDR_REASON_RESUMED_CROSS_POLICY)
     trace(x, 3, "session created under vhost '%.*s' (policy '%.*s'), handshake vhost '%.*s' (policy '%.*s')",
-          SF(t->vhosts[c->resumed_from].name),
-          SF(t->policies[t->vhosts[c->resumed_from].policy].name), SF(t->vhosts[s->hv].name),
+          SF(mdri_vhost_name(t, c->resumed_from)),
+          SF(t->policies[t->vhosts[c->resumed_from].policy].name), SF(mdri_vhost_name(t, s->hv)),
           SF(t->policies[t->vhosts[s->hv].policy].name));
   verdict(s, x);
 }
@@ -931,12 +931,12 @@ static void describe_vhost(const dstate *s, const dctx *x, int rc) {
     verdict(s, x);
     return;
   }
-  trace(x, 6, "vhost '%.*s' (%s)", SF(t->vhosts[s->rv].name),
+  trace(x, 6, "vhost '%.*s' (%s)", SF(mdri_vhost_name(t, s->rv)),
         s->fallback ? "listener default (unknown-host=default)"
         : s->match == MDRI_NAME_ALIAS ? "redirect alias"
         : s->match == MDRI_NAME_WILD ? "wildcard match" : "exact match");
   if (rc == DECIDED) {
-    trace(x, 6, "vhost '%.*s' disables %s", SF(t->vhosts[s->rv].name),
+    trace(x, 6, "vhost '%.*s' disables %s", SF(mdri_vhost_name(t, s->rv)),
           version_name(s->r->version));
     verdict(s, x);
   }
@@ -947,7 +947,7 @@ static void describe_tls_authority(const dstate *s, const dctx *x, int rc) {
   const mdri_listener *l = s->l;
   if (!l->tls) return;
   trace(x, 7, "handshake vhost '%.*s', request vhost '%.*s', sni-host=%s",
-        SF(t->vhosts[s->hv].name), SF(t->vhosts[s->rv].name),
+        SF(mdri_vhost_name(t, s->hv)), SF(mdri_vhost_name(t, s->rv)),
         l->sni_host == MDR_SNI_HOST_STRICT ? "strict"
         : l->sni_host == MDR_SNI_HOST_IGNORE ? "ignore" : "compatible");
   if (rc == DECIDED) {
@@ -978,5 +978,5 @@ static void describe_redirect(const dstate *s, const dctx *x, int rc) {
 
 static void describe_serve(const dstate *s, const dctx *x, int rc) {
   (void)rc;
-  trace(x, 10, "serve vhost '%.*s'", SF(s->t->vhosts[s->rv].name));
+  trace(x, 10, "serve vhost '%.*s'", SF(mdri_vhost_name(s->t, s->rv)));
 }

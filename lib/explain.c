@@ -536,9 +536,9 @@ size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c, const mdr_dec
     if (hv && rv) {
       describe_sni(&s, c);
       sb_printf(&s, ", so the handshake used vhost '%.*s' and its cert '%.*s', which does not cover '%s' (vhost '%.*s')",
-                SF(t->vhosts[h].name),
+                SF(mdri_vhost_name(t, h)),
                 SF(t->vhosts[h].cert != MDR_NONE ? t->certs[t->vhosts[h].cert].name : (mdr_str)MDR_STR_LIT("-")),
-                host, SF(t->vhosts[r].name));
+                host, SF(mdri_vhost_name(t, r)));
       cause_clause(&s, t, c, d->reason);
       break;
     }
@@ -546,9 +546,9 @@ size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c, const mdr_dec
   case MDR_REASON_POLICY_MISMATCH:
     if (hv && rv) {
       describe_sni(&s, c);
-      sb_printf(&s, " (handshake vhost '%.*s', ", SF(t->vhosts[h].name));
+      sb_printf(&s, " (handshake vhost '%.*s', ", SF(mdri_vhost_name(t, h)));
       describe_policy(&s, t, h);
-      sb_printf(&s, ") but the request names '%s' (vhost '%.*s', ", host, SF(t->vhosts[r].name));
+      sb_printf(&s, ") but the request names '%s' (vhost '%.*s', ", host, SF(mdri_vhost_name(t, r)));
       describe_policy(&s, t, r);
       sb_printf(&s, "), whose TLS policy the handshake did not apply");
       cause_clause(&s, t, c, d->reason);
@@ -559,7 +559,7 @@ size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c, const mdr_dec
     if (hv && rv) {
       describe_sni(&s, c);
       sb_printf(&s, " (handshake vhost '%.*s') but the request is for vhost '%.*s' and the "
-                "listener has sni-host=strict", SF(t->vhosts[h].name), SF(t->vhosts[r].name));
+                "listener has sni-host=strict", SF(mdri_vhost_name(t, h)), SF(mdri_vhost_name(t, r)));
       cause_clause(&s, t, c, d->reason);
       break;
     }
@@ -568,7 +568,7 @@ size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c, const mdr_dec
     if (hv && rv) {
       describe_sni(&s, c);
       sb_printf(&s, " (handshake vhost '%.*s') but the request is for vhost '%.*s'; %s",
-                SF(t->vhosts[h].name), SF(t->vhosts[r].name), mdr_reason_text(d->reason));
+                SF(mdri_vhost_name(t, h)), SF(mdri_vhost_name(t, r)), mdr_reason_text(d->reason));
       break;
     }
     goto generic;
@@ -590,7 +590,7 @@ size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c, const mdr_dec
   case MDR_REASON_SERVE_DEFAULT:
   case MDR_REASON_SERVE_UNCHECKED:
     if (rv) {
-      sb_printf(&s, "served by vhost '%.*s'%s%s%s: %s", SF(t->vhosts[r].name),
+      sb_printf(&s, "served by vhost '%.*s'%s%s%s: %s", SF(mdri_vhost_name(t, r)),
                 d->has_authority ? " for '" : "", host, d->has_authority ? "'" : "",
                 mdr_reason_text(d->reason));
       break;
@@ -599,7 +599,7 @@ size_t mdr_decision_explain(const mdr_table *t, const mdr_conn *c, const mdr_dec
   case MDR_REASON_REDIRECT_ALIAS:
   case MDR_REASON_REDIRECT_HTTPS:
     if (rv) {
-      sb_printf(&s, "'%s' belongs to vhost '%.*s': %s", host, SF(t->vhosts[r].name),
+      sb_printf(&s, "'%s' belongs to vhost '%.*s': %s", host, SF(mdri_vhost_name(t, r)),
                 mdr_reason_text(d->reason));
       break;
     }

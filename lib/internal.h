@@ -108,7 +108,7 @@ typedef struct mdri_policy {
 } mdri_policy;
 
 typedef struct mdri_vhost {
-  mdr_str name;
+  uint32_t name_off, name_len;    /* the statement name: in table->strings (mdri_vhost_name) */
   uint32_t cert;                  /* MDR_NONE if none */
   uint32_t policy;                /* index into policies (0 = built-in default) */
   uint32_t names_begin, n_names;  /* into table->names: names then aliases */
@@ -123,7 +123,7 @@ typedef struct mdri_vhost {
   uint8_t plain;                  /* the plain request's rules 6 and 8 (decide.c): bit v is set
                                    * when the vhost speaks HTTP version v (mdr_http_version), bit
                                    * 4 + v when it also takes that version as 0-RTT */
-} mdri_vhost; /* 56 bytes on LP64: a million vhosts are 56 MB of these */
+} mdri_vhost; /* 48 bytes: a million vhosts are 48 MB of these */
 
 /* The j-th listener (j < n_listeners) that vhost v listens on. */
 #define mdri_vhost_listener(t, v, j) ((t)->listener_refs[(v)->listeners_begin + (j)])
@@ -176,11 +176,21 @@ struct mdr_table {
   char *strings;
   uint32_t *listener_refs;
   uint16_t *ports;
+  /* Listener and vhost statement names -> index (table.c, find_stmt):
+   * stmt_cap entries, 0 = empty, else (index << 1 | is_listener) + 1. */
+  uint32_t *stmt_index;
+  uint32_t stmt_cap;
   /* Source line of every statement (0 = unknown), for lint: listeners,
    * certs, policies ([0] = built-in default) and vhosts, in that order.
    * Kept apart from the records the decision reads. */
   uint32_t *lines;
 };
+
+/* The statement name of vhost v. */
+static inline mdr_str mdri_vhost_name(const mdr_table *t, uint32_t v) {
+  mdr_str s = { t->strings + t->vhosts[v].name_off, t->vhosts[v].name_len };
+  return s;
+}
 
 static inline uint32_t mdri_listener_line(const mdr_table *t, uint32_t i) { return t->lines[i]; }
 static inline uint32_t mdri_cert_line(const mdr_table *t, uint32_t i) {
@@ -197,6 +207,9 @@ static inline uint32_t mdri_vhost_line(const mdr_table *t, uint32_t i) {
  * build: owners (listener and cert indexes) below MDRI_MAX_OWNER, the string
  * block below 4 GiB, keys of 1-255 bytes (names are at most 253). */
 #define MDRI_MAX_OWNER (1u << 22)
+/* The index's word-at-a-time hash of [p, p+n), for other maps of the
+ * table (the statement names). */
+uint64_t mdri_hash_str(const char *p, size_t n, uint64_t seed);
 /* Insert during build (p must point into t->strings); returns 0, or 1 with
  * *existing = the clashing slot's vhost on a key clash. */
 int mdri_slot_insert(mdr_table *t, uint8_t space, uint32_t owner, uint8_t kind, const char *p,

@@ -625,8 +625,8 @@ static void format(const lint *x, const rec *r, mdr_lint_finding *f, sim *sm) {
   const mdr_table *t = x->t;
   out o = { f->message, sizeof f->message, 0 };
   f->message[0] = '\0';
-  mdr_str vn = r->vhost != MDR_NONE ? t->vhosts[r->vhost].name : no_name;
-  mdr_str on = r->other != MDR_NONE ? t->vhosts[r->other].name : no_name;
+  mdr_str vn = r->vhost != MDR_NONE ? mdri_vhost_name(t, r->vhost) : no_name;
+  mdr_str on = r->other != MDR_NONE ? mdri_vhost_name(t, r->other) : no_name;
   mdr_str ln = r->listener != MDR_NONE ? t->listeners[r->listener].name : no_name;
   switch ((mdr_lint_id)r->id) {
   case MDR_LINT_COALESCE_POLICY:
@@ -647,7 +647,7 @@ static void format(const lint *x, const rec *r, mdr_lint_finding *f, sim *sm) {
       uint32_t shown[1 + COAL_MORE] = { r->other, r->more[0], r->more[1] };
       unsigned n_shown = 0;
       for (unsigned k = 0; k < 1 + COAL_MORE && shown[k] != MDR_NONE; k++, n_shown++) {
-        put(&o, "%s'%.*s' (", k ? ", " : "", SF(t->vhosts[shown[k]].name));
+        put(&o, "%s'%.*s' (", k ? ", " : "", SF(mdri_vhost_name(t, shown[k])));
         put_policy(&o, t, shown[k]);
         put(&o, ")");
       }
@@ -697,7 +697,7 @@ static void format(const lint *x, const rec *r, mdr_lint_finding *f, sim *sm) {
     put_url(&o, &sm->steps[0]);
     if (r->id == MDR_LINT_REDIRECT_CHAIN) {
       put(&o, " takes %u redirects before vhost '%.*s' serves it: ", sm->hops,
-          SF(t->vhosts[sm->vhost[sm->n_steps - 1]].name));
+          SF(mdri_vhost_name(t, sm->vhost[sm->n_steps - 1])));
     } else if (r->id == MDR_LINT_REDIRECT_LOOP) {
       put(&o, " redirects in a loop: ");
     } else if (sm->outcome == SIM_NO_LISTENER) {

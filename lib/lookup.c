@@ -167,6 +167,8 @@ uint64_t mdri_slot_hash(uint8_t space, uint32_t owner, uint8_t kind, const char 
   return exact_hash(hl, hr, owner_mix(space, owner));
 }
 
+uint64_t mdri_hash_str(const char *p, size_t n, uint64_t seed) { return hash_bytes(p, n, seed); }
+
 void mdri_slot_prefetch(const mdr_table *t, uint64_t h) { prefetch(&t->slots[h & t->slot_mask]); }
 
 int mdri_slot_insert_hashed(mdr_table *t, uint64_t h, uint8_t space, uint32_t owner, uint8_t kind,

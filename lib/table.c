@@ -10,8 +10,8 @@
 #define set_err mdri_set_err
 #define STRF MDRI_STRF
 
-_Static_assert(sizeof(void *) != 8 || sizeof(mdri_vhost) <= 56,
-               "a vhost record costs 56 bytes at most (issue 14: memory per name)");
+_Static_assert(sizeof(void *) != 8 || sizeof(mdri_vhost) <= 48,
+               "a vhost record costs 48 bytes at most (issue 14: memory per name)");
 
 void mdri_table_free(mdr_table *t);
 void mdri_table_free(mdr_table *t) {
@@ -29,6 +29,7 @@ void mdri_table_free(mdr_table *t) {
   mdri_free(&m, t->listener_refs);
   mdri_free(&m, t->ports);
   mdri_free(&m, t->lines);
+  mdri_free(&m, t->stmt_index);
   mdri_free(&m, t);
 }
 
@@ -173,7 +174,9 @@ static void lay_out_vhosts(const mdr_builder *b, const mdri_refs *r, mdr_table *
     if (i + AHEAD < t->n_vhosts && b->vhosts[i + AHEAD].n_norm)
       mdri_prefetch(b->vhosts[i + AHEAD].norm[0].host.ptr);
     memset(v, 0, sizeof *v);
-    v->name = tcopy(cur, bv->name);
+    mdr_str name = tcopy(cur, bv->name);
+    v->name_off = (uint32_t)(name.ptr - t->strings); /* the block is below 4 GiB (build_index) */
+    v->name_len = (uint32_t)name.len;
     v->cert = r->vhost_cert[i];
     v->policy = r->vhost_policy[i];
     v->first_tls_listener = MDR_NONE;
@@ -229,8 +232,8 @@ static int insert_pending(mdr_table *t, const pending *e, mdr_error *err) {
   if (other == e->vhost) return 0; /* same name twice in one vhost was caught at add time */
   set_err(err, MDR_ERR_CONFIG, mdri_vhost_line(t, e->vhost), nm->host,
           "vhost '%.*s': name '%.*s' on listener '%.*s' is already claimed by vhost '%.*s'",
-          STRF(t->vhosts[e->vhost].name), STRF(nm->host), STRF(t->listeners[e->listener].name),
-          STRF(t->vhosts[other].name));
+          STRF(mdri_vhost_name(t, e->vhost)), STRF(nm->host), STRF(t->listeners[e->listener].name),
+          STRF(mdri_vhost_name(t, other)));
   return 1;
 }
 
@@ -298,6 +301,71 @@ static int build_index(mdr_table *t, size_t slen, mdr_error *err) {
   return 0;
 }
 
+/* ---- statement names ------------------------------------------------------
+ *
+ * mdr_table_find_listener and mdr_table_find_vhost answer in expected
+ * constant time (a server calls them per server block at start-up, and the
+ * OpenSSL adapter per resumed session): open addressing with linear probing
+ * over (listener and vhost count) * 3/2 + 1 words, so there is always an
+ * empty one; a word is 0 or (index << 1 | is_listener) + 1.  Statement
+ * names are unique per kind (the builder refuses a second one). */
+
+#define STMT_SEED_VHOST 0x510e527fade682d1ull
+#define STMT_SEED_LISTENER 0x9b05688c2b3e6c1full
+
+static uint64_t stmt_hash(mdr_str name, int listener) {
+  return mdri_hash_str(name.ptr, name.len, listener ? STMT_SEED_LISTENER : STMT_SEED_VHOST);
+}
+
+/* The first word to look at: the hash's high half scaled to [0, cap). */
+static uint32_t stmt_start(uint64_t h, uint32_t cap) {
+  return (uint32_t)(((h >> 32) * (uint64_t)cap) >> 32);
+}
+
+static mdr_str stmt_name(const mdr_table *t, uint32_t e) {
+  uint32_t i = (e - 1) >> 1;
+  return (e - 1) & 1u ? t->listeners[i].name : mdri_vhost_name(t, i);
+}
+
+static void stmt_insert(mdr_table *t, mdr_str name, uint32_t e) {
+  uint32_t i = stmt_start(stmt_hash(name, (int)((e - 1) & 1u)), t->stmt_cap);
+  while (t->stmt_index[i]) i = i + 1 == t->stmt_cap ? 0 : i + 1;
+  t->stmt_index[i] = e;
+}
+
+static int build_stmt_index(mdr_table *t) {
+  uint64_t n = (uint64_t)t->n_listeners + t->n_vhosts;
+  uint64_t cap = n + n / 2 + 1;
+  if (cap > UINT32_MAX) return MDR_ERR_LIMIT;
+  t->stmt_cap = (uint32_t)cap;
+  t->stmt_index = mdri_malloc(&t->mem, (size_t)cap * sizeof *t->stmt_index);
+  if (!t->stmt_index) return MDR_ERR_NOMEM;
+  memset(t->stmt_index, 0, (size_t)cap * sizeof *t->stmt_index);
+  for (uint32_t i = 0; i < t->n_listeners; i++)
+    stmt_insert(t, t->listeners[i].name, (i << 1 | 1u) + 1);
+  for (uint32_t i = 0; i < t->n_vhosts; i++) stmt_insert(t, mdri_vhost_name(t, i), (i << 1) + 1);
+  return 0;
+}
+
+/* The index of the statement of this kind named `name`, or MDR_NONE. */
+static uint32_t find_stmt(const mdr_table *t, mdr_str name, int listener) {
+  if (!t->stmt_cap || !name.len) return MDR_NONE;
+  uint32_t i = stmt_start(stmt_hash(name, listener), t->stmt_cap);
+  for (uint32_t e; (e = t->stmt_index[i]) != 0; i = i + 1 == t->stmt_cap ? 0 : i + 1)
+    if (((e - 1) & 1u) == (uint32_t)listener && mdri_str_eq(stmt_name(t, e), name))
+      return (e - 1) >> 1;
+  return MDR_NONE;
+}
+
+uint64_t mdri_stmt_probes(const mdr_table *t, mdr_str name, int listener) {
+  uint64_t k = 1;
+  if (!t->stmt_cap) return 0;
+  for (uint32_t i = stmt_start(stmt_hash(name, listener), t->stmt_cap); t->stmt_index[i];
+       i = i + 1 == t->stmt_cap ? 0 : i + 1)
+    k++;
+  return k;
+}
+
 static int build(mdr_builder *b, mdr_table **out, mdr_error *err, int consume) {
   if (!b || !out) return MDR_ERR_INVALID_ARGUMENT;
   *out = NULL;
@@ -325,6 +393,7 @@ static int build(mdr_builder *b, mdr_table **out, mdr_error *err, int consume) {
   mdri_refs_free(&b->mem, &r);
   if (consume) mdri_builder_release(b); /* the table has its own copies */
   rc = build_index(t, slen, err);
+  if (!rc) rc = build_stmt_index(t);
 out:
   mdri_refs_free(&b->mem, &r);
   if (rc) {
@@ -360,26 +429,20 @@ void mdr_table_unref(mdr_table *t) {
 size_t mdr_table_listener_count(const mdr_table *t) { return t ? t->n_listeners : 0; }
 size_t mdr_table_vhost_count(const mdr_table *t) { return t ? t->n_vhosts : 0; }
 
-int mdr_table_find_listener(const mdr_table *t, mdr_str name, mdr_index *out) {
-  if (!t || !out) return MDR_ERR_INVALID_ARGUMENT;
-  for (uint32_t i = 0; i < t->n_listeners; i++)
-    if (mdri_str_eq(t->listeners[i].name, name)) {
-      *out = i;
-      return 0;
-    }
+static int find_statement(const mdr_table *t, mdr_str name, mdr_index *out, int listener) {
+  if (!out) return MDR_ERR_INVALID_ARGUMENT;
   *out = MDR_NONE;
-  return MDR_ERR_NOT_FOUND;
+  if (!t || (!name.ptr && name.len)) return MDR_ERR_INVALID_ARGUMENT;
+  *out = find_stmt(t, name, listener);
+  return *out == MDR_NONE ? MDR_ERR_NOT_FOUND : 0;
+}
+
+int mdr_table_find_listener(const mdr_table *t, mdr_str name, mdr_index *out) {
+  return find_statement(t, name, out, 1);
 }
 
 int mdr_table_find_vhost(const mdr_table *t, mdr_str name, mdr_index *out) {
-  if (!t || !out) return MDR_ERR_INVALID_ARGUMENT;
-  for (uint32_t i = 0; i < t->n_vhosts; i++)
-    if (mdri_str_eq(t->vhosts[i].name, name)) {
-      *out = i;
-      return 0;
-    }
-  *out = MDR_NONE;
-  return MDR_ERR_NOT_FOUND;
+  return find_statement(t, name, out, 0);
 }
 
 int mdr_table_listener_info(const mdr_table *t, mdr_index li, mdr_listener_info *out) {
@@ -394,6 +457,7 @@ int mdr_table_listener_info(const mdr_table *t, mdr_index li, mdr_listener_info 
   out->unknown_sni = l->unknown_sni;
   out->no_sni = l->no_sni;
   out->sni_host = l->sni_host;
+  out->line = mdri_listener_line(t, li);
   return 0;
 }
 
@@ -403,7 +467,8 @@ int mdr_table_vhost_info(const mdr_table *t, mdr_index vi, mdr_vhost_info *out) 
   const mdri_policy *p = &t->policies[v->policy];
   mdr_str none = { "", 0 };
   memset(out, 0, sizeof *out);
-  out->name = v->name;
+  out->name = mdri_vhost_name(t, vi);
+  out->line = mdri_vhost_line(t, vi);
   out->canonical = t->names[v->names_begin].host;
   out->cert = v->cert != MDR_NONE ? t->certs[v->cert].name : none;
   out->cert_file = v->cert != MDR_NONE ? t->certs[v->cert].file : none;
@@ -431,7 +496,7 @@ int mdr_vhost_on_listener(const mdr_table *t, mdr_index vi, mdr_index li) {
 mdr_str mdr_vhost_name(const mdr_table *t, mdr_index v) {
   mdr_str none = { "", 0 };
   if (!t || v >= t->n_vhosts) return none;
-  return t->vhosts[v].name;
+  return mdri_vhost_name(t, v);
 }
 
 int mdr_table_vhost_name_at(const mdr_table *t, mdr_index vi, size_t i, mdr_str *name,

@@ -558,13 +558,15 @@ MDR_EXTERN size_t mdr_table_listener_count(const mdr_table *t);
  */
 MDR_EXTERN size_t mdr_table_vhost_count(const mdr_table *t);
 /**
- * Find a listener by statement name.  Linear in the number of
- * statements: call at setup, not per request.  Names compare exactly.
+ * Find a listener by statement name, in expected constant time (a hash of
+ * the statement names is built with the table; 0.1.0-0.2.0 searched
+ * linearly).  Names compare exactly.
  * @param t    the table
  * @param name statement name (not a host name)
  * @param out  receives the index
  * @return 0; MDR_ERR_NOT_FOUND (and *out = MDR_NONE);
- *         MDR_ERR_INVALID_ARGUMENT (t or out NULL).
+ *         MDR_ERR_INVALID_ARGUMENT (t or out NULL, or name.ptr NULL with
+ *         name.len > 0; *out = MDR_NONE when out is not NULL).
  * @ownership `name` is borrowed for the call.
  * @threadsafety Any number of threads on one table; no allocation, no locks.
  * @since 0.1.0
@@ -588,6 +590,7 @@ typedef struct mdr_listener_info {
   mdr_unknown_sni unknown_sni;   /**< unknown-sni= */
   mdr_no_sni no_sni;             /**< no-sni= */
   mdr_sni_host sni_host;         /**< sni-host= */
+  unsigned line;                 /**< source line of the statement (mdr_table_parse, or mdr_listener_conf.line); 0 if unknown.  @since 0.3.0 */
 } mdr_listener_info;
 
 /**
@@ -610,6 +613,7 @@ typedef struct mdr_vhost_info {
   unsigned redirect_status;      /**< redirect status (301, 302, 307 or 308) */
   unsigned protocols;            /**< MDR_PROTO_* bits */
   int early_data;                /**< 1 if 0-RTT requests are accepted */
+  unsigned line;                 /**< source line of the statement (mdr_table_parse, or mdr_vhost_conf.line); 0 if unknown.  @since 0.3.0 */
 } mdr_vhost_info;
 
 /**

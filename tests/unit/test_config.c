@@ -323,6 +323,57 @@ static void test_comments_and_blanks(void **state) {
   mdr_table_unref(t);
 }
 
+/* Each statement's info names its source line (the nginx module and other
+ * hosts quote it instead of searching the file), and the find functions
+ * tell a listener from a vhost of the same name and refuse a name without
+ * bytes. */
+static void test_statement_lines_and_find(void **state) {
+  (void)state;
+  mdr_table *t = parse_ok(
+    "# two listeners and a vhost named like one of them\n"
+    "listener web https 443 default=web\n"
+    "\n"
+    "listener plain http 80 default=web\n"
+    "cert site *.example.com\n"
+    "vhost web listen=web,plain names=www.example.com cert=site\n"
+    "\n"
+    "\n"
+    "vhost blog listen=web names=blog.example.com cert=site\n");
+  mdr_listener_info li;
+  mdr_vhost_info vi;
+  mdr_index i = 0;
+  assert_int_equal(mdr_table_find_listener(t, tu_str("plain"), &i), 0);
+  assert_int_equal(mdr_table_listener_info(t, i, &li), 0);
+  assert_int_equal(li.line, 4);
+  assert_int_equal(mdr_table_find_listener(t, tu_str("web"), &i), 0);
+  assert_int_equal(i, 0);
+  assert_int_equal(mdr_table_listener_info(t, i, &li), 0);
+  assert_int_equal(li.line, 2);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("web"), &i), 0);
+  assert_int_equal(i, 0);
+  assert_int_equal(mdr_table_vhost_info(t, i, &vi), 0);
+  assert_int_equal(vi.line, 6);
+  assert_str(vi.name, "web");
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("blog"), &i), 0);
+  assert_int_equal(i, 1);
+  assert_int_equal(mdr_table_vhost_info(t, i, &vi), 0);
+  assert_int_equal(vi.line, 9);
+  /* a listener is not a vhost, a prefix is not a name */
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("plain"), &i), MDR_ERR_NOT_FOUND);
+  assert_int_equal(i, MDR_NONE);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("blo"), &i), MDR_ERR_NOT_FOUND);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str("blogs"), &i), MDR_ERR_NOT_FOUND);
+  assert_int_equal(mdr_table_find_vhost(t, tu_str(""), &i), MDR_ERR_NOT_FOUND);
+  mdr_str bad = { NULL, 3 };
+  i = 0;
+  assert_int_equal(mdr_table_find_vhost(t, bad, &i), MDR_ERR_INVALID_ARGUMENT);
+  assert_int_equal(i, MDR_NONE);
+  assert_int_equal(mdr_table_find_listener(t, bad, &i), MDR_ERR_INVALID_ARGUMENT);
+  assert_int_equal(mdr_table_find_listener(NULL, tu_str("web"), &i), MDR_ERR_INVALID_ARGUMENT);
+  assert_int_equal(mdr_table_find_listener(t, tu_str("web"), NULL), MDR_ERR_INVALID_ARGUMENT);
+  mdr_table_unref(t);
+}
+
 static void test_hash_inside_token(void **state) {
   (void)state;
   mdr_table *t = parse_ok(
@@ -1313,6 +1364,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_basic_example),
     cmocka_unit_test(test_basic_example_file),
+    cmocka_unit_test(test_statement_lines_and_find),
     cmocka_unit_test(test_listener_options),
     cmocka_unit_test(test_vhost_options),
     cmocka_unit_test(test_policy_options),
