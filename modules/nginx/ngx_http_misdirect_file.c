@@ -26,8 +26,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_misdirect_read(ngx_conf_t *cf,
     ngx_http_misdirect_file_t *f);
-static ngx_uint_t ngx_http_misdirect_stmt_line(ngx_http_misdirect_file_t *f,
-    const char *kind, mdr_str name);
+static ngx_uint_t ngx_http_misdirect_vhost_line(mdr_table *table,
+    mdr_index v);
 static ngx_int_t ngx_http_misdirect_server_vhost(ngx_conf_t *cf,
     ngx_http_misdirect_main_conf_t *mmcf, ngx_http_misdirect_file_t *f,
     ngx_http_core_srv_conf_t *cscf, u_char *on, ngx_uint_t *taken);
@@ -205,8 +205,8 @@ ngx_http_misdirect_load_table(ngx_conf_t *cf,
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "misdirect: %V:%ui: vhost '%*s' has no server{} "
                           "(give one \"misdirect_vhost %*s;\")",
-                          &f.path, ngx_http_misdirect_stmt_line(&f, "vhost",
-                                                                name),
+                          &f.path,
+                          ngx_http_misdirect_vhost_line(table, (mdr_index) i),
                           name.len, name.ptr, name.len, name.ptr);
             return NGX_ERROR;
         }
@@ -277,7 +277,7 @@ ngx_http_misdirect_server_vhost(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    line = ngx_http_misdirect_stmt_line(f, "vhost", name);
+    line = ngx_http_misdirect_vhost_line(mmcf->table, v);
 
     if (taken[v]) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -400,53 +400,20 @@ ngx_http_misdirect_read(ngx_conf_t *cf, ngx_http_misdirect_file_t *f)
 }
 
 
-/* The line of the statement "KIND NAME" in the file (0 if not found): for
- * messages only, so a simple scan of the lines' first two words. */
+/* The source line of vhost v's statement, which the table keeps: one
+ * lookup, where searching the file for it made a start-up with N server{}
+ * blocks cost N times the file. */
 
 static ngx_uint_t
-ngx_http_misdirect_stmt_line(ngx_http_misdirect_file_t *f, const char *kind,
-    mdr_str name)
+ngx_http_misdirect_vhost_line(mdr_table *table, mdr_index v)
 {
-    u_char      *p, *end, *eol;
-    size_t       klen;
-    ngx_uint_t   line;
+    mdr_vhost_info  vi;
 
-    klen = ngx_strlen(kind);
-    end = f->text + f->len;
-
-    for (p = f->text, line = 1; p < end; p = eol + 1, line++) {
-        eol = ngx_strlchr(p, end, '\n');
-        if (eol == NULL) {
-            eol = end;
-        }
-
-        while (p < eol && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        if ((size_t) (eol - p) < klen + 1 + name.len
-            || ngx_strncmp(p, kind, klen) != 0
-            || (p[klen] != ' ' && p[klen] != '\t'))
-        {
-            continue;
-        }
-
-        p += klen;
-        while (p < eol && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        if ((size_t) (eol - p) >= name.len
-            && ngx_strncmp(p, name.ptr, name.len) == 0
-            && (p + name.len == eol || p[name.len] == ' '
-                || p[name.len] == '\t' || p[name.len] == '\r'
-                || p[name.len] == '#'))
-        {
-            return line;
-        }
+    if (mdr_table_vhost_info(table, v, &vi) != 0) {
+        return 0;
     }
 
-    return 0;
+    return vi.line;
 }
 
 
