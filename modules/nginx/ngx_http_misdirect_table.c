@@ -29,6 +29,26 @@ typedef struct {
 } ngx_http_misdirect_server_t;
 
 
+/* The names read from each certificate file during one start-up, by the
+ * file's full path: server{} blocks that share a certificate (the common
+ * case, often through http{}'s ssl_certificate) read and parse it once,
+ * where each read cost about as much as nginx's own load of the file. */
+
+typedef struct ngx_http_misdirect_cert_seen_s  ngx_http_misdirect_cert_seen_t;
+
+struct ngx_http_misdirect_cert_seen_s {
+    ngx_http_misdirect_cert_seen_t  *next;
+    ngx_str_t                        path;
+    mdr_str                         *names;
+    size_t                           n;
+};
+
+typedef struct {
+    ngx_http_misdirect_cert_seen_t **bucket;
+    ngx_uint_t                       mask;
+} ngx_http_misdirect_cert_cache_t;
+
+
 static ngx_int_t ngx_http_misdirect_add_listener(ngx_conf_t *cf,
     ngx_http_misdirect_main_conf_t *mmcf, ngx_http_conf_port_t *port,
     ngx_http_conf_addr_t *addr, ngx_http_misdirect_server_t *servers,
@@ -42,7 +62,8 @@ static ngx_int_t ngx_http_misdirect_claim(ngx_conf_t *cf,
 static ngx_int_t ngx_http_misdirect_push_name(ngx_conf_t *cf, ngx_array_t *a,
     u_char *p, size_t len);
 static ngx_int_t ngx_http_misdirect_cert_names(ngx_conf_t *cf,
-    ngx_http_core_srv_conf_t *cscf, ngx_http_misdirect_server_t *srv);
+    ngx_http_core_srv_conf_t *cscf, ngx_http_misdirect_server_t *srv,
+    ngx_http_misdirect_cert_cache_t *cache);
 static ngx_int_t ngx_http_misdirect_add_server(ngx_conf_t *cf,
     ngx_uint_t i, ngx_http_core_srv_conf_t *cscf,
     ngx_http_misdirect_server_t *srv, mdr_builder *b);
@@ -71,6 +92,7 @@ ngx_http_misdirect_build_table(ngx_conf_t *cf,
     ngx_http_conf_port_t         *port;
     ngx_http_conf_addr_t         *addr;
     ngx_hash_keys_arrays_t        claimed;
+    ngx_http_misdirect_cert_cache_t  cache;
     ngx_http_core_srv_conf_t    **cscfp;
     ngx_http_core_main_conf_t    *cmcf;
     mdr_index                     v;
@@ -137,6 +159,16 @@ ngx_http_misdirect_build_table(ngx_conf_t *cf,
         goto failed;
     }
 
+    for (cache.mask = 15; cache.mask < cmcf->servers.nelts; ) {
+        cache.mask = cache.mask * 2 + 1;
+    }
+
+    cache.bucket = ngx_pcalloc(cf->temp_pool,
+                    (cache.mask + 1) * sizeof(ngx_http_misdirect_cert_seen_t *));
+    if (cache.bucket == NULL) {
+        goto failed;
+    }
+
     for (i = 0; i < cmcf->servers.nelts; i++) {
         if (servers[i].listeners.nelts == 0) {
             continue;
@@ -150,7 +182,8 @@ ngx_http_misdirect_build_table(ngx_conf_t *cf,
         }
 
         if (servers[i].tls
-            && ngx_http_misdirect_cert_names(cf, cscfp[i], &servers[i])
+            && ngx_http_misdirect_cert_names(cf, cscfp[i], &servers[i],
+                                             &cache)
                != NGX_OK)
         {
             goto failed;
@@ -529,16 +562,17 @@ ngx_http_misdirect_push_name(ngx_conf_t *cf, ngx_array_t *a, u_char *p,
 
 static ngx_int_t
 ngx_http_misdirect_cert_names(ngx_conf_t *cf, ngx_http_core_srv_conf_t *cscf,
-    ngx_http_misdirect_server_t *srv)
+    ngx_http_misdirect_server_t *srv, ngx_http_misdirect_cert_cache_t *cache)
 {
-    int                       rc;
-    char                      why[256];
-    size_t                    n, k;
-    mdr_str                  *names;
-    ngx_str_t                *cert, path;
-    ngx_uint_t                i;
-    mdr_ossl_names            scratch;
-    ngx_http_ssl_srv_conf_t  *sscf;
+    int                              rc;
+    char                             why[256];
+    size_t                           n, k;
+    mdr_str                         *names;
+    ngx_str_t                       *cert, path;
+    ngx_uint_t                       i, h;
+    mdr_ossl_names                   scratch;
+    ngx_http_ssl_srv_conf_t         *sscf;
+    ngx_http_misdirect_cert_seen_t  *seen;
 
     sscf = cscf->ctx->srv_conf[ngx_http_ssl_module.ctx_index];
 
@@ -586,6 +620,33 @@ ngx_http_misdirect_cert_names(ngx_conf_t *cf, ngx_http_core_srv_conf_t *cscf,
             return NGX_ERROR;
         }
 
+        /* a file already read during this start-up */
+
+        h = ngx_hash_key(path.data, path.len) & cache->mask;
+
+        for (seen = cache->bucket[h]; seen; seen = seen->next) {
+            if (seen->path.len == path.len
+                && ngx_memcmp(seen->path.data, path.data, path.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (seen) {
+            for (k = 0; k < seen->n; k++) {
+                if (ngx_http_misdirect_push_name(cf, &srv->cert_names,
+                                                 (u_char *) seen->names[k].ptr,
+                                                 seen->names[k].len)
+                    != NGX_OK)
+                {
+                    mdr_ossl_names_free(&scratch);
+                    return NGX_ERROR;
+                }
+            }
+
+            continue;
+        }
+
         why[0] = '\0';
         n = 0;
 
@@ -603,7 +664,24 @@ ngx_http_misdirect_cert_names(ngx_conf_t *cf, ngx_http_core_srv_conf_t *cscf,
             return NGX_ERROR;
         }
 
-        /* the names point into the scratch storage: copy them now */
+        /* the names point into the scratch storage: copy them now, and
+         * remember the copies for the next server{} with this file */
+
+        seen = ngx_palloc(cf->temp_pool,
+                          sizeof(ngx_http_misdirect_cert_seen_t));
+        if (seen == NULL) {
+            mdr_ossl_names_free(&scratch);
+            return NGX_ERROR;
+        }
+
+        seen->path = path;
+        seen->n = n;
+        seen->names = ngx_palloc(cf->temp_pool, (n ? n : 1) * sizeof(mdr_str));
+        if (seen->names == NULL) {
+            mdr_ossl_names_free(&scratch);
+            return NGX_ERROR;
+        }
+
         for (k = 0; k < n; k++) {
             if (ngx_http_misdirect_push_name(cf, &srv->cert_names,
                                              (u_char *) names[k].ptr,
@@ -613,7 +691,13 @@ ngx_http_misdirect_cert_names(ngx_conf_t *cf, ngx_http_core_srv_conf_t *cscf,
                 mdr_ossl_names_free(&scratch);
                 return NGX_ERROR;
             }
+
+            seen->names[k] = ((mdr_str *) srv->cert_names.elts)
+                                 [srv->cert_names.nelts - 1];
         }
+
+        seen->next = cache->bucket[h];
+        cache->bucket[h] = seen;
     }
 
     mdr_ossl_names_free(&scratch);
