@@ -207,6 +207,13 @@ static inline uint32_t mdri_vhost_line(const mdr_table *t, uint32_t i) {
  * build: owners (listener and cert indexes) below MDRI_MAX_OWNER, the string
  * block below 4 GiB, keys of 1-255 bytes (names are at most 253). */
 #define MDRI_MAX_OWNER (1u << 22)
+/* mdr_origin_set_each2 without its shortcuts: every vhost of the table is
+ * looked at.  The same origins in the same order; for the test that holds
+ * the shortcuts to that (tests/unit/test_origin_walk.c). */
+int mdri_origin_set_walk_all(const mdr_table *t, mdr_index listener, mdr_index handshake_vhost,
+                             mdr_http_version version, const mdr_origin_set_options *opts,
+                             mdr_origin_fn fn, void *user);
+
 /* The index's word-at-a-time hash of [p, p+n), for other maps of the
  * table (the statement names). */
 uint64_t mdri_hash_str(const char *p, size_t n, uint64_t seed);
