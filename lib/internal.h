@@ -165,6 +165,7 @@ struct mdr_table {
   uint32_t n_names;
   mdri_name *cert_names;
   uint32_t n_cert_names;
+  uint32_t stmt_cap;              /* words of stmt_index (below) */
   mdri_slot *slots;
   uint64_t slot_mask;
   /* A filter over the index's keys (lookup.c): a probe whose hash is not in
@@ -179,7 +180,6 @@ struct mdr_table {
   /* Listener and vhost statement names -> index (table.c, find_stmt):
    * stmt_cap entries, 0 = empty, else (index << 1 | is_listener) + 1. */
   uint32_t *stmt_index;
-  uint32_t stmt_cap;
   /* Source line of every statement (0 = unknown), for lint: listeners,
    * certs, policies ([0] = built-in default) and vhosts, in that order.
    * Kept apart from the records the decision reads. */
