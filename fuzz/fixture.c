@@ -1,6 +1,7 @@
 /* The fixed table of the decision targets, built with the builder API, and
  * invariant checks shared by several targets. */
 #include "fuzz_common.h"
+#include "internal.h" /* mdri_origin_set_walk_all */
 
 /* Listeners: 0 web (TLS 443, public 443,8443), 1 alt (TLS 8443, strict,
  * unknown-sni=default, unknown-host=default), 2 plain (http 80,
@@ -218,6 +219,17 @@ size_t fz_origin_set(const mdr_table *t, mdr_index l, mdr_index h, mdr_http_vers
   int rc = mdr_origin_set_each(t, l, h, v, collect_fn, &c);
   FZ_CHECK(rc >= 0);
   FZ_CHECK((size_t)rc == c.n || (c.n == cap && (size_t)rc == cap + 1));
+  /* The set's shortcuts give what the walk over every vhost gives, in the
+   * same order (lib/origin_set.c). */
+  enum { ALL_MAX = 64 };
+  static char abuf[ALL_MAX][300];
+  mdr_str aout[ALL_MAX];
+  size_t acap = cap < ALL_MAX ? cap : ALL_MAX;
+  collect a = { abuf, aout, 0, acap };
+  int arc = mdri_origin_set_walk_all(t, l, h, v, NULL, collect_fn, &a);
+  if (acap == cap) FZ_CHECK(arc == rc);
+  FZ_CHECK(a.n == (c.n < acap ? c.n : acap));
+  for (size_t i = 0; i < a.n; i++) FZ_CHECK(fz_str_eq(aout[i], out[i]));
   return c.n;
 }
 
