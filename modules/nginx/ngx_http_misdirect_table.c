@@ -567,7 +567,7 @@ ngx_http_misdirect_cert_names(ngx_conf_t *cf, ngx_http_core_srv_conf_t *cscf,
     int                              rc;
     char                             why[256];
     size_t                           n, k;
-    mdr_str                         *names;
+    mdr_str                         *names, *s;
     ngx_str_t                       *cert, path;
     ngx_uint_t                       i, h;
     mdr_ossl_names                   scratch;
@@ -633,15 +633,15 @@ ngx_http_misdirect_cert_names(ngx_conf_t *cf, ngx_http_core_srv_conf_t *cscf,
         }
 
         if (seen) {
+            /* the first server{}'s copies live as long as these will */
             for (k = 0; k < seen->n; k++) {
-                if (ngx_http_misdirect_push_name(cf, &srv->cert_names,
-                                                 (u_char *) seen->names[k].ptr,
-                                                 seen->names[k].len)
-                    != NGX_OK)
-                {
+                s = ngx_array_push(&srv->cert_names);
+                if (s == NULL) {
                     mdr_ossl_names_free(&scratch);
                     return NGX_ERROR;
                 }
+
+                *s = seen->names[k];
             }
 
             continue;
