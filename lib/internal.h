@@ -208,8 +208,8 @@ static inline uint32_t mdri_vhost_line(const mdr_table *t, uint32_t i) {
  * block below 4 GiB, keys of 1-255 bytes (names are at most 253). */
 #define MDRI_MAX_OWNER (1u << 22)
 /* mdr_origin_set_each2 without its shortcuts: every vhost of the table is
- * looked at.  The same origins in the same order; for the test that holds
- * the shortcuts to that (tests/unit/test_origin_walk.c). */
+ * looked at.  The same origins in the same order; for the checks that hold
+ * the shortcuts to that (tests/unit/test_origin_walk.c, fuzz/fixture.c). */
 int mdri_origin_set_walk_all(const mdr_table *t, mdr_index listener, mdr_index handshake_vhost,
                              mdr_http_version version, const mdr_origin_set_options *opts,
                              mdr_origin_fn fn, void *user);
