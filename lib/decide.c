@@ -650,7 +650,7 @@ STEP_FN plain_request(const mdr_table *t, const mdr_conn *c, const mdr_request *
   mdr_str v;
   if (r->version == MDR_HTTP_2 || r->version == MDR_HTTP_3) {
     if (r->n_authority != 1 || r->n_host || !r->authority || !r->has_scheme ||
-        http_scheme(r->scheme) != 1)
+        r->scheme.len != 5 || http_scheme(r->scheme) != 1)
       return GO_ON;
     v = r->authority[0];
   } else if (r->version == MDR_HTTP_1_1) {
