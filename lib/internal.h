@@ -132,7 +132,8 @@ typedef struct mdri_vhost {
  * owner, kind class, host bytes). */
 typedef struct mdri_slot {
   uint32_t taglen;                /* 24 hash bits << 8 | key length; 0 = empty */
-  uint32_t value;                 /* vhost index (listener space) or cert index */
+  uint32_t value;                 /* vhost index (listener space); a cert wildcard's
+                                   * cover group + 1, or 0 (mdr_table.cover_begin) */
   uint32_t key;                   /* offset of the key bytes in strings */
   uint32_t meta;                  /* plain bits << 24 | owner << 2 | cert space << 1 |
                                    * wildcard.  The plain bits are the vhost's
@@ -166,6 +167,7 @@ struct mdr_table {
   mdri_name *cert_names;
   uint32_t n_cert_names;
   uint32_t stmt_cap;              /* words of stmt_index (below) */
+  uint32_t n_cover_groups;        /* cover_begin (below) has one word more */
   mdri_slot *slots;
   uint64_t slot_mask;
   /* A filter over the index's keys (lookup.c): a probe whose hash is not in
@@ -180,6 +182,14 @@ struct mdr_table {
   /* Listener and vhost statement names -> index (table.c, find_stmt):
    * stmt_cap entries, 0 = empty, else (index << 1 | is_listener) + 1. */
   uint32_t *stmt_index;
+  /* Which vhosts a certificate's wildcards cover (origin_set.c): for each
+   * distinct S of the "*.S" names of certificates with at most 64 names, a
+   * group; group g lists the vhosts holding a name LABEL.S (ascending, once
+   * per such name) in cover_vhosts[cover_begin[g] .. cover_begin[g + 1]).
+   * The certificate's wildcard slot holds g + 1 (mdri_slot.value).  NULL
+   * and 0 when there are none. */
+  uint32_t *cover_begin;
+  uint32_t *cover_vhosts;
   /* Source line of every statement (0 = unknown), for lint: listeners,
    * certs, policies ([0] = built-in default) and vhosts, in that order.
    * Kept apart from the records the decision reads. */
@@ -207,6 +217,9 @@ static inline uint32_t mdri_vhost_line(const mdr_table *t, uint32_t i) {
  * build: owners (listener and cert indexes) below MDRI_MAX_OWNER, the string
  * block below 4 GiB, keys of 1-255 bytes (names are at most 253). */
 #define MDRI_MAX_OWNER (1u << 22)
+/* Build the cover groups (mdr_table.cover_begin) of a table whose index is built:
+ * 0 or MDR_ERR_NOMEM. */
+int mdri_build_cover_groups(mdr_table *t);
 /* mdr_origin_set_each2 without its shortcuts: every vhost of the table is
  * looked at.  The same origins in the same order; for the checks that hold
  * the shortcuts to that (tests/unit/test_origin_walk.c, fuzz/fixture.c). */
@@ -414,6 +427,12 @@ static inline mdr_index mdri_match_vhost(const mdri_slot *s, int *kind_out) {
                                             : MDRI_NAME_EXACT;
   return s->value & ~MDRI_ALIAS_BIT;
 }
+
+/* The value of certificate cert's wildcard slot "*.S" (S = [p, p+n)), or 0
+ * when it has none; and, at build, setting it. */
+uint32_t mdri_cert_wild_value(const mdr_table *t, uint32_t cert, const char *p, size_t n);
+void mdri_cert_wild_set_value(mdr_table *t, uint32_t cert, const char *p, size_t n,
+                              uint32_t value);
 
 /* Does certificate c cover the normalised host? */
 int mdri_cert_covers(const mdr_table *t, uint32_t cert, const char *host, size_t n,

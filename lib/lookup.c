@@ -319,6 +319,24 @@ mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *
   return lookup(t, listener, host, n, hk, dot, NULL, match_out, NULL);
 }
 
+static const mdri_slot *cert_wild_slot(const mdr_table *t, uint32_t cert, const char *p,
+                                       size_t n) {
+  if (n == 0 || n > 255) return NULL;
+  uint64_t h = wild_hash(hash_bytes(p, n, SEED_REST), owner_mix(MDRI_SPACE_CERT, cert));
+  return probe(t, h, taglen(h, n), meta(MDRI_SPACE_CERT, cert, MDRI_NAME_WILD), p, n);
+}
+
+uint32_t mdri_cert_wild_value(const mdr_table *t, uint32_t cert, const char *p, size_t n) {
+  const mdri_slot *s = cert_wild_slot(t, cert, p, n);
+  return s ? s->value : 0;
+}
+
+void mdri_cert_wild_set_value(mdr_table *t, uint32_t cert, const char *p, size_t n,
+                              uint32_t value) {
+  const mdri_slot *s = cert_wild_slot(t, cert, p, n);
+  if (s) t->slots[s - t->slots].value = value;
+}
+
 int mdri_cert_covers_nh(const mdr_table *t, uint32_t cert, const char *host, size_t n,
                         mdr_host_kind hk, const mdri_name_hash *nh) {
   if (cert == MDR_NONE || n == 0 || n > 255) return 0;

@@ -43,22 +43,133 @@ static void walk_vhost(origin_walk *w, uint32_t vi) {
   }
 }
 
-/* The vhosts other than H that can have a name in the set, when a few
- * lookups find them all: on a compatible listener a name of R != H is in
- * the set only if H's certificate covers it, so when that certificate
- * lists exact names only, the vhosts holding those names on this listener
- * (one each at most) are all there is.  Returns how many were written to
- * out (ascending, no repeats), or -1 when the walk must look at every
- * vhost: a wildcard among the names, or more names than out holds. */
+/* ---- cover groups --------------------------------------------------------
+ *
+ * A certificate's wildcard "*.S" covers the names LABEL.S: one label, a dot
+ * and S (the certificate probe of lookup.c: the suffix after the name's
+ * first dot).  For the certificates the origin set looks into (at most
+ * FEW_CERT_NAMES names), the table keeps, per distinct S among their
+ * wildcards, the vhosts holding such a name, in table order: a group.  A
+ * certificate's wildcard slot names its group, so that the origin set of a
+ * connection whose certificate has wildcards looks at those vhosts instead
+ * of at every vhost. */
+
 enum { FEW_CERT_NAMES = 64 };
-static int exact_cert_candidates(const origin_walk *w, uint32_t cert, uint32_t *out) {
+
+#define COVER_SEED 0x1f83d9abfb41bd6bull
+
+/* The build's map from S to its group: open addressing over cap words (a
+ * power of two), 0 = empty, else the group + 1; key[g] is the cert name
+ * (its index in cert_names) that made group g. */
+typedef struct cover_map {
+  uint32_t *word, *key;
+  uint32_t cap, n;
+} cover_map;
+
+/* The group of S = [p, p+n), made when `add` and it is new; else UINT32_MAX
+ * when there is none. */
+static uint32_t cover_map_find(const mdr_table *t, cover_map *m, const char *p, size_t n,
+                               uint32_t add) {
+  uint32_t i = (uint32_t)(mdri_hash_str(p, n, COVER_SEED) >> 32) & (m->cap - 1);
+  for (uint32_t e; (e = m->word[i]) != 0; i = (i + 1) & (m->cap - 1)) {
+    const mdri_name *k = &t->cert_names[m->key[e - 1]];
+    if (k->host.len - 2 == n && memcmp(k->host.ptr + 2, p, n) == 0) return e - 1;
+  }
+  if (add == UINT32_MAX) return UINT32_MAX;
+  m->key[m->n] = add;
+  m->word[i] = ++m->n;
+  return m->n - 1;
+}
+
+/* The group a vhost name is under, or UINT32_MAX. */
+static uint32_t name_group(const mdr_table *t, cover_map *m, const mdri_name *nm) {
+  if (nm->kind == MDRI_NAME_WILD || nm->host_kind != MDR_HOST_NAME) return UINT32_MAX;
+  const char *dot = memchr(nm->host.ptr, '.', nm->host.len);
+  if (!dot) return UINT32_MAX;
+  size_t d = (size_t)(dot - nm->host.ptr);
+  if (d + 1 >= nm->host.len) return UINT32_MAX;
+  return cover_map_find(t, m, dot + 1, nm->host.len - d - 1, UINT32_MAX);
+}
+
+static int build_groups(mdr_table *t, cover_map *m, uint32_t *of) {
+  for (uint32_t c = 0; c < t->n_certs; c++) {
+    const mdri_cert *ce = &t->certs[c];
+    if (ce->n_names > FEW_CERT_NAMES) continue;
+    for (uint32_t k = ce->names_begin; k < ce->names_begin + ce->n_names; k++) {
+      const mdri_name *nm = &t->cert_names[k];
+      if (nm->kind != MDRI_NAME_WILD) continue;
+      uint32_t g = cover_map_find(t, m, nm->host.ptr + 2, nm->host.len - 2, k);
+      mdri_cert_wild_set_value(t, c, nm->host.ptr + 2, nm->host.len - 2, g + 1);
+    }
+  }
+  t->n_cover_groups = m->n;
+  t->cover_begin = mdri_malloc(&t->mem, ((size_t)m->n + 1) * sizeof *t->cover_begin);
+  if (!t->cover_begin) return MDR_ERR_NOMEM;
+  memset(t->cover_begin, 0, ((size_t)m->n + 1) * sizeof *t->cover_begin);
+  /* Count each group's names (in cover_begin[g + 1]), sum, then list. */
+  for (uint32_t k = 0; k < t->n_names; k++)
+    if ((of[k] = name_group(t, m, &t->names[k])) != UINT32_MAX) t->cover_begin[of[k] + 1]++;
+  for (uint32_t g = 0; g < m->n; g++) t->cover_begin[g + 1] += t->cover_begin[g];
+  uint32_t total = t->cover_begin[m->n];
+  t->cover_vhosts = mdri_malloc(&t->mem, (size_t)(total ? total : 1) * sizeof *t->cover_vhosts);
+  if (!t->cover_vhosts) return MDR_ERR_NOMEM;
+  /* m->key is spent: it becomes each group's fill count. */
+  memset(m->key, 0, (size_t)m->n * sizeof *m->key);
+  for (uint32_t v = 0; v < t->n_vhosts; v++) {
+    const mdri_vhost *vh = &t->vhosts[v];
+    for (uint32_t k = vh->names_begin; k < vh->names_begin + vh->n_names; k++)
+      if (of[k] != UINT32_MAX) t->cover_vhosts[t->cover_begin[of[k]] + m->key[of[k]]++] = v;
+  }
+  return 0;
+}
+
+int mdri_build_cover_groups(mdr_table *t) {
+  uint32_t n_wild = 0;
+  for (uint32_t c = 0; c < t->n_certs; c++) {
+    const mdri_cert *ce = &t->certs[c];
+    if (ce->n_names > FEW_CERT_NAMES) continue;
+    for (uint32_t k = ce->names_begin; k < ce->names_begin + ce->n_names; k++)
+      n_wild += t->cert_names[k].kind == MDRI_NAME_WILD;
+  }
+  if (!n_wild) return 0;
+  cover_map m = { NULL, NULL, 16, 0 };
+  while (m.cap < n_wild + n_wild / 2 + 1) m.cap *= 2;
+  m.word = mdri_malloc(&t->mem, (size_t)m.cap * sizeof *m.word);
+  m.key = mdri_malloc(&t->mem, (size_t)n_wild * sizeof *m.key);
+  uint32_t *of = mdri_malloc(&t->mem, (size_t)(t->n_names ? t->n_names : 1) * sizeof *of);
+  int rc = MDR_ERR_NOMEM;
+  if (m.word && m.key && of) {
+    memset(m.word, 0, (size_t)m.cap * sizeof *m.word);
+    rc = build_groups(t, &m, of);
+  }
+  mdri_free(&t->mem, m.word);
+  mdri_free(&t->mem, m.key);
+  mdri_free(&t->mem, of);
+  return rc;
+}
+
+/* The vhosts other than H that can have a name in the set, when the
+ * certificate says which: on a compatible listener a name of R != H is in
+ * the set only if H's certificate covers it, so R holds one of its exact
+ * names on this listener (one vhost each at most, looked up) or a name
+ * under one of its wildcards (a cover group).  Writes the looked-up vhosts
+ * to out (ascending, no repeats) and the wildcards' groups to groups;
+ * returns how many vhosts it wrote (*n_groups the groups), or -1 when the
+ * walk must look at every vhost: more names than the arrays hold. */
+static int cert_candidates(const origin_walk *w, uint32_t cert, uint32_t *out,
+                           uint32_t *groups, int *n_groups) {
   const mdr_table *t = w->t;
   const mdri_cert *c = &t->certs[cert];
   if (c->n_names > FEW_CERT_NAMES) return -1;
   int n = 0;
+  *n_groups = 0;
   for (uint32_t k = 0; k < c->n_names; k++) {
     const mdri_name *nm = &t->cert_names[c->names_begin + k];
-    if (nm->kind == MDRI_NAME_WILD) return -1;
+    if (nm->kind == MDRI_NAME_WILD) {
+      uint32_t g = mdri_cert_wild_value(t, cert, nm->host.ptr + 2, nm->host.len - 2);
+      if (g) groups[(*n_groups)++] = g - 1; /* the build made one for each */
+      continue;
+    }
     int kind;
     mdr_index r = mdri_lookup(t, w->listener, nm->host.ptr, nm->host.len,
                               (mdr_host_kind)nm->host_kind, &kind);
@@ -72,6 +183,32 @@ static int exact_cert_candidates(const origin_walk *w, uint32_t cert, uint32_t *
     n++;
   }
   return n;
+}
+
+/* One pass (0: the vhosts with H's certificate, 1: the others) over the
+ * union of the looked-up vhosts and the cover groups' vhosts, in ascending
+ * order, each once, H left out (walked first): a merge of sorted lists,
+ * which costs the lists' length times their number (65 at most). */
+static void walk_candidates(origin_walk *w, int pass, const uint32_t *cand, int n,
+                            const uint32_t *groups, int n_groups) {
+  const mdr_table *t = w->t;
+  uint32_t cert = t->vhosts[w->h].cert;
+  uint32_t at[FEW_CERT_NAMES], end[FEW_CERT_NAMES]; /* each group's next entry, its end */
+  for (int g = 0; g < n_groups; g++) {
+    at[g] = t->cover_begin[groups[g]];
+    end[g] = t->cover_begin[groups[g] + 1];
+  }
+  int k = 0;
+  while (!w->stopped) {
+    uint32_t v = k < n ? cand[k] : UINT32_MAX;
+    for (int g = 0; g < n_groups; g++)
+      if (at[g] < end[g] && t->cover_vhosts[at[g]] < v) v = t->cover_vhosts[at[g]];
+    if (v == UINT32_MAX) return;
+    if (k < n && cand[k] == v) k++;
+    for (int g = 0; g < n_groups; g++)
+      while (at[g] < end[g] && t->cover_vhosts[at[g]] == v) at[g]++;
+    if (v != w->h && (t->vhosts[v].cert == cert) == (pass == 0)) walk_vhost(w, v);
+  }
 }
 
 static int origin_set(const mdr_table *t, mdr_index listener, mdr_index handshake_vhost,
@@ -93,19 +230,19 @@ static int origin_set(const mdr_table *t, mdr_index listener, mdr_index handshak
   walk_vhost(&w, h);
   /* Where the rules let no other vhost onto H's connection (sni-host=strict,
    * or compatible without a certificate for H), or name all that may come
-   * (a certificate of exact names), the walk skips the vhosts that could
-   * not add a name: the same origins in the same order, without looking at
-   * every vhost of the table for each connection. */
+   * (a certificate of at most 64 names: its exact names looked up, its
+   * wildcards' cover groups), the walk skips the vhosts that could not add
+   * a name: the same origins in the same order, without looking at every
+   * vhost of the table for each connection. */
   if (!walk_all && (l->sni_host == MDR_SNI_HOST_STRICT ||
                     (l->sni_host == MDR_SNI_HOST_COMPATIBLE && cert == MDR_NONE)))
     return w.count;
   if (!walk_all && l->sni_host == MDR_SNI_HOST_COMPATIBLE) {
-    uint32_t cand[FEW_CERT_NAMES];
-    int n = exact_cert_candidates(&w, cert, cand);
+    uint32_t cand[FEW_CERT_NAMES], groups[FEW_CERT_NAMES];
+    int n_groups;
+    int n = cert_candidates(&w, cert, cand, groups, &n_groups);
     if (n >= 0) {
-      for (int pass = 0; pass < 2; pass++)
-        for (int k = 0; k < n && !w.stopped; k++)
-          if ((t->vhosts[cand[k]].cert == cert) == (pass == 0)) walk_vhost(&w, cand[k]);
+      for (int pass = 0; pass < 2; pass++) walk_candidates(&w, pass, cand, n, groups, n_groups);
       return w.count;
     }
   }

@@ -30,6 +30,8 @@ void mdri_table_free(mdr_table *t) {
   mdri_free(&m, t->ports);
   mdri_free(&m, t->lines);
   mdri_free(&m, t->stmt_index);
+  mdri_free(&m, t->cover_begin);
+  mdri_free(&m, t->cover_vhosts);
   mdri_free(&m, t);
 }
 
@@ -295,7 +297,7 @@ static int build_index(mdr_table *t, size_t slen, mdr_error *err) {
       size_t skip = nm->kind == MDRI_NAME_WILD ? 2 : 0;
       /* Duplicate names within one cert are harmless. */
       (void)mdri_slot_insert(t, MDRI_SPACE_CERT, i, nm->kind, nm->host.ptr + skip,
-                             nm->host.len - skip, i, &other);
+                             nm->host.len - skip, 0, &other);
     }
   }
   return 0;
@@ -407,6 +409,7 @@ static int build(mdr_builder *b, mdr_table **out, mdr_error *err, int consume) {
   if (consume) mdri_builder_release(b); /* the table has its own copies */
   rc = build_index(t, slen, err);
   if (!rc) rc = build_stmt_index(t);
+  if (!rc) rc = mdri_build_cover_groups(t);
 out:
   mdri_refs_free(&b->mem, &r);
   if (rc) {

@@ -1184,9 +1184,10 @@ MDR_EXTERN int mdr_origin_set_each(const mdr_table *t, mdr_index listener, mdr_i
  * name), then those of the other vhosts with H's cert statement (what a
  * client most likely reuses the connection for), then the rest, each group
  * in table order.  Time is at most linear in the table's vhosts and names,
- * whatever the cap; on a sni-host=strict listener, and on a compatible one
- * when H's certificate lists exact names only (64 at most), it is linear in
- * those certificate names instead (since 0.3.0; docs/origin.md).
+ * whatever the cap; on a sni-host=strict listener it is linear in H's
+ * names, and on a compatible one when H's certificate has at most 64 names,
+ * in those names and the names of other vhosts those certificate names
+ * cover (since 0.3.0; docs/origin.md).
  *
  * With a cap, a name left out is not advertised.  Given the advertised set
  * (mdr_conn.has_origin_set), mdr_decide still serves it where rule 7 allows

@@ -10,7 +10,9 @@
  * it with the full walk (mdri_origin_set_walk_all) for every TLS listener,
  * every vhost as H, both versions and caps of 1, 2, 3, the default and none,
  * over the test tables and a table made to reach each shortcut and each way
- * around it. */
+ * around it.  A certificate with wildcards takes its cover groups (the
+ * vhosts with a name under each wildcard, kept by the table): a table made
+ * for those compares them too. */
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -185,10 +187,67 @@ static void test_made_table(void **state) {
   mdr_table_unref(t);
 }
 
+/* Certificates with wildcards: the candidates are the looked-up exact
+ * names' vhosts and the cover groups' vhosts, merged in table order.  Two
+ * wildcards of one certificate whose vhosts interleave, a suffix two
+ * certificates share, a vhost with two names under one wildcard and one
+ * with names under two, a redirect name under a wildcard (one vhost's only
+ * covered name), H inside its own
+ * certificate's group, a name two labels below (not covered), a vhost
+ * wildcard (never listed), an IP literal, another listener, another
+ * policy, HTTP/3 off, a wildcard nothing is under, and more vhosts under
+ * one wildcard than the smallest caps take. */
+static void test_wildcard_table(void **state) {
+  (void)state;
+  size_t cap = 1 << 15, len = 0;
+  char *text = malloc(cap);
+  assert_non_null(text);
+#define PUT(...) (len += (size_t)snprintf(text + len, cap - len, __VA_ARGS__))
+  PUT("listener web  https 443  default=v0\n");
+  PUT("listener alt  https 8443 default=v6\n");
+  PUT("listener open https 8444 default=v0 sni-host=ignore\n");
+  PUT("cert cw    *.w.example *.v.example a.example 192.0.2.9\n");
+  PUT("cert cw2   *.w.example\n");
+  PUT("cert cdeep *.deep.w.example\n");
+  PUT("cert ctop  *.example\n");
+  PUT("cert co    *.o.example *.none.example\n");
+  PUT("policy staff client-auth=required\n");
+  PUT("vhost v0  listen=web,open names=p.v.example cert=co\n");
+  PUT("vhost g0  listen=web names=g0.w.example cert=cw\n");
+  PUT("vhost v1  listen=web,open names=x.w.example,y.w.example cert=cw\n");
+  PUT("vhost v2  listen=web names=a.example cert=co\n");
+  PUT("vhost g1  listen=web names=g1.w.example cert=co\n");
+  PUT("vhost v3  listen=web names=q.w.example redirect-names=r.v.example cert=cw2\n");
+  PUT("vhost v4  listen=web names=z.deep.w.example cert=cw\n");
+  PUT("vhost v5  listen=web names=*.w.example cert=cw\n");
+  PUT("vhost g2  listen=web names=g2.w.example cert=cw2\n");
+  PUT("vhost v6  listen=alt names=s.w.example cert=cw\n");
+  PUT("vhost v7  listen=web names=t.w.example cert=cw policy=staff\n");
+  PUT("vhost v8  listen=web,open names=u.v.example cert=cw protocols=h1,h2\n");
+  PUT("vhost v9  listen=web names=w.example cert=ctop\n");
+  PUT("vhost v10 listen=web names=192.0.2.9 cert=co\n");
+  PUT("vhost v11 listen=web names=m.o.example cert=co\n");
+  PUT("vhost al  listen=web names=al.example redirect-names=al.v.example cert=co\n");
+  for (int i = 3; i < 12; i++)
+    PUT("vhost g%d listen=web names=g%d.w.example,g%d.v.example cert=%s\n", i, i, i,
+        i % 3 == 0 ? "cw" : i % 3 == 1 ? "co" : "ctop");
+#undef PUT
+  mdr_table *t = parse_text(text, "wildcard.vhosts");
+  free(text);
+  assert_true(t->n_cover_groups == 6); /* w, v, deep.w, example, o, none */
+  tally ty = { 0, 0 };
+  compare_table(t, "wildcard.vhosts", &ty);
+  print_message("wildcard table: %zu sets compared, %zu with other vhosts' origins\n",
+                ty.compared, ty.others);
+  assert_true(ty.others >= 15);
+  mdr_table_unref(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_case_tables),
     cmocka_unit_test(test_made_table),
+    cmocka_unit_test(test_wildcard_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
