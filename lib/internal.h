@@ -183,7 +183,7 @@ struct mdr_table {
    * stmt_cap entries, 0 = empty, else (index << 1 | is_listener) + 1. */
   uint32_t *stmt_index;
   /* Which vhosts a certificate's wildcards cover (origin_set.c): for each
-   * distinct S of the "*.S" names of certificates with at most 64 names, a
+   * distinct S of the "*.S" names of certificates with at most 256 names, a
    * group; group g lists the vhosts holding a name LABEL.S (ascending, once
    * per such name) in cover_vhosts[cover_begin[g] .. cover_begin[g + 1]).
    * The certificate's wildcard slot holds g + 1 (mdri_slot.value).  NULL

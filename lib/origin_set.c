@@ -1,6 +1,7 @@
 /* The origin set of a connection: what an ORIGIN frame advertises. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -54,7 +55,7 @@ static void walk_vhost(origin_walk *w, uint32_t vi) {
  * connection whose certificate has wildcards looks at those vhosts instead
  * of at every vhost. */
 
-enum { FEW_CERT_NAMES = 64 };
+enum { FEW_CERT_NAMES = 256 };
 
 #define COVER_SEED 0x1f83d9abfb41bd6bull
 
@@ -148,12 +149,18 @@ int mdri_build_cover_groups(mdr_table *t) {
   return rc;
 }
 
+/* Ascending vhost indexes, for qsort. */
+static int cmp_index(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
 /* The vhosts other than H that can have a name in the set, when the
  * certificate says which: on a compatible listener a name of R != H is in
  * the set only if H's certificate covers it, so R holds one of its exact
  * names on this listener (one vhost each at most, looked up) or a name
  * under one of its wildcards (a cover group).  Writes the looked-up vhosts
- * to out (ascending, no repeats) and the wildcards' groups to groups;
+ * to out (ascending, maybe repeated) and the wildcards' groups to groups;
  * returns how many vhosts it wrote (*n_groups the groups), or -1 when the
  * walk must look at every vhost: more names than the arrays hold. */
 static int cert_candidates(const origin_walk *w, uint32_t cert, uint32_t *out,
@@ -173,40 +180,55 @@ static int cert_candidates(const origin_walk *w, uint32_t cert, uint32_t *out,
     int kind;
     mdr_index r = mdri_lookup(t, w->listener, nm->host.ptr, nm->host.len,
                               (mdr_host_kind)nm->host_kind, &kind);
-    if (r == MDR_NONE || r == w->h || kind == MDRI_NAME_WILD) continue;
-    /* insert in order, once */
-    int j = n;
-    while (j > 0 && out[j - 1] > r) j--;
-    if (j > 0 && out[j - 1] == r) continue;
-    for (int m = n; m > j; m--) out[m] = out[m - 1];
-    out[j] = r;
-    n++;
+    if (r != MDR_NONE && r != w->h && kind != MDRI_NAME_WILD) out[n++] = r;
   }
+  qsort(out, (size_t)n, sizeof *out, cmp_index); /* repeats go in the merge */
   return n;
+}
+
+/* A sorted list of vhost indexes being merged: [p, end), not empty. */
+typedef struct run {
+  const uint32_t *p, *end;
+} run;
+
+/* Restore the heap order (smallest head first) of h[0..n) below i. */
+static void sift_down(run *h, int n, int i) {
+  for (;;) {
+    int m = i, l = 2 * i + 1, r = l + 1;
+    if (l < n && *h[l].p < *h[m].p) m = l;
+    if (r < n && *h[r].p < *h[m].p) m = r;
+    if (m == i) return;
+    run x = h[i];
+    h[i] = h[m];
+    h[m] = x;
+    i = m;
+  }
 }
 
 /* One pass (0: the vhosts with H's certificate, 1: the others) over the
  * union of the looked-up vhosts and the cover groups' vhosts, in ascending
- * order, each once, H left out (walked first): a merge of sorted lists,
- * which costs the lists' length times their number (65 at most). */
+ * order, each once, H left out (walked first): a heap merge of the sorted
+ * lists, which costs their length times the logarithm of their number. */
 static void walk_candidates(origin_walk *w, int pass, const uint32_t *cand, int n,
                             const uint32_t *groups, int n_groups) {
   const mdr_table *t = w->t;
   uint32_t cert = t->vhosts[w->h].cert;
-  uint32_t at[FEW_CERT_NAMES], end[FEW_CERT_NAMES]; /* each group's next entry, its end */
+  run h[FEW_CERT_NAMES + 1];
+  int nh = 0;
+  if (n) h[nh++] = (run){ cand, cand + n };
   for (int g = 0; g < n_groups; g++) {
-    at[g] = t->cover_begin[groups[g]];
-    end[g] = t->cover_begin[groups[g] + 1];
+    const uint32_t *b = t->cover_vhosts + t->cover_begin[groups[g]];
+    const uint32_t *e = t->cover_vhosts + t->cover_begin[groups[g] + 1];
+    if (b < e) h[nh++] = (run){ b, e };
   }
-  int k = 0;
-  while (!w->stopped) {
-    uint32_t v = k < n ? cand[k] : UINT32_MAX;
-    for (int g = 0; g < n_groups; g++)
-      if (at[g] < end[g] && t->cover_vhosts[at[g]] < v) v = t->cover_vhosts[at[g]];
-    if (v == UINT32_MAX) return;
-    if (k < n && cand[k] == v) k++;
-    for (int g = 0; g < n_groups; g++)
-      while (at[g] < end[g] && t->cover_vhosts[at[g]] == v) at[g]++;
+  for (int i = nh / 2 - 1; i >= 0; i--) sift_down(h, nh, i);
+  while (nh && !w->stopped) {
+    uint32_t v = *h[0].p;
+    do { /* every list whose head is v moves past it */
+      while (h[0].p < h[0].end && *h[0].p == v) h[0].p++;
+      if (h[0].p == h[0].end) h[0] = h[--nh];
+      sift_down(h, nh, 0);
+    } while (nh && *h[0].p == v);
     if (v != w->h && (t->vhosts[v].cert == cert) == (pass == 0)) walk_vhost(w, v);
   }
 }
@@ -230,7 +252,7 @@ static int origin_set(const mdr_table *t, mdr_index listener, mdr_index handshak
   walk_vhost(&w, h);
   /* Where the rules let no other vhost onto H's connection (sni-host=strict,
    * or compatible without a certificate for H), or name all that may come
-   * (a certificate of at most 64 names: its exact names looked up, its
+   * (a certificate of at most 256 names: its exact names looked up, its
    * wildcards' cover groups), the walk skips the vhosts that could not add
    * a name: the same origins in the same order, without looking at every
    * vhost of the table for each connection. */

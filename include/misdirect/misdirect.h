@@ -1185,7 +1185,7 @@ MDR_EXTERN int mdr_origin_set_each(const mdr_table *t, mdr_index listener, mdr_i
  * client most likely reuses the connection for), then the rest, each group
  * in table order.  Time is at most linear in the table's vhosts and names,
  * whatever the cap; on a sni-host=strict listener it is linear in H's
- * names, and on a compatible one when H's certificate has at most 64 names,
+ * names, and on a compatible one when H's certificate has at most 256 names,
  * in those names and the names of other vhosts those certificate names
  * cover (since 0.3.0; docs/origin.md).
  *

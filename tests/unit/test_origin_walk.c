@@ -140,7 +140,7 @@ static void test_case_tables(void **state) {
  * by vhosts (primary names, redirect names, an IP literal, a name on
  * another listener only, another policy, HTTP/3 off), a name two
  * certificates list, a certificate with a wildcard, one with more names
- * than the lookup takes (65), a vhost without a certificate, and the
+ * than the lookup takes (257), a vhost without a certificate, and the
  * strict and ignore listeners; and a certificate that names its vhosts in
  * the reverse of their order in the table. */
 static void test_made_table(void **state) {
@@ -158,7 +158,7 @@ static void test_made_table(void **state) {
   PUT("cert b2 b.example z.example\n");
   PUT("cert wild *.w.example a.example\n");
   PUT("cert big");
-  for (int i = 0; i < 65; i++) PUT(" n%d.example", i);
+  for (int i = 0; i < 257; i++) PUT(" n%d.example", i);
   PUT("\n");
   /* names in the reverse of their vhosts' table order */
   PUT("cert rev r.example last.example n8.example d.example b.example a.example\n");
@@ -195,8 +195,9 @@ static void test_made_table(void **state) {
  * covered name), H inside its own
  * certificate's group, a name two labels below (not covered), a vhost
  * wildcard (never listed), an IP literal, another listener, another
- * policy, HTTP/3 off, a wildcard nothing is under, and more vhosts under
- * one wildcard than the smallest caps take. */
+ * policy, HTTP/3 off, a wildcard nothing is under, more vhosts under one
+ * wildcard than the smallest caps take, and a certificate of 101 names
+ * listing its vhosts out of order. */
 static void test_wildcard_table(void **state) {
   (void)state;
   size_t cap = 1 << 15, len = 0;
@@ -231,10 +232,18 @@ static void test_wildcard_table(void **state) {
   for (int i = 3; i < 12; i++)
     PUT("vhost g%d listen=web names=g%d.w.example,g%d.v.example cert=%s\n", i, i, i,
         i % 3 == 0 ? "cw" : i % 3 == 1 ? "co" : "ctop");
+  /* 100 exact names, listed out of their vhosts' order, and a wildcard */
+  PUT("cert many *.mw.example");
+  for (int i = 0; i < 100; i++) PUT(" m%d.example", (i * 37) % 100);
+  PUT("\n");
+  for (int i = 0; i < 100; i += 7) {
+    PUT("vhost m%d listen=web names=m%d.example cert=%s\n", i, i, i % 2 ? "many" : "co");
+    PUT("vhost mw%d listen=web names=x%d.mw.example cert=co\n", i, i);
+  }
 #undef PUT
   mdr_table *t = parse_text(text, "wildcard.vhosts");
   free(text);
-  assert_true(t->n_cover_groups == 6); /* w, v, deep.w, example, o, none */
+  assert_true(t->n_cover_groups == 7); /* w, v, deep.w, example, o, none, mw */
   tally ty = { 0, 0 };
   compare_table(t, "wildcard.vhosts", &ty);
   print_message("wildcard table: %zu sets compared, %zu with other vhosts' origins\n",
