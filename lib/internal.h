@@ -190,6 +190,11 @@ struct mdr_table {
    * and 0 when there are none. */
   uint32_t *cover_begin;
   uint32_t *cover_vhosts;
+  /* The vhosts on each listener, ascending (origin_set.c): listener l's are
+   * listener_vhosts[listener_vbegin[l] .. listener_vbegin[l + 1]).  NULL
+   * when the table has one listener (every vhost of the table is on it). */
+  uint32_t *listener_vbegin;
+  uint32_t *listener_vhosts;
   /* Source line of every statement (0 = unknown), for lint: listeners,
    * certs, policies ([0] = built-in default) and vhosts, in that order.
    * Kept apart from the records the decision reads. */
@@ -217,9 +222,9 @@ static inline uint32_t mdri_vhost_line(const mdr_table *t, uint32_t i) {
  * build: owners (listener and cert indexes) below MDRI_MAX_OWNER, the string
  * block below 4 GiB, keys of 1-255 bytes (names are at most 253). */
 #define MDRI_MAX_OWNER (1u << 22)
-/* Build the cover groups (mdr_table.cover_begin) of a table whose index is built:
- * 0 or MDR_ERR_NOMEM. */
-int mdri_build_cover_groups(mdr_table *t);
+/* Build what the origin set reads beside the index (mdr_table.cover_begin,
+ * mdr_table.listener_vbegin) once the index is built: 0 or MDR_ERR_NOMEM. */
+int mdri_build_origin_index(mdr_table *t);
 /* mdr_origin_set_each2 without its shortcuts: every vhost of the table is
  * looked at.  The same origins in the same order; for the checks that hold
  * the shortcuts to that (tests/unit/test_origin_walk.c, fuzz/fixture.c). */

@@ -124,7 +124,7 @@ static int build_groups(mdr_table *t, cover_map *m, uint32_t *of) {
   return 0;
 }
 
-int mdri_build_cover_groups(mdr_table *t) {
+static int build_cover_groups(mdr_table *t) {
   uint32_t n_wild = 0;
   for (uint32_t c = 0; c < t->n_certs; c++) {
     const mdri_cert *ce = &t->certs[c];
@@ -147,6 +147,35 @@ int mdri_build_cover_groups(mdr_table *t) {
   mdri_free(&t->mem, m.key);
   mdri_free(&t->mem, of);
   return rc;
+}
+
+/* Each listener's vhosts, when there is more than one listener. */
+static int build_listener_vhosts(mdr_table *t) {
+  if (t->n_listeners < 2) return 0;
+  size_t nb = (size_t)t->n_listeners + 1, refs = 0;
+  t->listener_vbegin = mdri_malloc(&t->mem, nb * sizeof *t->listener_vbegin);
+  if (!t->listener_vbegin) return MDR_ERR_NOMEM;
+  memset(t->listener_vbegin, 0, nb * sizeof *t->listener_vbegin);
+  for (uint32_t v = 0; v < t->n_vhosts; v++) refs += t->vhosts[v].n_listeners;
+  for (uint32_t v = 0; v < t->n_vhosts; v++)
+    for (uint32_t j = 0; j < t->vhosts[v].n_listeners; j++)
+      t->listener_vbegin[mdri_vhost_listener(t, &t->vhosts[v], j) + 1]++;
+  for (uint32_t l = 0; l < t->n_listeners; l++) t->listener_vbegin[l + 1] += t->listener_vbegin[l];
+  t->listener_vhosts = mdri_malloc(&t->mem, (refs ? refs : 1) * sizeof *t->listener_vhosts);
+  if (!t->listener_vhosts) return MDR_ERR_NOMEM;
+  /* Fill from the front, moving each listener's start as it goes, then
+   * move the starts back: vhosts in table order, so each list ascends. */
+  for (uint32_t v = 0; v < t->n_vhosts; v++)
+    for (uint32_t j = 0; j < t->vhosts[v].n_listeners; j++)
+      t->listener_vhosts[t->listener_vbegin[mdri_vhost_listener(t, &t->vhosts[v], j)]++] = v;
+  for (uint32_t l = t->n_listeners; l > 0; l--) t->listener_vbegin[l] = t->listener_vbegin[l - 1];
+  t->listener_vbegin[0] = 0;
+  return 0;
+}
+
+int mdri_build_origin_index(mdr_table *t) {
+  int rc = build_cover_groups(t);
+  return rc ? rc : build_listener_vhosts(t);
 }
 
 /* Ascending vhost indexes, for qsort. */
@@ -268,8 +297,16 @@ static int origin_set(const mdr_table *t, mdr_index listener, mdr_index handshak
       return w.count;
     }
   }
+  /* Every vhost on the listener (the full walk: every vhost of the table). */
+  const uint32_t *on = NULL;
+  uint32_t n_on = t->n_vhosts;
+  if (!walk_all && t->listener_vhosts) {
+    on = t->listener_vhosts + t->listener_vbegin[listener];
+    n_on = t->listener_vbegin[listener + 1] - t->listener_vbegin[listener];
+  }
   for (int pass = 0; pass < 2; pass++) {
-    for (uint32_t vi = 0; vi < t->n_vhosts && !w.stopped; vi++) {
+    for (uint32_t k = 0; k < n_on && !w.stopped; k++) {
+      uint32_t vi = on ? on[k] : k;
       int same = cert != MDR_NONE && t->vhosts[vi].cert == cert;
       if (vi != h && same == (pass == 0)) walk_vhost(&w, vi);
     }

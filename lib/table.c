@@ -32,6 +32,8 @@ void mdri_table_free(mdr_table *t) {
   mdri_free(&m, t->stmt_index);
   mdri_free(&m, t->cover_begin);
   mdri_free(&m, t->cover_vhosts);
+  mdri_free(&m, t->listener_vbegin);
+  mdri_free(&m, t->listener_vhosts);
   mdri_free(&m, t);
 }
 
@@ -409,7 +411,7 @@ static int build(mdr_builder *b, mdr_table **out, mdr_error *err, int consume) {
   if (consume) mdri_builder_release(b); /* the table has its own copies */
   rc = build_index(t, slen, err);
   if (!rc) rc = build_stmt_index(t);
-  if (!rc) rc = mdri_build_cover_groups(t);
+  if (!rc) rc = mdri_build_origin_index(t);
 out:
   mdri_refs_free(&b->mem, &r);
   if (rc) {

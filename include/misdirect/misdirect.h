@@ -1183,11 +1183,11 @@ MDR_EXTERN int mdr_origin_set_each(const mdr_table *t, mdr_index listener, mdr_i
  * keeps: first the names of the handshake vhost H (the connection's own
  * name), then those of the other vhosts with H's cert statement (what a
  * client most likely reuses the connection for), then the rest, each group
- * in table order.  Time is at most linear in the table's vhosts and names,
- * whatever the cap; on a sni-host=strict listener it is linear in H's
- * names, and on a compatible one when H's certificate has at most 256 names,
- * in those names and the names of other vhosts those certificate names
- * cover (since 0.3.0; docs/origin.md).
+ * in table order.  Time is at most linear in the listener's vhosts and
+ * their names, whatever the cap; on a sni-host=strict listener it is
+ * linear in H's names, and on a compatible one when H's certificate has at
+ * most 256 names, in those names and the names of other vhosts those
+ * certificate names cover (since 0.3.0; docs/origin.md).
  *
  * With a cap, a name left out is not advertised.  Given the advertised set
  * (mdr_conn.has_origin_set), mdr_decide still serves it where rule 7 allows
