@@ -322,7 +322,7 @@ mdr_index mdri_lookup_match(const mdr_table *t, mdr_index listener, const char *
 static const mdri_slot *cert_wild_slot(const mdr_table *t, uint32_t cert, const char *p,
                                        size_t n) {
   if (n == 0 || n > 255) return NULL;
-  uint64_t h = wild_hash(hash_bytes(p, n, SEED_REST), owner_mix(MDRI_SPACE_CERT, cert));
+  uint64_t h = mdri_slot_hash(MDRI_SPACE_CERT, cert, MDRI_NAME_WILD, p, n);
   return probe(t, h, taglen(h, n), meta(MDRI_SPACE_CERT, cert, MDRI_NAME_WILD), p, n);
 }
 
