@@ -100,6 +100,29 @@ static void compare_table(const mdr_table *t, const char *what, tally *ty) {
   }
 }
 
+/* A vhosts file written line by line into a fixed buffer (PUT). */
+typedef struct vtext {
+  char buf[1 << 15];
+  size_t len;
+} vtext;
+
+static void put(vtext *x, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void put(vtext *x, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(x->buf + x->len, sizeof x->buf - x->len, fmt, ap);
+  va_end(ap);
+  assert_true(n >= 0 && (size_t)n < sizeof x->buf - x->len);
+  x->len += (size_t)n;
+}
+
+#define PUT(...) put(tx, __VA_ARGS__)
+
 static mdr_table *parse_text(const char *text, const char *src) {
   mdr_table *t = NULL;
   mdr_error err;
@@ -145,10 +168,8 @@ static void test_case_tables(void **state) {
  * the reverse of their order in the table. */
 static void test_made_table(void **state) {
   (void)state;
-  size_t cap = 1 << 16, len = 0;
-  char *text = malloc(cap);
-  assert_non_null(text);
-#define PUT(...) (len += (size_t)snprintf(text + len, cap - len, __VA_ARGS__))
+  vtext *tx = calloc(1, sizeof *tx);
+  assert_non_null(tx);
   PUT("listener web    https 443  default=a\n");
   PUT("listener strict https 8443 default=a sni-host=strict\n");
   PUT("listener open   https 8444 default=a sni-host=ignore\n");
@@ -176,9 +197,8 @@ static void test_made_table(void **state) {
     PUT("vhost n%d listen=web,open names=n%d.example cert=%s\n", i, i, i % 16 ? "big" : "ab");
   PUT("vhost last listen=web,strict,open names=last.example cert=ab\n");
   PUT("vhost r listen=web names=r.example cert=rev\n");
-#undef PUT
-  mdr_table *t = parse_text(text, "made.vhosts");
-  free(text);
+  mdr_table *t = parse_text(tx->buf, "made.vhosts");
+  free(tx);
   tally ty = { 0, 0 };
   compare_table(t, "made.vhosts", &ty);
   print_message("made table: %zu sets compared, %zu with other vhosts' origins\n", ty.compared,
@@ -200,10 +220,8 @@ static void test_made_table(void **state) {
  * listing its vhosts out of order. */
 static void test_wildcard_table(void **state) {
   (void)state;
-  size_t cap = 1 << 15, len = 0;
-  char *text = malloc(cap);
-  assert_non_null(text);
-#define PUT(...) (len += (size_t)snprintf(text + len, cap - len, __VA_ARGS__))
+  vtext *tx = calloc(1, sizeof *tx);
+  assert_non_null(tx);
   PUT("listener web  https 443  default=v0\n");
   PUT("listener alt  https 8443 default=v6\n");
   PUT("listener open https 8444 default=v0 sni-host=ignore\n");
@@ -240,9 +258,8 @@ static void test_wildcard_table(void **state) {
     PUT("vhost m%d listen=web names=m%d.example cert=%s\n", i, i, i % 2 ? "many" : "co");
     PUT("vhost mw%d listen=web names=x%d.mw.example cert=co\n", i, i);
   }
-#undef PUT
-  mdr_table *t = parse_text(text, "wildcard.vhosts");
-  free(text);
+  mdr_table *t = parse_text(tx->buf, "wildcard.vhosts");
+  free(tx);
   assert_true(t->n_cover_groups == 7); /* w, v, deep.w, example, o, none, mw */
   tally ty = { 0, 0 };
   compare_table(t, "wildcard.vhosts", &ty);
